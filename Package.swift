@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+// Vigil: a streaming fraud-detection service. See README.md and the design notes it points to.
+import PackageDescription
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "vigil-bench", targets: ["VigilBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: one module map and one header each. Only the wrapper
+        // targets (and the toolchain smoke checks) import these.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // Plain librdkafka loops: the yardstick for Kafka benchmarks and the toolchain smoke check.
+        .target(
+            name: "KafkaBaseline",
+            dependencies: ["CRdKafka"]
+        ),
+
+        // The command-line interface.
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Benchmarks, run in release mode through tools/bench NAME.
+        .executableTarget(
+            name: "VigilBenchmarks",
+            dependencies: [
+                "KafkaBaseline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Integration tests: the real local broker and PostgreSQL from tools/stack.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["KafkaBaseline", "CLibPQ", "COpenBLAS"]
+        ),
+    ]
+)

@@ -1,0 +1,43 @@
+// `tools/bench smoke`: the raw librdkafka consume rate on this machine, the limit
+// later Kafka benchmarks are measured against.
+import ArgumentParser
+import Foundation
+import KafkaBaseline
+
+struct SmokeBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smoke",
+        abstract: "Consume messages from the local broker with a plain C-level librdkafka loop."
+    )
+
+    @Option(help: "Messages to produce and consume.")
+    var messages = 1_000_000
+
+    @Option(help: "Payload size in bytes.")
+    var size = 200
+
+    @Option(help: "Partitions of the benchmark topic.")
+    var partitions = 4
+
+    func run() throws {
+        let brokers = try BenchReport.environment("VIGIL_KAFKA_BROKERS")
+        let topic = "bench-smoke-\(UUID().uuidString.prefix(8))"
+        try KafkaBaseline.createTopic(brokers: brokers, topic: topic, partitions: partitions)
+        print("topic \(topic): \(partitions) partitions on \(brokers)")
+        let produced = try KafkaBaseline.produce(brokers: brokers, topic: topic, count: messages, payloadSize: size)
+        print("produced \(produced.messages) x \(size) B in \(String(format: "%.2f", produced.seconds)) s: \(BenchReport.rate(produced.messagesPerSecond))")
+        let consumed = try KafkaBaseline.consume(brokers: brokers, topic: topic, partitions: partitions, expected: messages)
+        guard consumed.messages == messages else {
+            throw ValidationError("consumed \(consumed.messages) of \(messages) messages")
+        }
+        let mbPerSecond = Double(consumed.bytes) / consumed.seconds / 1e6
+        print("consumed \(consumed.messages) in \(String(format: "%.2f", consumed.seconds)) s: \(BenchReport.rate(consumed.messagesPerSecond)), \(String(format: "%.1f", mbPerSecond)) MB/s (raw librdkafka loop)")
+        try BenchReport.finish([
+            "bench": "smoke",
+            "messages": messages,
+            "payload_bytes": size,
+            "baseline_per_s": consumed.messagesPerSecond.rounded(),
+            "produce_per_s": produced.messagesPerSecond.rounded(),
+        ])
+    }
+}

@@ -1,0 +1,16 @@
+// The `vigil` command: one entry point with a subcommand per job.
+import ArgumentParser
+
+@main
+struct Vigil: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Streaming fraud detection: Kafka in, scored decisions and an audit trail in PostgreSQL.",
+        discussion: """
+            Settings come from a config file and VIGIL_... environment variables, with flags on top.
+            See README.md for the local stack (tools/demo) and the tests (tools/test).
+            """,
+        version: VigilVersion.current,
+        subcommands: []
+    )
+}
