@@ -1,0 +1,1 @@
+// The transaction simulator behind `vigil gen`.
