@@ -1,1 +1,0 @@
-// The transaction simulator behind `vigil gen`.
