@@ -27,7 +27,10 @@ public struct FeatureExtractor: Sendable {
         self.spec = spec
         self.configuration = configuration
         compiled = try CompiledSpec(spec)
-        cards = EntityTable(maxEntities: configuration.maxCards)
+        cards = EntityTable(maxEntities: configuration.maxCards,
+                            initialCapacity: configuration.expectedCards > 0
+                                ? Int(Double(min(configuration.expectedCards, configuration.maxCards)) / EntityTable<CardState>.maxLoad) + 1
+                                : 1024)
         merchants = EntityTable(maxEntities: configuration.maxMerchants)
         terminals = EntityTable(maxEntities: configuration.maxTerminals)
         recent = RecentEventIndex(capacity: configuration.recentEvents)
