@@ -60,7 +60,7 @@ public struct FeatureExtractor: Sendable {
         sweepIfNewDay(now)
         let amount = event.amount
         let logAmount = Foundation.log1p(amount)
-        var hashes = EventHashes(event)
+        var hashes = EventHashes()
         let cardKey = hashes.get(.cardID, event)
         let merchantKey = hashes.get(.merchantID, event)
         let terminalKey = event.terminalID == nil ? 0 : hashes.get(.terminalID, event)
