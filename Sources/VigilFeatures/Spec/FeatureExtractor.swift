@@ -22,6 +22,8 @@ public struct FeatureExtractor: Sendable {
     var sweptDay: UInt32 = 0
     /// Last computed time features (a pure cache: not part of the state or the snapshot).
     var clockCache: ClockFeatures?
+    /// Where batched extraction folds the words it loads early, so the loads are kept.
+    var prefetchSink: UInt64 = 0
 
     public init(spec: FeatureSpec, configuration: FeatureStateConfiguration = FeatureStateConfiguration()) throws(FeaturesError) {
         self.spec = spec
