@@ -45,6 +45,11 @@ public struct FeatureExtractor: Sendable {
     public var sparseDimension: UInt32 { compiled.sparseDimension }
     /// Start of each sparse slot's range in the sparse space.
     public var sparseOffsets: [UInt32] { compiled.sparse.map(\.offset) }
+    /// Number of buckets of each sparse slot.
+    public var sparseBuckets: [UInt32] { compiled.sparse.map(\.buckets) }
+    /// Names of the dense features and sparse slots, in order (for reasons and model files).
+    public var denseNames: [String] { spec.denseNames }
+    public var sparseNames: [String] { spec.sparseNames }
 
     /// A vector shaped for this spec, to pass to `extract(_:into:)` again and again.
     public func makeVector() -> FeatureVector { FeatureVector(denseCount: denseCount, sparseCount: sparseCount) }
