@@ -37,10 +37,21 @@ let package = Package(
             dependencies: ["CRdKafka"]
         ),
 
+        // Event schema, decoding and validation, feature spec, streaming entity state. Pure Swift.
+        .target(name: "VigilFeatures"),
+
+        // The transaction simulator behind `vigil gen`: customers, terminals, fraud scenarios, delayed labels.
+        .target(
+            name: "VigilSimulator",
+            dependencies: ["VigilFeatures"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
             dependencies: [
+                "VigilFeatures",
+                "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,8 +61,15 @@ let package = Package(
             name: "VigilBenchmarks",
             dependencies: [
                 "KafkaBaseline",
+                "VigilFeatures",
+                "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        .testTarget(
+            name: "VigilFeaturesTests",
+            dependencies: ["VigilFeatures", "VigilSimulator"]
         ),
 
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
