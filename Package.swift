@@ -37,6 +37,12 @@ let package = Package(
             dependencies: ["CRdKafka"]
         ),
 
+        // The librdkafka wrapper: consumer with application-owned offsets, producer, typed errors.
+        .target(
+            name: "VigilKafka",
+            dependencies: ["CRdKafka"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -50,6 +56,7 @@ let package = Package(
             name: "VigilBenchmarks",
             dependencies: [
                 "KafkaBaseline",
+                "VigilKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,7 +64,11 @@ let package = Package(
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KafkaBaseline", "CLibPQ", "COpenBLAS"]
+            dependencies: ["KafkaBaseline", "VigilKafka", "CLibPQ", "COpenBLAS"]
+        ),
+        .testTarget(
+            name: "VigilKafkaTests",
+            dependencies: ["VigilKafka"]
         ),
     ]
 )
