@@ -101,8 +101,10 @@ public final class KafkaConsumer: Sendable {
             throw error
         }
         guard count >= 0 else { throw KafkaError.rd(rd_kafka_last_error(), "consume batch") }
-        var messages: [KafkaMessage] = []
-        messages.reserveCapacity(count)
+        // Pass 1: decide which messages the application gets (and what they need in bytes).
+        var accepted: [(index: Int, topic: String)] = []
+        accepted.reserveCapacity(count)
+        var byteCount = 0
         var failure: KafkaError?
         context.state.withLock { state in
             // Messages arrive in runs per partition: look the partition up once per run.
@@ -116,12 +118,10 @@ public final class KafkaConsumer: Sendable {
                 if runAllowed, let runNext { state.next[runKey] = runNext }
             }
             for index in 0..<count {
-                let message = buffer[index]!
-                defer { rd_kafka_message_destroy(message) }
-                let m = message.pointee
+                let m = buffer[index]!.pointee
                 if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
-                    let error = self.messageError(message)
+                    let error = self.messageError(buffer[index]!)
                     if !error.isRetriable && failure == nil { failure = error }
                     continue
                 }
@@ -137,10 +137,35 @@ public final class KafkaConsumer: Sendable {
                 guard runAllowed else { continue }  // revoked while this batch was collected
                 if let expected = runNext, m.offset < expected { continue }  // stale: older assignment or seek
                 runNext = m.offset + 1
-                messages.append(KafkaMessage(copying: message, topic: runName))
+                accepted.append((index, runName))
+                byteCount += m.len + (m.key == nil ? 0 : m.key_len)
             }
             endRun()
         }
+        // Pass 2: copy all keys and values into one buffer per batch (one allocation instead
+        // of two per message); each message holds slices of it.
+        let arena = [UInt8](unsafeUninitializedCapacity: byteCount) { bytes, initialized in
+            var position = 0
+            for (index, _) in accepted {
+                let m = buffer[index]!.pointee
+                if let key = m.key, m.key_len > 0 {
+                    (bytes.baseAddress! + position).initialize(from: key.assumingMemoryBound(to: UInt8.self), count: m.key_len)
+                    position += m.key_len
+                }
+                if let payload = m.payload, m.len > 0 {
+                    (bytes.baseAddress! + position).initialize(from: payload.assumingMemoryBound(to: UInt8.self), count: m.len)
+                    position += m.len
+                }
+            }
+            initialized = position
+        }
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(accepted.count)
+        var position = 0
+        for (index, topic) in accepted {
+            messages.append(KafkaMessage(copying: buffer[index]!, topic: topic, arena: arena, position: &position))
+        }
+        for index in 0..<count { rd_kafka_message_destroy(buffer[index]) }
         if let failure {
             if messages.isEmpty { throw failure }
             deferredError.withLock { $0 = failure }

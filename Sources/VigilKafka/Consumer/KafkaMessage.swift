@@ -17,15 +17,17 @@ public struct KafkaMessage: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
+    /// Key and value are slices of one buffer shared by the messages of a poll batch:
+    /// owned, immutable, and cheap to make; holding one keeps its batch's bytes alive.
+    public var key: ArraySlice<UInt8>?
+    public var value: ArraySlice<UInt8>
     /// Milliseconds since the Unix epoch (create or log-append time); nil when the broker sent none.
     public var timestampMilliseconds: Int64?
     public var headers: [KafkaHeader]
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
+    public init(topic: String, partition: Int32, offset: Int64, key: ArraySlice<UInt8>?, value: ArraySlice<UInt8>,
                 timestampMilliseconds: Int64?, headers: [KafkaHeader]) {
         self.topic = topic
         self.partition = partition
@@ -36,14 +38,22 @@ public struct KafkaMessage: Sendable, Hashable {
         self.headers = headers
     }
 
-    /// Copies a librdkafka message; `topic` is the caller's cached name for the message's topic.
-    init(copying message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
+    /// A librdkafka message whose key and value were copied into `arena` at `position`
+    /// (key first), which this advances; `topic` is the caller's name for the message's topic.
+    init(copying message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String, arena: [UInt8], position: inout Int) {
         let m = message.pointee
         self.topic = topic
         self.partition = m.partition
         self.offset = m.offset
-        self.key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
-        self.value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        if m.key != nil {
+            self.key = arena[position..<(position + m.key_len)]
+            position += m.key_len
+        } else {
+            self.key = nil
+        }
+        let valueLength = m.payload == nil ? 0 : m.len
+        self.value = arena[position..<(position + valueLength)]
+        position += valueLength
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &type)
         self.timestampMilliseconds = type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
