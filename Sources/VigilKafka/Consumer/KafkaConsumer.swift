@@ -262,6 +262,14 @@ public final class KafkaConsumer: Sendable {
                 let err = rd_kafka_query_watermark_offsets(client.pointer, partition.topic, partition.partition,
                                                            &low, &high, Int32(timeout.milliseconds))
                 guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rd(err, "watermarks \(partition)") }
+                // The high watermark of the last fetch response, when newer (some brokers, Tansu
+                // among them, answer ListOffsets(latest) with the last batch's base offset).
+                var cachedLow: Int64 = -1
+                var cachedHigh: Int64 = -1
+                if rd_kafka_get_watermark_offsets(client.pointer, partition.topic, partition.partition,
+                                                  &cachedLow, &cachedHigh) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    high = max(high, cachedHigh)
+                }
                 return KafkaPartitionLag(partition: partition, position: delivered[partition], low: low, high: high)
             }
         }
