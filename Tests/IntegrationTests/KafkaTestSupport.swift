@@ -101,9 +101,21 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
 
     func stop() {
         guard let process, process.isRunning else { return }
-        process.terminate()
+        // Tansu ignores SIGTERM; SIGKILL also makes the stop abrupt, like a crash.
+        kill(process.processIdentifier, SIGKILL)
+        kill(process.processIdentifier, SIGCONT)
         process.waitUntilExit()
         self.process = nil
+    }
+
+    /// Freezes the broker process (SIGSTOP): connections stay open but nothing answers, as
+    /// with a hung or partitioned broker. Its in-memory topics survive, unlike a restart.
+    func freeze() {
+        if let process { kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    func thaw() {
+        if let process { kill(process.processIdentifier, SIGCONT) }
     }
 
     private static func freePort() throws -> Int {
