@@ -88,6 +88,36 @@ struct MockClusterTests {
         #expect(revokedSeen.withLock { $0.sorted() } == assignedSeen.withLock { $0.sorted() })
     }
 
+    @Test("a member that stops polling past max.poll.interval.ms is told its partitions were lost, not revoked")
+    func lostAssignment() async throws {
+        try cluster.createTopic("l", partitions: 1)
+        let lostSeen = Mutex<[KafkaTopicPartition]>([])
+        let revokedSeen = Mutex<[KafkaTopicPartition]>([])
+        let handler = KafkaPartitionCallbacks(
+            assigned: { partitions in Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) }) },
+            revoked: { partitions in revokedSeen.withLock { $0 += partitions } },
+            lost: { partitions in lostSeen.withLock { $0 += partitions } })
+        var config = consumerConfig()
+        config.maxPollInterval = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: config, partitionHandler: handler)
+        try consumer.subscribe(topics: ["l"])
+        var polls = 0
+        while try consumer.assignment().isEmpty && polls < 200 {
+            _ = try await consumer.poll(timeout: .milliseconds(100))
+            polls += 1
+        }
+        #expect(try consumer.assignment() == [KafkaTopicPartition(topic: "l", partition: 0)])
+        try await Task.sleep(for: .seconds(7.5))  // no poll: the member is dropped from the group
+        polls = 0
+        while lostSeen.withLock({ $0.isEmpty }) && polls < 50 {
+            _ = try? await consumer.poll(timeout: .milliseconds(100))
+            polls += 1
+        }
+        #expect(lostSeen.withLock { $0 } == [KafkaTopicPartition(topic: "l", partition: 0)])
+        #expect(revokedSeen.withLock { $0 }.isEmpty)
+        try await consumer.close()
+    }
+
     @Test("seek delivers from the new offset with nothing stale in between")
     func seek() async throws {
         try cluster.createTopic("s", partitions: 1)
