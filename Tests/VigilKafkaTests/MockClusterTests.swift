@@ -70,22 +70,40 @@ struct MockClusterTests {
 
         let assignedSeen = Mutex<[KafkaTopicPartition]>([])
         let revokedSeen = Mutex<[KafkaTopicPartition]>([])
+        // What the revocation handler saw: still owning its partitions, and re-entrant calls refused.
+        let ownedDuringRevoke = Mutex<[KafkaTopicPartition]>([])
+        let reentrantRefused = Mutex(false)
+        let box = Mutex<KafkaConsumer?>(nil)
         let handler = KafkaPartitionCallbacks(
             assigned: { partitions in
                 assignedSeen.withLock { $0 += partitions }
                 return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.at($0.partition == 0 ? 7 : 15)) })
             },
-            revoked: { partitions in revokedSeen.withLock { $0 += partitions } })
+            revoked: { partitions in
+                revokedSeen.withLock { $0 += partitions }
+                guard let consumer = box.withLock({ $0 }) else { return }
+                ownedDuringRevoke.withLock { $0 = (try? consumer.assignment()) ?? [] }
+                do {
+                    _ = try await consumer.poll(timeout: .milliseconds(1))
+                } catch let error as KafkaError where error.code == .invalidState {
+                    reentrantRefused.withLock { $0 = true }
+                } catch {}
+            })
         var config = consumerConfig()
         config.rebalanceProtocol = rebalance
         let consumer = try KafkaConsumer(configuration: config, partitionHandler: handler)
+        box.withLock { $0 = consumer }
         try consumer.subscribe(topics: ["g"])
         let messages = try await pollUntil(consumer, count: 13 + 5)
         #expect(assignedSeen.withLock { $0.sorted() } == [KafkaTopicPartition(topic: "g", partition: 0), KafkaTopicPartition(topic: "g", partition: 1)])
         #expect(messages.filter { $0.partition == 0 }.map(\.offset) == Array(7..<20))
         #expect(messages.filter { $0.partition == 1 }.map(\.offset) == Array(15..<20))
         try await consumer.close()
+        box.withLock { $0 = nil }
         #expect(revokedSeen.withLock { $0.sorted() } == assignedSeen.withLock { $0.sorted() })
+        // The partitions went only after the handler returned, and it could not deadlock the consumer.
+        #expect(ownedDuringRevoke.withLock { $0 } == assignedSeen.withLock { $0.sorted() })
+        #expect(reentrantRefused.withLock { $0 })
     }
 
     @Test("a member that stops polling past max.poll.interval.ms is told its partitions were lost, not revoked")

@@ -67,8 +67,11 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The partitions currently assigned to this consumer.
+    /// Usable until `close` has finished (also from the partition handler during the close).
     public func assignment() throws -> [KafkaTopicPartition] {
-        try checkOpen()
+        if client.consumerClosed.load(ordering: .acquiring) {
+            throw KafkaError(.invalidState, "the consumer is closed", isRetriable: false)
+        }
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         let err = rd_kafka_assignment(client.pointer, &list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError.rd(err, "assignment") }
