@@ -156,6 +156,28 @@ struct MockClusterTests {
         try await consumer.close()
     }
 
+    @Test("offsets committed to Kafka read back, and a partition assigned at .stored starts there")
+    func kafkaCommit() async throws {
+        try cluster.createTopic("c", partitions: 1)
+        let producer = try producer()
+        try await produce(producer, topic: "c", partitions: 1, perPartition: 60)
+        try await producer.close()
+        let partition = KafkaTopicPartition(topic: "c", partition: 0)
+        let group = "g-\(UUID().uuidString)"
+        let first = try KafkaConsumer(configuration: consumerConfig(group: group))
+        try await first.assign([partition: .beginning])
+        #expect(try await first.committed([partition]).isEmpty)
+        try await first.commit([partition: 42])
+        #expect(try await first.committed([partition]) == [partition: 42])
+        try await first.close()
+
+        let second = try KafkaConsumer(configuration: consumerConfig(group: group))
+        try await second.assign([partition: .stored])
+        let messages = try await pollUntil(second, count: 18)
+        #expect(messages.map(\.offset) == Array(42..<60))
+        try await second.close()
+    }
+
     @Test("bad arguments are errors, not crashes")
     func badInput() async throws {
         let consumer = try KafkaConsumer(configuration: consumerConfig())
