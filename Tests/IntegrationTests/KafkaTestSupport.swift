@@ -96,7 +96,7 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
         for _ in 0..<100 where !PrivateTansu.accepts(port: port) {
             usleep(50_000)
         }
-        guard PrivateTansu.accepts(port: port) else { throw SmokeFailure("tansu did not listen on port \(port)") }
+        guard PrivateTansu.accepts(port: port) else { throw KafkaTestFailure("tansu did not listen on port \(port)") }
     }
 
     func stop() {
@@ -127,7 +127,7 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw SmokeFailure("bind failed") }
+        guard bound == 0 else { throw KafkaTestFailure("bind failed") }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
     }
@@ -143,4 +143,9 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
+}
+
+struct KafkaTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
