@@ -37,6 +37,25 @@ let package = Package(
             dependencies: ["CRdKafka"]
         ),
 
+        // The librdkafka wrapper: consumer with application-owned offsets, producer, typed errors.
+        .target(
+            name: "VigilKafka",
+            dependencies: ["CRdKafka"]
+        ),
+
+        // libpq wrapper, schema migrations runner: the only target importing CLibPQ.
+        .target(
+            name: "VigilPostgres",
+            dependencies: ["CLibPQ"]
+        ),
+
+        // Tensors and kernels over OpenBLAS, the contrastive autoencoder and the sparse
+        // mixed-precision classifier, model files. The only target importing COpenBLAS.
+        .target(
+            name: "VigilML",
+            dependencies: ["COpenBLAS"]
+        ),
+
         // Event schema, decoding and validation, feature spec, streaming entity state. Pure Swift.
         .target(name: "VigilFeatures"),
 
@@ -52,6 +71,7 @@ let package = Package(
             dependencies: [
                 "VigilFeatures",
                 "VigilSimulator",
+                "VigilPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,12 +81,28 @@ let package = Package(
             name: "VigilBenchmarks",
             dependencies: [
                 "KafkaBaseline",
+                "VigilKafka",
+                "VigilPostgres",
+                "VigilML",
                 "VigilFeatures",
                 "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
+        // Unit tests: fast, no servers (VigilKafkaTests uses librdkafka's in-process mock cluster).
+        .testTarget(
+            name: "VigilKafkaTests",
+            dependencies: ["VigilKafka"]
+        ),
+        .testTarget(
+            name: "VigilPostgresTests",
+            dependencies: ["VigilPostgres"]
+        ),
+        .testTarget(
+            name: "VigilMLTests",
+            dependencies: ["VigilML"]
+        ),
         .testTarget(
             name: "VigilFeaturesTests",
             dependencies: ["VigilFeatures", "VigilSimulator"]
@@ -75,7 +111,7 @@ let package = Package(
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KafkaBaseline", "CLibPQ", "COpenBLAS"]
+            dependencies: ["KafkaBaseline", "VigilKafka", "VigilPostgres", "CLibPQ", "COpenBLAS"]
         ),
     ]
 )
