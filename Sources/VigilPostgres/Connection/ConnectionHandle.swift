@@ -25,6 +25,9 @@ final class ConnectionHandle {
             PQfinish(connection)
             throw PostgresError(.connectionFailed, reason: message)
         }
+        // libpq prints NOTICE/WARNING messages to stderr by default; they are not
+        // errors and can quote data, so they are dropped (the server log keeps them).
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.connection = connection
     }
 
