@@ -17,7 +17,7 @@ struct PostgresBenchmark: AsyncParsableCommand {
     var rows = 1_000_000
 
     @Option(help: "Rounds; each copies into fresh tables with the two writers in alternating order. The best round of each counts.")
-    var rounds = 1
+    var rounds = 2
 
     @Option(help: "psql executable for the baseline.")
     var psql = "psql"

@@ -199,6 +199,31 @@ struct PostgresSessionTests {
         await sender.close()
     }
 
+    @Test("cancelling the calling task cancels the running statement on the server")
+    func taskCancellation() async throws {
+        let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+        let observer = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+        let pid = try await connection.backendPID()
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
+        // Wait until the server shows the statement running, then cancel the task.
+        var running = false
+        for _ in 0..<500 where !running {
+            running = try await observer.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+                [.int32(pid)]).single().decode(0, as: Int.self) == 1
+            if !running { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(running)
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: PostgresError.self) { try result.get() }
+        if case .failure(let error as PostgresError) = result { #expect(error.sqlState == "57014") }
+        // The connection stays usable.
+        #expect(try await connection.query("SELECT 3::int4").single().decode(0, as: Int.self) == 3)
+        await connection.close()
+        await observer.close()
+    }
+
     @Test("the async connection serves concurrent callers in order on its own queue")
     func asyncConcurrentCalls() async throws {
         let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())

@@ -6,6 +6,8 @@ import Foundation
 
 final class ConnectionHandle {
     private let connection: OpaquePointer
+    /// For cancelling this connection's running statement from another thread.
+    let cancelToken: CancelToken?
 
     /// Opens a connection; throws `connectionFailed` with libpq's message.
     init(parameters: [(String, String)]) throws {
@@ -29,6 +31,7 @@ final class ConnectionHandle {
         // errors and can quote data, so they are dropped (the server log keeps them).
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.connection = connection
+        self.cancelToken = CancelToken(connection: connection)
     }
 
     deinit { PQfinish(connection) }

@@ -30,6 +30,9 @@ public final class PostgresSession {
         transactionDepth = 0
     }
 
+    /// Cancels the running statement of the current connection, if any.
+    var cancelToken: CancelToken? { handle?.cancelToken }
+
     /// The server process serving this session (for pg_terminate_backend in tests and ops).
     public func backendPID() throws -> Int32 { try connectedHandle().backendPID }
 
