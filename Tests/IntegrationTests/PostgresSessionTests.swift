@@ -92,6 +92,13 @@ struct PostgresSessionTests {
             #expect {
                 try session.transaction { tx in try tx.transaction { _ in } }
             } throws: { ($0 as? PostgresError)?.code == .misuse }
+            // A statement error the body swallows still fails the transaction instead of "committing".
+            #expect {
+                try session.transaction { tx in
+                    try tx.execute("INSERT INTO \(table) VALUES ($1)", [.text("swallowed")])
+                    _ = try? tx.query("SELECT 1/0")
+                }
+            } throws: { ($0 as? PostgresError)?.sqlState == "25P02" }
             let values = try session.query("SELECT v FROM \(table) ORDER BY v").map { try $0.decode(0, as: String.self) }
             #expect(values == ["kept"])
         }

@@ -44,6 +44,9 @@ final class ConnectionHandle {
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
     }
 
+    /// True inside a transaction that an error aborted: COMMIT would only roll back.
+    var isInFailedTransaction: Bool { PQtransactionStatus(connection) == PQTRANS_INERROR }
+
     var backendPID: Int32 { PQbackendPID(connection) }
 
     var socket: Int32 { PQsocket(connection) }
