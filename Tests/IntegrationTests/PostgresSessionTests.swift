@@ -224,7 +224,10 @@ struct PostgresSessionTests {
         sleeper.cancel()
         let result = await sleeper.result
         #expect(throws: PostgresError.self) { try result.get() }
-        if case .failure(let error as PostgresError) = result { #expect(error.sqlState == "57014") }
+        if case .failure(let error as PostgresError) = result {
+            #expect(error.sqlState == "57014")
+            #expect(error.code == .queryCancelled)
+        }
         // The connection stays usable.
         #expect(try await connection.query("SELECT 3::int4").single().decode(0, as: Int.self) == 3)
         await connection.close()

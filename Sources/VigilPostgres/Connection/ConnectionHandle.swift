@@ -124,7 +124,7 @@ final class ConnectionHandle {
         let message = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
         let broken = isBroken
         return PostgresError(
-            broken ? .connectionLost : .server,
+            broken ? .connectionLost : (sqlState == "57014" ? .queryCancelled : .server),
             sqlState: sqlState, serverInfo: sqlState == nil ? nil : info, reason: message
         )
     }
