@@ -103,7 +103,7 @@ public final class PostgresConnection: Sendable {
 
 /// One call's cancellation state: cancelled before it started (do not start),
 /// or running with a cancel token (ask the server to cancel).
-private final class CallCancellation: Sendable {
+final class CallCancellation: Sendable {
     private enum State { case waiting, running(CancelToken?), cancelled, finished }
     private let state = Mutex<State>(.waiting)
 
