@@ -37,6 +37,17 @@ let package = Package(
             dependencies: ["CRdKafka"]
         ),
 
+        // Tensors and kernels over OpenBLAS, the contrastive autoencoder and the sparse
+        // mixed-precision classifier, model files. The only target importing COpenBLAS.
+        .target(
+            name: "VigilML",
+            dependencies: ["COpenBLAS"]
+        ),
+        .testTarget(
+            name: "VigilMLTests",
+            dependencies: ["VigilML"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -50,6 +61,7 @@ let package = Package(
             name: "VigilBenchmarks",
             dependencies: [
                 "KafkaBaseline",
+                "VigilML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
