@@ -2,13 +2,15 @@
 
 /// A rows×cols sparse matrix in CSR form with Float32 or Float16 values.
 ///
-/// `rowOffsets[r]..<rowOffsets[r+1]` index `columns` and the values of row `r`.
+/// `rowOffsets[r]..<rowOffsets[r+1]` index `columns` and the values of row `r`. Column
+/// indices are 16-bit (at most 65,536 columns): at 70% sparsity with Float16 values that is
+/// 1.2 bytes per original weight instead of 4.
 /// Products accumulate in Float32 whatever the storage precision.
 public struct CSRMatrix: Sendable, Equatable {
     public let rows: Int
     public let cols: Int
     public let rowOffsets: [Int32]
-    public let columns: [Int32]
+    public let columns: [UInt16]
     /// Values when `precision == .float32`, else empty.
     public let values: [Float]
     /// Values when `precision == .float16`, else empty.
@@ -18,9 +20,9 @@ public struct CSRMatrix: Sendable, Equatable {
     /// Keeps the entries of the rows×cols row-major `dense` where `mask` (same shape) is
     /// non-zero; with no mask, keeps the non-zero entries.
     public init(dense: [Float], rows: Int, cols: Int, mask: [Float]? = nil, precision: WeightPrecision = .float32) {
-        precondition(dense.count == rows * cols && (mask?.count ?? dense.count) == dense.count)
+        precondition(dense.count == rows * cols && (mask?.count ?? dense.count) == dense.count && cols <= 65_536)
         var offsets: [Int32] = [0]
-        var cols32: [Int32] = []
+        var cols32: [UInt16] = []
         var vals: [Float] = []
         offsets.reserveCapacity(rows + 1)
         for r in 0..<rows {
@@ -28,7 +30,7 @@ public struct CSRMatrix: Sendable, Equatable {
                 let i = r * cols + c
                 let keep = mask.map { $0[i] != 0 } ?? (dense[i] != 0)
                 if keep {
-                    cols32.append(Int32(c))
+                    cols32.append(UInt16(c))
                     vals.append(dense[i])
                 }
             }
@@ -47,7 +49,7 @@ public struct CSRMatrix: Sendable, Equatable {
 
     /// Bytes held by the index and value arrays.
     public var byteCount: Int {
-        rowOffsets.count * 4 + columns.count * 4 + values.count * 4 + halfValues.count * 2
+        rowOffsets.count * 4 + columns.count * 2 + values.count * 4 + halfValues.count * 2
     }
 
     /// Y = A · X, where X is cols×n and Y is rows×n, both row-major (feature-major
