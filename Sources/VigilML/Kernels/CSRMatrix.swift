@@ -56,32 +56,29 @@ public struct CSRMatrix: Sendable, Equatable {
     /// activations: each row holds one feature for the whole batch). Y is overwritten.
     ///
     /// Each stored entry costs one axpy over the batch, so only active weights cost work.
+    /// The batch is processed in tiles of 128 columns so the tile of X stays in L1.
     @inlinable
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
-        y.update(repeating: 0, count: rows * n)
+        let tile = 128
         rowOffsets.withUnsafeBufferPointer { off in
             columns.withUnsafeBufferPointer { colIdx in
-                if precision == .float32 {
-                    values.withUnsafeBufferPointer { v in
-                        for r in 0..<rows {
-                            let yr = y + r * n
-                            for e in Int(off[r])..<Int(off[r + 1]) {
-                                let w = v[e]
-                                let xr = x + Int(colIdx[e]) * n
-                                for j in 0..<n { yr[j] += w * xr[j] }
-                            }
-                        }
-                    }
-                } else {
-                    HalfPrecision.table.withUnsafeBufferPointer { t in
-                        halfValues.withUnsafeBufferPointer { hv in
-                            for r in 0..<rows {
-                                let yr = y + r * n
-                                for e in Int(off[r])..<Int(off[r + 1]) {
-                                    let w = t[Int(hv[e].bitPattern)]
-                                    let xr = x + Int(colIdx[e]) * n
-                                    for j in 0..<n { yr[j] += w * xr[j] }
+                values.withUnsafeBufferPointer { v in
+                    halfValues.withUnsafeBufferPointer { hv in
+                        HalfPrecision.table.withUnsafeBufferPointer { t in
+                            let half = precision == .float16
+                            var start = 0
+                            while start < n {
+                                let width = min(tile, n - start)
+                                for r in 0..<rows {
+                                    let yr = y + r * n + start
+                                    yr.update(repeating: 0, count: width)
+                                    for e in Int(off[r])..<Int(off[r + 1]) {
+                                        let w = half ? t[Int(hv[e].bitPattern)] : v[e]
+                                        let xr = x + Int(colIdx[e]) * n + start
+                                        for j in 0..<width { yr[j] += w * xr[j] }
+                                    }
                                 }
+                                start += width
                             }
                         }
                     }

@@ -80,7 +80,12 @@ public final class AnomalySnapshot: Sendable {
                         for j in 0..<n {
                             let diff = r[j] - xi[j]
                             err[j] += diff * diff
-                            featureErrors?[j * d + f] = diff * diff * inverse
+                        }
+                        if let featureErrors {
+                            for j in 0..<n {
+                                let diff = r[j] - xi[j]
+                                featureErrors[j * d + f] = diff * diff * inverse
+                            }
                         }
                     }
                     for k in 0..<e {

@@ -49,13 +49,18 @@ struct ContrastiveLoss {
         chosen.reserveCapacity(hardNegatives + 1)
         for i in 0..<n {
             chosen.removeAll(keepingCapacity: true)
+            // Running top-k: `weakest` indexes the least similar chosen candidate, so a
+            // candidate costs one comparison unless it enters the set.
+            var weakest = 0
             for j in 0..<n where j != i {
                 if let labels, labels[i] >= 0, labels[j] >= 0, labels[i] == labels[j] { continue }
                 let s = sim[i * n + j]
                 if chosen.count < hardNegatives {
                     chosen.append((s, j))
-                } else if let m = chosen.indices.min(by: { chosen[$0].0 < chosen[$1].0 }), chosen[m].0 < s {
-                    chosen[m] = (s, j)
+                    if chosen.count == hardNegatives { weakest = chosen.indices.min { chosen[$0].0 < chosen[$1].0 }! }
+                } else if s > chosen[weakest].0 {
+                    chosen[weakest] = (s, j)
+                    weakest = chosen.indices.min { chosen[$0].0 < chosen[$1].0 }!
                 }
             }
             guard !chosen.isEmpty else { continue }
