@@ -27,7 +27,10 @@ struct ModelsBenchmark: ParsableCommand {
 
     func run() throws {
         let d = features
-        print("models: \(d) features, batch \(batch), one thread (OpenBLAS pinned to 1)")
+        BLAS.configure()
+        let core = BLAS.coreName
+        print("models: \(d) features, batch \(batch), one thread (OpenBLAS pinned to 1), OpenBLAS core \(core)"
+              + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
         // Autoencoder on a manifold task with a planted cluster.
         var caeConfig = ContrastiveAutoencoder.Configuration(inputWidth: d)
         caeConfig.encoderWidths = [32]
@@ -165,6 +168,7 @@ struct ModelsBenchmark: ParsableCommand {
             "both": both,
             "variants": variants,
             "features": d,
+            "openblas_core": core,
             "batch": batch,
         ])
     }

@@ -66,6 +66,17 @@ public struct CSRMatrix: Sendable, Equatable {
                     halfValues.withUnsafeBufferPointer { hv in
                         HalfPrecision.table.withUnsafeBufferPointer { t in
                             let half = precision == .float16
+                            if n == 1 {
+                                // One event: a gather-dot per row beats axpys of length 1.
+                                for r in 0..<rows {
+                                    var sum: Float = 0
+                                    for e in Int(off[r])..<Int(off[r + 1]) {
+                                        sum += (half ? t[Int(hv[e].bitPattern)] : v[e]) * x[Int(colIdx[e])]
+                                    }
+                                    y[r] = sum
+                                }
+                                return
+                            }
                             var start = 0
                             while start < n {
                                 let width = min(tile, n - start)
