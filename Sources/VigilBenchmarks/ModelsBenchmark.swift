@@ -31,6 +31,9 @@ struct ModelsBenchmark: ParsableCommand {
         let core = BLAS.coreName
         print("models: \(d) features, batch \(batch), one thread (OpenBLAS pinned to 1), OpenBLAS core \(core)"
               + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
+        if core == "Prescott" {
+            print("note: OpenBLAS fell back to its SSE3 kernels (common on virtual CPUs); OPENBLAS_CORETYPE=Haswell or SkylakeX selects the AVX kernels if the CPU has them")
+        }
         // Autoencoder on a manifold task with a planted cluster.
         var caeConfig = ContrastiveAutoencoder.Configuration(inputWidth: d)
         caeConfig.encoderWidths = [32]
