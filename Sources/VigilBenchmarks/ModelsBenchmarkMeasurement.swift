@@ -105,6 +105,27 @@ struct SgemmBaseline {
 
     var flopsPerEvent: Int { layers.reduce(0) { $0 + 2 * $1.inputs * $1.outputs } }
 
+    /// Median seconds of the matrix products of one training step on `rows` events:
+    /// per layer the forward product, the weight gradient and the input gradient.
+    func trainingStepSeconds(rows: Int) -> Double {
+        let widest = layers.map { max($0.inputs, $0.outputs) }.max()!
+        let weights = layers.map { [Float](repeating: 1 / Float($0.inputs), count: $0.inputs * $0.outputs) }
+        var gradient = [Float](repeating: 0, count: layers.map { $0.inputs * $0.outputs }.max()!)
+        let input = [Float](repeating: 0.5, count: widest * rows)
+        var output = [Float](repeating: 0.5, count: widest * rows)
+        var times: [UInt64] = []
+        for _ in 0..<105 {
+            let begin = ModelsBenchmark.now()
+            for (i, layer) in layers.enumerated() {
+                BLAS.gemm(transposeA: false, transposeB: false, m: layer.outputs, n: rows, k: layer.inputs, a: weights[i], b: input, c: &output)
+                BLAS.gemm(transposeA: false, transposeB: true, m: layer.outputs, n: layer.inputs, k: rows, a: input, b: input, c: &gradient)
+                BLAS.gemm(transposeA: true, transposeB: false, m: layer.inputs, n: rows, k: layer.outputs, a: weights[i], b: input, c: &output)
+            }
+            times.append(ModelsBenchmark.now() - begin)
+        }
+        return Double(times.dropFirst(5).sorted()[50]) / 1e9
+    }
+
     /// Best of three windows, like the model measurements.
     func eventsPerSecond(seconds: Double) -> Double {
         (0..<3).map { _ in window(seconds: seconds) }.max()!
