@@ -85,6 +85,13 @@ import Testing
             #expect(error?.code == .nonFiniteInput)
             #expect(error?.message.contains("row 1, feature 0") == true)
         }
+        // The magnitude bound is exact at 2^20, for both signs, and subnormals pass.
+        #expect(throws: Never.self) { try InputValidation.check(rows: [1_048_575.9, -1_048_575.9, Float.leastNonzeroMagnitude, -0.0], count: 2, width: 2) }
+        for big: Float in [1_048_576, -1_048_576, 3e38] {
+            let error = #expect(throws: MLError.self) { try InputValidation.check(rows: [0, 0, 0, big], count: 2, width: 2) }
+            #expect(error?.code == .inputOutOfRange)
+            #expect(error?.message.contains("row 1, feature 1") == true)
+        }
         let shape = #expect(throws: MLError.self) { try InputValidation.check(rows: [1, 2, 3], count: 2, width: 2) }
         #expect(shape?.code == .shapeMismatch)
     }
