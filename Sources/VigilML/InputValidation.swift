@@ -33,4 +33,16 @@ enum InputValidation {
             throw MLError(.nonFiniteInput, "\(place) is \(v)")
         }
     }
+
+    /// Last line of defence on outputs: throws `.nonFiniteOutput` if any of `count` values
+    /// is NaN or infinite (possible only with pathological weights, since inputs are bounded).
+    static func checkOutputs(_ values: UnsafePointer<Float>, count: Int) throws {
+        var flags: UInt32 = 0
+        values.withMemoryRebound(to: UInt32.self, capacity: count) { bits in
+            for i in 0..<count { flags |= (bits[i] & 0x7F80_0000) &+ 0x0080_0000 }
+        }
+        if flags & 0x8000_0000 != 0 {
+            throw MLError(.nonFiniteOutput, "the model produced a non-finite score; discard this batch's results")
+        }
+    }
 }

@@ -43,6 +43,7 @@ public final class AnomalySnapshot: Sendable {
         let embeddingOut = workspace.buffer(.embedding, count: e * n)
         scoreFeatureMajor(x, n: n, scores: scores.baseAddress!, embeddings: embeddingOut,
                           featureErrors: featureErrors?.baseAddress, workspace: workspace)
+        try InputValidation.checkOutputs(scores.baseAddress!, count: n)
         if let embeddings { Transpose.toBatchMajor(embeddingOut, count: n, width: e, into: embeddings.baseAddress!) }
     }
 

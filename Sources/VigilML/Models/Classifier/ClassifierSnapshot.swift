@@ -42,6 +42,7 @@ public final class ClassifierSnapshot: Sendable {
         let x = workspace.buffer(.classifierInput, count: configuration.inputWidth * n)
         Transpose.toFeatureMajor(rows.baseAddress!, count: n, width: denseWidth, into: x)
         scoreFeatureMajor(x, sparse: sparse, n: n, probabilities: probabilities.baseAddress!, workspace: workspace)
+        try InputValidation.checkOutputs(probabilities.baseAddress!, count: n)
     }
 
     /// Convenience for tests and tools: allocates its output.
