@@ -116,7 +116,9 @@ public final class ClassifierSnapshot: Sendable {
 
     /// Gradient × input of the logit for each dense feature of one event: how much each
     /// feature pushed the score up (positive) or down. Sums to roughly the logit minus
-    /// the logit at a zero input for near-linear regions. Length denseWidth.
+    /// the logit at a zero input for near-linear regions (exactly, for a linear model).
+    /// Length denseWidth. Allocates a few small arrays: meant for the events that are
+    /// reviewed or blocked, not for every event.
     public func contributions(row: [Float], sparseIndices: [Int32] = [], workspace: ScoringWorkspace = ScoringWorkspace()) throws -> [Float] {
         let sparse = configuration.hashBuckets > 0 ? SparseBatch(lists: [sparseIndices]) : nil
         try row.withUnsafeBufferPointer { try validate(rows: $0, sparse: sparse, count: 1) }
