@@ -52,8 +52,10 @@ import Testing
         #expect(maxAbsDifference(y, expected) < 1e-5)
     }
 
-    @Test func packedLayersAgreeAcrossFormatsAndPrecisions() {
-        let inputs = 10, outputs = 6, n = 5
+    /// n = 1 and outputs = 1 take their own (gemv / gather) paths.
+    @Test(arguments: [(6, 5), (6, 1), (1, 5), (1, 1)])
+    func packedLayersAgreeAcrossFormatsAndPrecisions(outputs: Int, n: Int) {
+        let inputs = 10
         let w = randomArray(inputs * outputs, seed: 6), b = randomArray(outputs, seed: 7)
         var g = SeededGenerator(seed: 8)
         let mask = (0..<(inputs * outputs)).map { _ in g.nextUnit() < 0.5 ? Float(1) : 0 }
