@@ -37,10 +37,31 @@ let package = Package(
             dependencies: ["CRdKafka"]
         ),
 
+        // Tensors and kernels over OpenBLAS, the contrastive autoencoder and the sparse
+        // mixed-precision classifier, model files. The only target importing COpenBLAS.
+        .target(
+            name: "VigilML",
+            dependencies: ["COpenBLAS"]
+        ),
+        .testTarget(
+            name: "VigilMLTests",
+            dependencies: ["VigilML"]
+        ),
+
+        // Event schema, decoding and validation, feature spec, streaming entity state. Pure Swift.
+        .target(name: "VigilFeatures"),
+
+        // The transaction simulator behind `vigil gen`: customers, terminals, fraud scenarios, delayed labels.
+        .target(
+            name: "VigilSimulator",
+            dependencies: ["VigilFeatures"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
             dependencies: [
+                "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,8 +71,16 @@ let package = Package(
             name: "VigilBenchmarks",
             dependencies: [
                 "KafkaBaseline",
+                "VigilML",
+                "VigilFeatures",
+                "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        .testTarget(
+            name: "VigilFeaturesTests",
+            dependencies: ["VigilFeatures", "VigilSimulator"]
         ),
 
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
