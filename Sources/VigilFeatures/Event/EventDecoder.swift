@@ -38,7 +38,12 @@ public struct EventDecoder: Sendable {
             }
         }
 
-        var label: String { name.description }
+        /// String constants are immortal, so handing them out costs no allocation or refcount.
+        static let labels = ["event_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc", "country", "channel", "terminal_id", "customer_id", "features"]
+        static let all = Field.allCases
+        static let required = Array(Field.allCases[0...Field.currency.rawValue])
+
+        var label: String { Self.labels[rawValue] }
     }
 
     /// Decodes one transaction event or throws the reason it must go to the dead-letter table.
@@ -85,12 +90,15 @@ public struct EventDecoder: Sendable {
             case .features: extras = try features(&scanner)
             }
         }
-        for field in Field.allCases[0...Field.currency.rawValue] where seen & (1 << field.rawValue) == 0 {
-            throw EventRejection(.missingField, field: field.label, "is required", offset: scanner.pos)
+        if seen & 0x3F != 0x3F {
+            for field in Field.required where seen & (1 << field.rawValue) == 0 {
+                throw EventRejection(.missingField, field: field.label, "is required", offset: scanner.pos)
+            }
         }
-        for (field, value) in [(Field.eventID, eventID), (.cardID, cardID), (.merchantID, merchantID), (.currency, currency)] where value.isEmpty {
-            throw EventRejection(.invalidValue, field: field.label, "must not be empty", offset: 0)
-        }
+        if eventID.isEmpty { throw EventRejection(.invalidValue, field: "event_id", "must not be empty") }
+        if cardID.isEmpty { throw EventRejection(.invalidValue, field: "card_id", "must not be empty") }
+        if merchantID.isEmpty { throw EventRejection(.invalidValue, field: "merchant_id", "must not be empty") }
+        if currency.isEmpty { throw EventRejection(.invalidValue, field: "currency", "must not be empty") }
         return TransactionEvent(
             eventID: eventID, timestampMillis: ts, cardID: cardID, merchantID: merchantID, amount: amount,
             currency: currency, mcc: mcc, country: country, channel: channel, terminalID: terminalID,
@@ -190,9 +198,9 @@ public struct EventDecoder: Sendable {
     private static func match(_ key: StringToken, _ scanner: JSONScanner) -> Field? {
         if key.hasEscapes {
             let name = scanner.string(key)
-            return Field.allCases.first { $0.label == name }
+            return Field.all.first { $0.label == name }
         }
-        for field in Field.allCases {
+        for field in Field.all {
             let name = field.name
             if scanner.tokenEquals(key, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) {
                 return field

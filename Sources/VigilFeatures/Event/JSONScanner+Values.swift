@@ -29,6 +29,7 @@ extension JSONScanner {
         let first = peek()
         if first == UInt8(ascii: "0") {
             pos += 1
+            if pos < count, Self.isDigit(bytes[pos]) { throw malformed("leading zeros are not allowed in numbers", field: field) }
         } else if Self.isDigit(first) {
             while pos < count, Self.isDigit(bytes[pos]) {
                 if digits < 19 {

@@ -34,7 +34,15 @@ public enum StableHash {
     /// Hash of a string's UTF-8 bytes.
     @inlinable
     public static func hash(_ string: String, seed: UInt64 = offsetBasis) -> UInt64 {
-        hash(string.utf8, seed: seed)
+        // Native strings (small ones included) expose contiguous UTF-8: a plain byte loop.
+        if let h = string.utf8.withContiguousStorageIfAvailable({ buffer -> UInt64 in
+            var state = seed
+            for byte in buffer { state = step(state, byte) }
+            return finalize(state)
+        }) {
+            return h
+        }
+        return hash(string.utf8, seed: seed)
     }
 
     /// Combines two hashes into one (order matters), for hashed crosses and salted buckets.

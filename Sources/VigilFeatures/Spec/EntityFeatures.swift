@@ -2,6 +2,26 @@
 // the current event, and the update that folds the event into the state afterwards.
 import Foundation
 
+/// Decay factors for one elapsed time, computed once per entity per event and shared by the
+/// feature read-out and the state update (exp is the costliest thing on this path).
+struct Decay {
+    var hour: Float = 1
+    var day: Float = 1
+    var week: Float = 1
+    var label: Float = 1
+
+    init() {}
+
+    init(from last: UInt32, to now: UInt32, week needsWeek: Bool = true) {
+        guard now > last, last != 0 else { return }
+        let dt = Double(now - last)
+        hour = Float(exp(-dt / FeatureExtractor.windows.0))
+        day = Float(exp(-dt / FeatureExtractor.windows.1))
+        if needsWeek { week = Float(exp(-dt / FeatureExtractor.windows.2)) }
+        label = Float(exp(-dt / FeatureExtractor.labelWindow))
+    }
+}
+
 /// A card's aggregates as of the current event, before the event itself is counted.
 struct CardFeatures {
     var counts: (Float, Float, Float) = (0, 0, 0)
@@ -17,13 +37,11 @@ struct CardFeatures {
 
     /// "New" flags are 1 only for a card with history: a card's first transaction is not
     /// treated as a new merchant (`card.transactions` tells first transactions apart).
-    init(_ s: CardState, now: UInt32, logAmount: Double, merchant: UInt64, countryTag: UInt16?, channelBit: UInt8?) {
+    init(_ s: CardState, decay d: Decay, now: UInt32, logAmount: Double, merchant: UInt64, countryTag: UInt16?, channelBit: UInt8?) {
         guard s.total > 0 else { return }
         let dt = Double(now > s.lastSeconds ? now - s.lastSeconds : 0)
-        let (w1, w24, w7) = FeatureExtractor.windows
-        let d1 = Float(exp(-dt / w1)), d24 = Float(exp(-dt / w24)), d7 = Float(exp(-dt / w7))
-        counts = (s.count1h * d1, s.count24h * d24, s.count7d * d7)
-        sums = (s.sum1h * d1, s.sum24h * d24, s.sum7d * d7)
+        counts = (s.count1h * d.hour, s.count24h * d.day, s.count7d * d.week)
+        sums = (s.sum1h * d.hour, s.sum24h * d.day, s.sum7d * d.week)
         let x = Float(logAmount)
         amountRatio = Float(exp(Double(x - s.meanLogAmount)))
         amountZScore = s.total >= 2 ? (x - s.meanLogAmount) / (s.varLogAmount + 0.01).squareRoot() : 0
@@ -32,7 +50,7 @@ struct CardFeatures {
         if let countryTag { newCountry = s.knowsCountry(countryTag) ? 0 : 1 }
         if let channelBit { newChannel = s.channels & channelBit != 0 ? 0 : 1 }
         transactions = Float(s.total)
-        fraudLabels = s.fraudLabels * Float(exp(-dt / FeatureExtractor.labelWindow))
+        fraudLabels = s.fraudLabels * d.label
     }
 
     func value(_ a: DenseSource.CardAggregate) -> Float {
@@ -67,11 +85,9 @@ struct MerchantFeatures {
 
     private init(risk: Float) { self.risk = risk }
 
-    init(_ s: MerchantState, now: UInt32, configuration c: FeatureStateConfiguration) {
-        let dt = Double(now > s.lastSeconds ? now - s.lastSeconds : 0)
-        let d1 = Float(exp(-dt / FeatureExtractor.windows.0)), d24 = Float(exp(-dt / FeatureExtractor.windows.1))
-        count1h = s.count1h * d1
-        count24h = s.count24h * d24
+    init(_ s: MerchantState, decay d: Decay, configuration c: FeatureStateConfiguration) {
+        count1h = s.count1h * d.hour
+        count24h = s.count24h * d.day
         amountAvg24h = s.count24h > 0 ? s.sum24h / s.count24h : 0
         risk = s.risk(prior: c.riskPrior, priorWeight: c.riskPriorWeight)
         fraudLabels = s.fraudLabels
@@ -90,7 +106,7 @@ struct MerchantFeatures {
 
 extension FeatureExtractor {
     /// Folds a transaction into a card's state.
-    static func update(_ s: inout CardState, now: UInt32, amount: Double, logAmount: Double, merchant: UInt64, countryTag: UInt16?, channelBit: UInt8?) {
+    static func update(_ s: inout CardState, decay d: Decay, now: UInt32, amount: Double, logAmount: Double, merchant: UInt64, countryTag: UInt16?, channelBit: UInt8?) {
         let a = Float(amount), x = Float(logAmount)
         if s.total == 0 {
             s.count1h = 1; s.count24h = 1; s.count7d = 1
@@ -98,15 +114,13 @@ extension FeatureExtractor {
             s.meanLogAmount = x
             s.varLogAmount = 0
         } else {
-            let dt = Double(now > s.lastSeconds ? now - s.lastSeconds : 0)
-            let d1 = Float(exp(-dt / windows.0)), d24 = Float(exp(-dt / windows.1)), d7 = Float(exp(-dt / windows.2))
-            s.count1h = s.count1h * d1 + 1
-            s.count24h = s.count24h * d24 + 1
-            s.count7d = s.count7d * d7 + 1
-            s.sum1h = s.sum1h * d1 + a
-            s.sum24h = s.sum24h * d24 + a
-            s.sum7d = s.sum7d * d7 + a
-            s.fraudLabels *= Float(exp(-dt / labelWindow))
+            s.count1h = s.count1h * d.hour + 1
+            s.count24h = s.count24h * d.day + 1
+            s.count7d = s.count7d * d.week + 1
+            s.sum1h = s.sum1h * d.hour + a
+            s.sum24h = s.sum24h * d.day + a
+            s.sum7d = s.sum7d * d.week + a
+            s.fraudLabels *= d.label
             // EWMA with a warm-up: a plain mean for the first 20 transactions, then alpha = 0.05.
             let alpha = max(1 / Float(s.total + 1), 0.05)
             let diff = x - s.meanLogAmount
@@ -122,25 +136,21 @@ extension FeatureExtractor {
     }
 
     /// Folds a transaction into a merchant's or terminal's state.
-    static func update(_ s: inout MerchantState, now: UInt32, amount: Double) {
-        decay(&s, to: now)
+    static func update(_ s: inout MerchantState, decay d: Decay, now: UInt32, amount: Double) {
+        decay(&s, d, to: now)
         s.count1h += 1
         s.count24h += 1
         s.sum24h += Float(amount)
     }
 
     /// Brings a merchant's decayed values forward to `now` (never backwards).
-    static func decay(_ s: inout MerchantState, to now: UInt32) {
+    static func decay(_ s: inout MerchantState, _ d: Decay, to now: UInt32) {
         guard now > s.lastSeconds else { return }
-        if s.lastSeconds != 0 {
-            let dt = Double(now - s.lastSeconds)
-            let d1 = Float(exp(-dt / windows.0)), d24 = Float(exp(-dt / windows.1)), dl = Float(exp(-dt / labelWindow))
-            s.count1h *= d1
-            s.count24h *= d24
-            s.sum24h *= d24
-            s.fraudLabels *= dl
-            s.labels *= dl
-        }
+        s.count1h *= d.hour
+        s.count24h *= d.day
+        s.sum24h *= d.day
+        s.fraudLabels *= d.label
+        s.labels *= d.label
         s.lastSeconds = now
     }
 }

@@ -20,6 +20,8 @@ public struct FeatureExtractor: Sendable {
     var standardizer: [Double]
     /// Event-time day of the last idle sweep.
     var sweptDay: UInt32 = 0
+    /// Last computed time features (a pure cache: not part of the state or the snapshot).
+    var clockCache: ClockFeatures?
 
     public init(spec: FeatureSpec, configuration: FeatureStateConfiguration = FeatureStateConfiguration()) throws(FeaturesError) {
         self.spec = spec
@@ -55,32 +57,35 @@ public struct FeatureExtractor: Sendable {
         sweepIfNewDay(now)
         let amount = event.amount
         let logAmount = Foundation.log1p(amount)
-        let cardKey = StableHash.hash(event.cardID)
-        let merchantKey = StableHash.hash(event.merchantID)
-        let terminalKey = event.terminalID.map { StableHash.hash($0) } ?? 0
-        let countryTag = event.country.map { CardState.countryTag(StableHash.hash($0)) }
-        let channelBit: UInt8? = event.channel.map { 1 << UInt8(truncatingIfNeeded: StableHash.hash($0) & 7) }
+        var hashes = EventHashes(event)
+        let cardKey = hashes.get(.cardID, event)
+        let merchantKey = hashes.get(.merchantID, event)
+        let terminalKey = event.terminalID == nil ? 0 : hashes.get(.terminalID, event)
+        let countryTag = event.country == nil ? nil : CardState.countryTag(hashes.get(.country, event))
+        let channelBit: UInt8? = event.channel == nil ? nil : 1 << UInt8(truncatingIfNeeded: hashes.get(.channel, event) & 7)
 
-        // Card: prior view, then update.
+        // Card: prior view, then update, sharing one set of decay factors.
         let cardSlot = cards.findOrInsert(cardKey, now: now)
-        let card = CardFeatures(cards[cardSlot], now: now, logAmount: logAmount, merchant: merchantKey, countryTag: countryTag, channelBit: channelBit)
-        Self.update(&cards[cardSlot], now: now, amount: amount, logAmount: logAmount, merchant: merchantKey, countryTag: countryTag, channelBit: channelBit)
+        let cardDecay = Decay(from: cards[cardSlot].lastSeconds, to: now)
+        let card = CardFeatures(cards[cardSlot], decay: cardDecay, now: now, logAmount: logAmount, merchant: merchantKey, countryTag: countryTag, channelBit: channelBit)
+        Self.update(&cards[cardSlot], decay: cardDecay, now: now, amount: amount, logAmount: logAmount, merchant: merchantKey, countryTag: countryTag, channelBit: channelBit)
 
         let merchantSlot = merchants.findOrInsert(merchantKey, now: now)
-        let merchant = MerchantFeatures(merchants[merchantSlot], now: now, configuration: configuration)
-        Self.update(&merchants[merchantSlot], now: now, amount: amount)
+        let merchantDecay = Decay(from: merchants[merchantSlot].lastSeconds, to: now, week: false)
+        let merchant = MerchantFeatures(merchants[merchantSlot], decay: merchantDecay, configuration: configuration)
+        Self.update(&merchants[merchantSlot], decay: merchantDecay, now: now, amount: amount)
 
         var terminal = MerchantFeatures.absent(configuration)
         if terminalKey != 0 {
             let slot = terminals.findOrInsert(terminalKey, now: now)
-            terminal = MerchantFeatures(terminals[slot], now: now, configuration: configuration)
-            Self.update(&terminals[slot], now: now, amount: amount)
+            let decay = Decay(from: terminals[slot].lastSeconds, to: now, week: false)
+            terminal = MerchantFeatures(terminals[slot], decay: decay, configuration: configuration)
+            Self.update(&terminals[slot], decay: decay, now: now, amount: amount)
         }
         recent.record(.init(event: StableHash.hash(event.eventID), card: cardKey, merchant: merchantKey, terminal: terminalKey))
 
         let local = event.timestampMillis / 1000 + compiled.utcOffsetSeconds
-        let secondOfDay = Double(((local % 86_400) + 86_400) % 86_400)
-        let dayOfWeek = Double((((local / 86_400) + 3) % 7 + 7) % 7) // Monday = 0; 1970-01-01 was a Thursday
+        let clock = timeFeatures(localSecond: local)
 
         for i in 0..<compiled.dense.count {
             let d = compiled.dense[i]
@@ -88,7 +93,7 @@ public struct FeatureExtractor: Sendable {
             switch d.source {
             case .amount: x = amount
             case .extra(let hash): x = event.extraFeatures.first(where: { $0.keyHash == hash })?.value ?? d.defaultValue
-            case .time(let t): x = Self.time(t, secondOfDay: secondOfDay, dayOfWeek: dayOfWeek)
+            case .time(let t): x = clock.value(t)
             case .card(let a): x = Double(card.value(a))
             case .merchant(let a): x = Double(merchant.value(a))
             case .terminal(let a): x = Double(terminal.value(a))
@@ -98,16 +103,24 @@ public struct FeatureExtractor: Sendable {
             vector.dense[i] = min(max(Float(x), d.clipLow), d.clipHigh)
         }
 
-        let hourBucket = UInt64(secondOfDay / 3600)
-        let amountBucket = UInt64(max(0, min(40, Foundation.log2(amount + 1).rounded(.down))))
+        hashes.hour = UInt64(clock.secondOfDay / 3600) &+ 1
+        hashes.dayOfWeek = UInt64(clock.dayOfWeek) &+ 1
+        hashes.amountBucket = UInt64(max(0, min(40, Foundation.log2(amount + 1).rounded(.down)))) &+ 1
         for i in 0..<compiled.sparse.count {
             let s = compiled.sparse[i]
             var h = s.seed
-            for source in s.sources {
-                h = StableHash.combine(h, Self.categoricalHash(source, event, hour: hourBucket, dayOfWeek: UInt64(dayOfWeek), amountBucket: amountBucket))
-            }
+            for source in s.sources { h = StableHash.combine(h, hashes.get(source, event)) }
             vector.sparse[i] = s.offset + UInt32(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(s.buckets)).high)
         }
+    }
+
+    /// Time-of-day and day-of-week values; the trigonometry is cached per local second, since at
+    /// high rates many consecutive events share one.
+    mutating func timeFeatures(localSecond: Int64) -> ClockFeatures {
+        if let cached = clockCache, cached.localSecond == localSecond { return cached }
+        let clock = ClockFeatures(localSecond: localSecond)
+        clockCache = clock
+        return clock
     }
 
     /// Extracts into a fresh vector (convenient; the hot path should reuse one).
@@ -115,37 +128,6 @@ public struct FeatureExtractor: Sendable {
         var vector = makeVector()
         extract(event, into: &vector)
         return vector
-    }
-
-    static func categoricalHash(_ source: CategoricalSource, _ event: TransactionEvent, hour: UInt64, dayOfWeek: UInt64, amountBucket: UInt64) -> UInt64 {
-        switch source {
-        case .mcc: event.mcc.map { StableHash.hash($0) } ?? 0
-        case .country: event.country.map { StableHash.hash($0) } ?? 0
-        case .channel: event.channel.map { StableHash.hash($0) } ?? 0
-        case .currency: StableHash.hash(event.currency)
-        case .merchantID: StableHash.hash(event.merchantID)
-        case .terminalID: event.terminalID.map { StableHash.hash($0) } ?? 0
-        case .customerID: event.customerID.map { StableHash.hash($0) } ?? 0
-        case .cardID: StableHash.hash(event.cardID)
-        case .hour: hour &+ 1
-        case .dayOfWeek: dayOfWeek &+ 1
-        case .amountBucket: amountBucket &+ 1
-        }
-    }
-
-    static func time(_ t: DenseSource.TimeFeature, secondOfDay: Double, dayOfWeek: Double) -> Double {
-        let dayAngle = 2 * Double.pi * secondOfDay / 86_400
-        let weekAngle = 2 * Double.pi * (dayOfWeek + secondOfDay / 86_400) / 7
-        switch t {
-        case .hour: return (secondOfDay / 3600).rounded(.down)
-        case .dayOfWeek: return dayOfWeek
-        case .hourSin: return Foundation.sin(dayAngle)
-        case .hourCos: return Foundation.cos(dayAngle)
-        case .dowSin: return Foundation.sin(weekAngle)
-        case .dowCos: return Foundation.cos(weekAngle)
-        case .isWeekend: return dayOfWeek >= 5 ? 1 : 0
-        case .isNight: return secondOfDay < 6 * 3600 ? 1 : 0
-        }
     }
 
     /// Online standardisation with the statistics before this value, then folds it in (Welford).

@@ -1,5 +1,5 @@
 // An open-addressing hash table from a 64-bit entity key to a fixed-size record, stored flat
-// (one array of keys, one of records), with linear probing, bounded size and deterministic
+// (one array of key+record entries, so a lookup touches one place in memory), with linear probing, bounded size and deterministic
 // eviction of the entities idle longest. No per-entity allocation, no Swift Hasher.
 
 /// A record kept per entity. `lastSeconds` is the event time of its last update; it drives eviction.
@@ -11,9 +11,13 @@ public protocol EntityRecord: Sendable {
 }
 
 struct EntityTable<Record: EntityRecord>: Sendable {
-    /// 0 marks an empty slot; a real key of 0 is stored as 1 (a 2^-64 collision we accept).
-    private(set) var keys: [UInt64]
-    private(set) var records: [Record]
+    struct Entry: Sendable {
+        /// 0 marks an empty slot; a real key of 0 is stored as 1 (a 2^-64 collision we accept).
+        var key: UInt64
+        var record: Record
+    }
+
+    private(set) var entries: [Entry]
     private(set) var count = 0
     /// Most entities kept; inserting beyond it first evicts the idle ones.
     let maxEntities: Int
@@ -25,14 +29,13 @@ struct EntityTable<Record: EntityRecord>: Sendable {
     init(maxEntities: Int, initialCapacity: Int = 1024) {
         self.maxEntities = max(maxEntities, 1)
         let capacity = max(16, min(initialCapacity, Int(Double(self.maxEntities) / Self.maxLoad) + 1))
-        keys = Array(repeating: 0, count: capacity)
-        records = Array(repeating: Record.empty, count: capacity)
+        entries = Array(repeating: Entry(key: 0, record: .empty), count: capacity)
     }
 
-    var capacity: Int { keys.count }
+    var capacity: Int { entries.count }
 
     /// Bytes held by the table's storage.
-    var memoryBytes: Int { capacity * (MemoryLayout<UInt64>.stride + MemoryLayout<Record>.stride) }
+    var memoryBytes: Int { capacity * MemoryLayout<Entry>.stride }
 
     @inline(__always) static func normalise(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
 
@@ -43,10 +46,10 @@ struct EntityTable<Record: EntityRecord>: Sendable {
     /// The slot holding `key`, if present.
     func find(_ rawKey: UInt64) -> Int? {
         let key = Self.normalise(rawKey)
-        let capacity = keys.count
+        let capacity = entries.count
         var i = home(key, capacity)
         while true {
-            let k = keys[i]
+            let k = entries[i].key
             if k == key { return i }
             if k == 0 { return nil }
             i += 1
@@ -58,10 +61,10 @@ struct EntityTable<Record: EntityRecord>: Sendable {
     /// only when the table is full and must evict.
     mutating func findOrInsert(_ rawKey: UInt64, now: UInt32) -> Int {
         let key = Self.normalise(rawKey)
-        var capacity = keys.count
+        var capacity = entries.count
         var i = home(key, capacity)
         while true {
-            let k = keys[i]
+            let k = entries[i].key
             if k == key { return i }
             if k == 0 { break }
             i += 1
@@ -69,22 +72,21 @@ struct EntityTable<Record: EntityRecord>: Sendable {
         }
         if Double(count + 1) > Double(capacity) * Self.maxLoad || count >= maxEntities {
             makeRoom()
-            capacity = keys.count
+            capacity = entries.count
             i = home(key, capacity)
-            while keys[i] != 0 {
+            while entries[i].key != 0 {
                 i += 1
                 if i == capacity { i = 0 }
             }
         }
-        keys[i] = key
-        records[i] = Record.empty
+        entries[i] = Entry(key: key, record: .empty)
         count += 1
         return i
     }
 
     subscript(slot: Int) -> Record {
-        get { records[slot] }
-        _modify { yield &records[slot] }
+        get { entries[slot].record }
+        _modify { yield &entries[slot].record }
     }
 
     /// At the entity bound, evicts the least recently active fifth of the entities (by event
@@ -92,18 +94,18 @@ struct EntityTable<Record: EntityRecord>: Sendable {
     /// table's capacity, so a restored table behaves exactly like the original.
     private mutating func makeRoom() {
         if count >= maxEntities {
-            rebuild(capacity: keys.count, keepingAfter: evictionCutoff(fraction: 0.2))
+            rebuild(capacity: entries.count, keepingAfter: evictionCutoff(fraction: 0.2))
             return
         }
         let needed = Int(Double(maxEntities) / Self.maxLoad) + 1
-        rebuild(capacity: min(needed, keys.count + keys.count / 2), keepingAfter: nil)
+        rebuild(capacity: min(needed, entries.count + entries.count / 2), keepingAfter: nil)
     }
 
     /// The event-time cutoff below which about `fraction` of the entities fall.
     private func evictionCutoff(fraction: Double) -> UInt32 {
         var times: [UInt32] = []
         times.reserveCapacity(count)
-        for i in 0..<keys.count where keys[i] != 0 { times.append(records[i].lastSeconds) }
+        for e in entries where e.key != 0 { times.append(e.record.lastSeconds) }
         times.sort()
         let index = min(times.count - 1, max(0, Int(Double(times.count) * fraction)))
         return times.isEmpty ? 0 : times[index]
@@ -113,47 +115,49 @@ struct EntityTable<Record: EntityRecord>: Sendable {
     @discardableResult
     mutating func evict(idleSince seconds: UInt32) -> Int {
         var idle = 0
-        for i in 0..<keys.count where keys[i] != 0 && records[i].lastSeconds <= seconds { idle += 1 }
+        for e in entries where e.key != 0 && e.record.lastSeconds <= seconds { idle += 1 }
         guard idle > 0 else { return 0 }
-        rebuild(capacity: keys.count, keepingAfter: seconds)
+        rebuild(capacity: entries.count, keepingAfter: seconds)
         return idle
     }
 
     /// Rehashes into `capacity` slots, keeping only records with `lastSeconds > cutoff` (all if nil).
     private mutating func rebuild(capacity: Int, keepingAfter cutoff: UInt32?) {
-        let oldKeys = keys
-        let oldRecords = records
-        keys = Array(repeating: 0, count: capacity)
-        records = Array(repeating: Record.empty, count: capacity)
+        let old = entries
+        entries = []
+        entries = Array(repeating: Entry(key: 0, record: .empty), count: capacity)
         let before = count
         count = 0
-        for j in 0..<oldKeys.count where oldKeys[j] != 0 {
-            if let cutoff, oldRecords[j].lastSeconds <= cutoff { continue }
-            insertFresh(oldKeys[j], oldRecords[j])
+        for e in old where e.key != 0 {
+            if let cutoff, e.record.lastSeconds <= cutoff { continue }
+            insertFresh(e.key, e.record)
         }
         evicted += before - count
     }
 
     private mutating func insertFresh(_ key: UInt64, _ record: Record) {
-        let capacity = keys.count
+        let capacity = entries.count
         var i = home(key, capacity)
-        while keys[i] != 0 {
+        while entries[i].key != 0 {
             i += 1
             if i == capacity { i = 0 }
         }
-        keys[i] = key
-        records[i] = record
+        entries[i] = Entry(key: key, record: record)
         count += 1
     }
 
     // MARK: Snapshot
 
-    /// Entries in slot order (deterministic for a given history).
+    /// Entries sorted by key, so equal states give equal bytes whatever the table's layout.
     func write(to writer: inout SnapshotWriter) {
         writer.write(UInt64(count))
-        for i in 0..<keys.count where keys[i] != 0 {
-            writer.write(keys[i])
-            records[i].write(to: &writer)
+        var slots: [Int] = []
+        slots.reserveCapacity(count)
+        for i in entries.indices where entries[i].key != 0 { slots.append(i) }
+        slots.sort { entries[$0].key < entries[$1].key }
+        for i in slots {
+            writer.write(entries[i].key)
+            entries[i].record.write(to: &writer)
         }
     }
 
@@ -162,9 +166,8 @@ struct EntityTable<Record: EntityRecord>: Sendable {
         guard entries <= maxEntities else {
             throw FeaturesError(.invalidSnapshot, "snapshot holds \(entries) entities, more than the configured \(maxEntities)")
         }
-        let capacity = max(16, min(Int(Double(maxEntities) / Self.maxLoad) + 1, max(keys.count, Int(Double(entries) / 0.6) + 1)))
-        keys = Array(repeating: 0, count: capacity)
-        records = Array(repeating: Record.empty, count: capacity)
+        let capacity = max(16, min(Int(Double(maxEntities) / Self.maxLoad) + 1, max(self.entries.count, Int(Double(entries) / 0.6) + 1)))
+        self.entries = Array(repeating: Entry(key: 0, record: .empty), count: capacity)
         count = 0
         for _ in 0..<entries {
             let key = try reader.read(UInt64.self)

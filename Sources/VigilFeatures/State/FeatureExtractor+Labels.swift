@@ -30,11 +30,11 @@ extension FeatureExtractor {
             let slot = isTerminal ? terminals.find(key) : merchants.find(key)
             guard let slot else { continue }
             if isTerminal {
-                Self.decay(&terminals[slot], to: now)
+                Self.decay(&terminals[slot], Decay(from: terminals[slot].lastSeconds, to: now, week: false), to: now)
                 terminals[slot].labels += 1
                 if isFraud { terminals[slot].fraudLabels += 1 }
             } else {
-                Self.decay(&merchants[slot], to: now)
+                Self.decay(&merchants[slot], Decay(from: merchants[slot].lastSeconds, to: now, week: false), to: now)
                 merchants[slot].labels += 1
                 if isFraud { merchants[slot].fraudLabels += 1 }
             }

@@ -21,6 +21,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     @inlinable
     static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// The raw state, for model files (so training resumes the same random stream).
+    var state: [UInt64] {
+        get { [s.0, s.1, s.2, s.3] }
+        set { s = (newValue[0], newValue[1], newValue[2], newValue[3]) }
+    }
+
     public mutating func next() -> UInt64 {
         let result = SeededGenerator.rotl(s.1 &* 5, 7) &* 9
         let t = s.1 << 17

@@ -28,8 +28,10 @@ public struct ContrastiveAutoencoder: Sendable {
         /// Probability that a feature is zeroed in a view. Default: 0.1.
         public var dropoutRate: Float = 0.1
         /// Weight of standardised reconstruction error in the score (the rest goes to the
-        /// embedding distance). Default: 0.5.
-        public var reconstructionScoreWeight: Float = 0.5
+        /// embedding distance). Default: 0.8 — on our synthetic mixtures the diagonal
+        /// embedding distance alone ranks a planted cluster little better than chance, while
+        /// reconstruction error ranks it almost perfectly; the distance is a tie-breaker.
+        public var reconstructionScoreWeight: Float = 0.8
         /// Optimiser settings. Default: Adam, learning rate 0.001.
         public var optimizer = AdamConfiguration()
         /// Seed for initialisation and augmentation. Default: 1.
