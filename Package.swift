@@ -57,6 +57,17 @@ let package = Package(
             dependencies: ["VigilFeatures"]
         ),
 
+        // Scorer, decision policy, model registry with hot-swap, online trainer. Pure Swift over
+        // VigilML and VigilFeatures: no C modules, no Kafka, no PostgreSQL.
+        .target(
+            name: "VigilEngine",
+            dependencies: ["VigilML", "VigilFeatures"]
+        ),
+        .testTarget(
+            name: "VigilEngineTests",
+            dependencies: ["VigilEngine", "VigilML", "VigilFeatures", "VigilSimulator"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -74,6 +85,7 @@ let package = Package(
                 "VigilML",
                 "VigilFeatures",
                 "VigilSimulator",
+                "VigilEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
