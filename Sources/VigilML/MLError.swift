@@ -17,6 +17,8 @@ public struct MLError: Error, CustomStringConvertible, Sendable {
         public static let checksumMismatch = Code(name: "checksumMismatch")
         /// A model file is not a Vigil model, or has an unknown version or kind.
         public static let unsupportedFormat = Code(name: "unsupportedFormat")
+        /// A model file was trained on a different feature specification.
+        public static let featureSpecMismatch = Code(name: "featureSpecMismatch")
         /// A model file's payload could not be decoded.
         public static let corruptPayload = Code(name: "corruptPayload")
         /// Training produced a non-finite loss or weight and was rolled back.

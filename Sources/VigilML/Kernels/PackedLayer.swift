@@ -77,6 +77,10 @@ public struct PackedLayer: Sendable, Equatable {
             w.withUnsafeBufferPointer { wp in
                 if n == 1 {
                     BLAS.gemv(transpose: false, rows: outputs, cols: inputs, a: wp.baseAddress!, x: x, y: out)
+                } else if outputs == 1 {
+                    // A single output (the logit) is Xᵀ·w: a matrix-vector product, which BLAS
+                    // does far better than a one-row matrix product.
+                    BLAS.gemv(transpose: true, rows: inputs, cols: n, a: x, x: wp.baseAddress!, y: out)
                 } else {
                     BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs,
                               a: wp.baseAddress!, b: x, c: out)
