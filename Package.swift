@@ -72,6 +72,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
+                "VigilFeatures",
                 "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
