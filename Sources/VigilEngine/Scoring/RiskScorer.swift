@@ -20,7 +20,8 @@ public final class RiskScorer {
     let specHash: UInt64
     let sparseDimension: Int
     private let workspace = ScoringWorkspace()
-    private var vector: FeatureVector
+    /// One reusable vector per event of the largest batch so far.
+    private var vectors: [FeatureVector] = []
     private var sparseBatch = SparseBatch(offsets: [0], indices: [])
     private var featureErrors: [Float] = []
     private var checkedVersion: Int64 = .min
@@ -34,7 +35,6 @@ public final class RiskScorer {
         featureNames = extractor.spec.denseNames
         specHash = extractor.spec.specHash
         sparseDimension = Int(extractor.sparseDimension)
-        vector = extractor.makeVector()
         featureErrors = [Float](repeating: 0, count: configuration.batchCapacity * featureNames.count)
         try check(registry.current)
     }
@@ -72,25 +72,24 @@ public final class RiskScorer {
         guard n > 0 else { return }
         // Locals, not stored properties, inside the loops: a class's stored property costs a
         // dynamic exclusivity check on every access.
-        var vector = FeatureVector(denseCount: 0, sparseCount: 0)
-        swap(&vector, &self.vector)
-        defer { swap(&vector, &self.vector) }
+        var vectors: [FeatureVector] = []
+        swap(&vectors, &self.vectors)
+        defer { swap(&vectors, &self.vectors) }
+        // Batched extraction loads the cards' state slots ahead, overlapping cache misses.
+        extractor.extract(batch: events, into: &vectors)
         var sanitized = 0
         batch.features.withUnsafeMutableBufferPointer { features in
             batch.sparse.withUnsafeMutableBufferPointer { sparse in
-                var j = 0
-                for event in events {
-                    extractor.extract(event, into: &vector)
-                    vector.dense.withUnsafeBufferPointer { dense in
+                for j in 0..<n {
+                    vectors[j].dense.withUnsafeBufferPointer { dense in
                         for f in 0..<d {
                             let v = dense[f]
                             if v.isFinite { features[j * d + f] = v } else { features[j * d + f] = 0; sanitized += 1 }
                         }
                     }
-                    vector.sparse.withUnsafeBufferPointer { indices in
+                    vectors[j].sparse.withUnsafeBufferPointer { indices in
                         for k in 0..<s { sparse[j * s + k] = indices[k] }
                     }
-                    j += 1
                 }
             }
         }
