@@ -116,3 +116,29 @@ import VigilML
         }
     }
 }
+
+@Suite struct ScoredDecisionTests {
+    @Test func everyScoredEventGetsADecisionWithItsScoresVersionAndReasons() throws {
+        let stream = Fixture.stream(transactions: 700)
+        let registry = ModelRegistry(initial: try Fixture.coldStart(events: stream.events))
+        var extractor = try Fixture.extractor()
+        let scorer = try RiskScorer(registry: registry, extractor: extractor)
+        // Thresholds low enough that some events are reviewed and blocked.
+        let policy = try DecisionPolicy(configuration: .init(reviewThreshold: 0.05, blockThreshold: 0.5))
+        var batch = ScoredBatch()
+        var decisions: [Decision] = []
+        let events = stream.events[100..<600]
+        try scorer.score(stream.events[0..<100], extractor: &extractor, into: &batch)
+        try scorer.score(events, extractor: &extractor, into: &batch)
+        policy.decide(events, in: batch, into: &decisions)
+        #expect(decisions.count == events.count)
+        for (i, (d, e)) in zip(decisions, events).enumerated() {
+            #expect(d.eventID == e.eventID && d.cardID == e.cardID && d.amount == e.amount)
+            #expect(d.risk == batch.risks[i] && d.anomalyScore == batch.scores[i].anomaly && d.modelVersion == 1)
+            #expect(d.outcome == policy.outcome(risk: d.risk))
+            #expect(d.reasons == batch.reasons[i])
+        }
+        let outcomes = Set(decisions.map(\.outcome))
+        #expect(outcomes.contains(.allow) && outcomes.count >= 2, "\(outcomes)")
+    }
+}
