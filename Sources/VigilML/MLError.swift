@@ -7,6 +7,10 @@ public struct MLError: Error, CustomStringConvertible, Sendable {
         let name: String
         /// An input contained NaN or an infinite value.
         public static let nonFiniteInput = Code(name: "nonFiniteInput")
+        /// A model produced a non-finite score (the batch's outputs must be discarded).
+        public static let nonFiniteOutput = Code(name: "nonFiniteOutput")
+        /// An input value is finite but far outside the range of standardised features.
+        public static let inputOutOfRange = Code(name: "inputOutOfRange")
         /// An input had the wrong number of values or an out-of-range index.
         public static let shapeMismatch = Code(name: "shapeMismatch")
         /// A configuration value is out of range.
