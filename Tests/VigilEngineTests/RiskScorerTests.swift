@@ -89,7 +89,9 @@ import VigilML
         try scorer.score(Array(stream.events.prefix(200)), extractor: &scoringExtractor, into: &batch)
         let names = Set(Fixture.spec.denseNames + ["cae.anomaly_score", "cae.embedding"])
         var classifierReasons = 0
+        var explainedEvents = 0
         for i in 0..<batch.count {
+            if batch.reasons[i].contains(where: { $0.kind == .classifier }) { explainedEvents += 1 }
             let expected = 1 - (1 - batch.scores[i].fraudProbability) * (1 - config.anomalyWeight * config.anomalyRisk(batch.scores[i].anomaly))
             #expect(abs(batch.risks[i] - expected) < 1e-6)
             for r in batch.reasons[i] where r.kind == .classifier {
@@ -99,6 +101,8 @@ import VigilML
             }
         }
         #expect(classifierReasons > 0)
+        // The costly path is bounded per batch.
+        #expect(explainedEvents > 0 && explainedEvents <= config.maxExplainedPerBatch)
     }
 
     @Test func aModelSetForAnotherFeatureSpecIsRefused() throws {

@@ -134,11 +134,13 @@ public final class RiskScorer {
             throw EngineError.wrapping(error, "scoring with model set \(models.version) failed")
         }
         let trained = models.classifierIsTrained
+        var explained = 0
         try errorsOwner.withUnsafeMutableBufferPointer { errors in
             for j in 0..<n {
                 let risk = configuration.risk(batch.scores[j], classifierIsTrained: trained)
                 batch.risks[j] = risk
-                if trained && risk >= configuration.explainAbove {
+                if trained && risk >= configuration.explainAbove && explained < configuration.maxExplainedPerBatch {
+                    explained += 1
                     try explain(event: j, models: models, errors: errors, batch: &batch)
                 } else {
                     var list = ReasonList()
