@@ -116,7 +116,7 @@ public final class OnlineTrainer: Sendable {
     // MARK: Background thread
 
     /// Starts the trainer's own thread: a round every `interval`, or sooner when
-    /// `labelsPerRound` new labels arrived. Idempotent.
+    /// `labelsPerRound` new labels arrived. Idempotent; a stopped trainer does not start again.
     public func start() {
         let first = control.withLock { c in
             defer { c.started = true }
