@@ -92,7 +92,10 @@ public final class OnlineTrainer: Sendable {
     @discardableResult
     public func record(label: LabelEvent) -> Bool {
         let key = StableHash.hash(label.eventID)
-        let vector = recent.withLock { r in r.lookup(eventHash: key).map { (Array($0.dense), Array($0.sparse)) } }
+        let vector = recent.withLock { r in
+            r.markLabel(eventHash: key, isFraud: label.isFraud)
+            return r.lookup(eventHash: key).map { (Array($0.dense), Array($0.sparse)) }
+        }
         guard let vector else {
             control.withLock { $0.unmatchedLabels += 1 }
             return false
