@@ -61,7 +61,9 @@ public final class RiskScorer {
     /// Extracts features for `events` (updating `extractor`'s state, in order), scores them
     /// with the live model set and writes everything into `batch`.
     public func score(_ events: ArraySlice<TransactionEvent>, extractor: inout FeatureExtractor, into batch: inout ScoredBatch) throws {
-        guard extractor.spec.specHash == specHash else {
+        // The full spec hash is checked at init (hashing the spec text per batch would cost
+        // microseconds); per batch the shapes must match.
+        guard extractor.denseCount == featureNames.count, Int(extractor.sparseDimension) == sparseDimension else {
             throw EngineError(.featureSpecMismatch, "the extractor's feature spec differs from the scorer's")
         }
         let models = registry.current
