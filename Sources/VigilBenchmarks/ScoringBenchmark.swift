@@ -110,6 +110,20 @@ struct ScoringBenchmark: ParsableCommand {
                 }
             }
         }
+        // The same with per-feature reconstruction errors requested (the scorer's reasons need them).
+        var errors = [Float](repeating: 0, count: batch * d)
+        let modelWithErrorsTime = try best {
+            try rows.withUnsafeBufferPointer { r in
+                try out.withUnsafeMutableBufferPointer { o in
+                    try errors.withUnsafeMutableBufferPointer { e in
+                        for (k, sparse) in sparseBatches.enumerated() {
+                            try models.scorer.score(batch: UnsafeBufferPointer(rebasing: r[(k * batch * d)..<((k + 1) * batch * d)]),
+                                                    sparse: sparse, count: batch, into: o, featureErrors: e, workspace: workspace)
+                        }
+                    }
+                }
+            }
+        }
         let modelEvents = sparseBatches.count * batch
         // 4. The engine: RiskScorer end to end (features, both models, risk, reasons).
         var risky = 0
@@ -141,7 +155,7 @@ struct ScoringBenchmark: ParsableCommand {
         // Features then models back to back, with nothing in between: what the engine could reach.
         let componentsRate = 1 / (1 / featureRate + 1 / modelRate)
         print("plain loop over the events: \(BenchReport.rate(loopRate)); batched feature extraction alone: \(BenchReport.rate(Double(n) / batchedFeatureTime))")
-        print("features only: \(BenchReport.rate(featureRate)); both models only (batched): \(BenchReport.rate(modelRate)); the two back to back: \(BenchReport.rate(componentsRate))")
+        print("features only: \(BenchReport.rate(featureRate)); both models only (batched): \(BenchReport.rate(modelRate)), with per-feature errors: \(BenchReport.rate(Double(modelEvents) / modelWithErrorsTime)); the two back to back: \(BenchReport.rate(componentsRate))")
         print("RiskScorer (features + both models + risk + reasons, batch \(batch)): \(BenchReport.rate(engineRate)) — target ≥ 1.00M/s on one core; \(risky) events at risk ≥ 0.5 explained")
         print("(rates above are events per CPU-second of the scoring thread; latencies below are wall-clock)")
         print("one event per call: p50 \(us(p(latencies, 0.5))), p99 \(us(p(latencies, 0.99))) — target p99 < 20 µs")
@@ -153,6 +167,7 @@ struct ScoringBenchmark: ParsableCommand {
             "events_per_s": engineRate,
             "features_per_s": featureRate,
             "models_per_s": modelRate,
+            "models_with_feature_errors_per_s": Double(modelEvents) / modelWithErrorsTime,
             "plain_loop_per_s": loopRate,
             "components_per_s": componentsRate,
             "single_event_p50_us": p(latencies, 0.5) * 1e6,
