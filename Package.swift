@@ -65,6 +65,13 @@ let package = Package(
             dependencies: ["VigilFeatures"]
         ),
 
+        // Scorer, decision policy, model registry and hot-swap, online trainer: the engine
+        // that serve and replay share. Imports VigilML and VigilFeatures only.
+        .target(
+            name: "VigilEngine",
+            dependencies: ["VigilML", "VigilFeatures"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -86,6 +93,7 @@ let package = Package(
                 "VigilML",
                 "VigilFeatures",
                 "VigilSimulator",
+                "VigilEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -102,6 +110,10 @@ let package = Package(
         .testTarget(
             name: "VigilMLTests",
             dependencies: ["VigilML"]
+        ),
+        .testTarget(
+            name: "VigilEngineTests",
+            dependencies: ["VigilEngine", "VigilML", "VigilFeatures", "VigilSimulator"]
         ),
         .testTarget(
             name: "VigilFeaturesTests",
