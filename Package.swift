@@ -79,6 +79,7 @@ let package = Package(
                 "VigilFeatures",
                 "VigilSimulator",
                 "VigilPostgres",
+                "VigilKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,8 +1,9 @@
-// `vigil gen`: simulated card transactions with fraud and delayed labels, to files (Kafka
-// output arrives with VigilKafka: a `SimulationSink` for the producer is all it needs).
+// `vigil gen`: simulated card transactions with fraud and delayed labels, to files or to
+// Kafka topics.
 import ArgumentParser
 import Foundation
 import VigilFeatures
+import VigilKafka
 import VigilSimulator
 
 struct GenCommand: AsyncParsableCommand {
@@ -13,7 +14,10 @@ struct GenCommand: AsyncParsableCommand {
             Customers and terminals live on a grid; each customer has a spending profile and a daily rhythm.
             Fraud: large amounts, compromised terminals, compromised cards, card-testing bursts, account takeovers.
             Labels (chargebacks) follow their transactions after a delay. The same --seed gives the same output.
-            Writes <out>/transactions.<format> and <out>/labels.<format>. A summary JSON line goes to stdout.
+            With --to file (default) writes <out>/transactions.<format> and <out>/labels.<format>;
+            with --to kafka sends the event and label contracts as JSON to --transactions-topic and
+            --labels-topic (key = card id for transactions, event id for labels) on --brokers
+            (default: VIGIL_KAFKA_BROKERS). A summary JSON line goes to stdout.
             """
     )
 
@@ -24,7 +28,11 @@ struct GenCommand: AsyncParsableCommand {
     @Option(help: "Simulated days (default 30 when --events is not given).") var days: Int?
     @Option(help: "Stop after this many transactions.") var events: Int?
     @Option(help: "Start of simulated time: an RFC 3339 date-time, or 'now'.") var start = "2026-01-01T00:00:00Z"
-    @Option(help: "Output directory.") var out = "."
+    @Option(help: "Destination: file or kafka.") var to = "file"
+    @Option(help: "Output directory (--to file).") var out = "."
+    @Option(help: "Kafka bootstrap servers, comma-separated (--to kafka; default: VIGIL_KAFKA_BROKERS).") var brokers: String?
+    @Option(help: "Topic for transactions (--to kafka).") var transactionsTopic = "transactions"
+    @Option(help: "Topic for labels (--to kafka).") var labelsTopic = "labels"
     @Option(help: "Output format: jsonl or csv.") var format = "jsonl"
     @Flag(help: "Add ground truth (fraud, scenario) to each transaction.") var truth = false
     @Option(help: "Target transactions per second (0 = as fast as possible).") var rate = 0.0
@@ -42,6 +50,10 @@ struct GenCommand: AsyncParsableCommand {
         if let days, days <= 0 { throw ValidationError("--days must be positive") }
         if let events, events <= 0 { throw ValidationError("--events must be positive") }
         guard SimulationFileFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or csv") }
+        guard to == "file" || to == "kafka" else { throw ValidationError("--to must be file or kafka") }
+        if to == "kafka" && kafkaBrokers.isEmpty {
+            throw ValidationError("--to kafka needs --brokers or VIGIL_KAFKA_BROKERS")
+        }
         guard rate >= 0, labelDelayHours >= 0 else { throw ValidationError("--rate and --label-delay-hours must not be negative") }
         for (name, p) in [("--legit-label-rate", legitLabelRate), ("--large-amount-rate", largeAmountRate)] where !(0...1).contains(p) {
             throw ValidationError("\(name) must be within 0...1")
@@ -64,9 +76,20 @@ struct GenCommand: AsyncParsableCommand {
         return ms
     }
 
-    /// Where the stream goes. Files today; when VigilKafka's producer is merged, a `--kafka`
-    /// option selects a Kafka `SimulationSink` here (transactions and labels topics, key = card id).
+    var kafkaBrokers: [String] {
+        let list = brokers ?? ProcessInfo.processInfo.environment["VIGIL_KAFKA_BROKERS"] ?? ""
+        return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Where the stream goes: two files, or the transactions and labels topics.
     func makeSink(_ fileFormat: SimulationFileFormat) throws -> any SimulationSink {
+        if to == "kafka" {
+            var configuration = KafkaProducerConfiguration(bootstrapServers: kafkaBrokers)
+            configuration.clientID = "vigil-gen"
+            // Brokers that auto-create topics may; production clusters usually have them made ahead.
+            configuration.allowAutoCreateTopics = true
+            return try KafkaSimulationSink(configuration: configuration, transactionsTopic: transactionsTopic, labelsTopic: labelsTopic)
+        }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         return try FileSink(
             transactionsPath: "\(out)/transactions.\(fileFormat.rawValue)", labelsPath: "\(out)/labels.\(fileFormat.rawValue)",
@@ -113,7 +136,7 @@ struct GenCommand: AsyncParsableCommand {
         progress.finish(transactions: simulator.transactionsEmitted, labels: simulator.labelsEmitted, day: simulator.day)
         var summary: [String: Any] = [
             "transactions": simulator.transactionsEmitted, "labels": simulator.labelsEmitted, "days": simulator.day,
-            "seed": seed, "out": out, "format": fileFormat.rawValue,
+            "seed": seed, "to": to, "out": to == "kafka" ? "\(transactionsTopic),\(labelsTopic)" : out, "format": fileFormat.rawValue,
             "seconds": progress.elapsedSeconds,
         ]
         for scenario in FraudScenario.allCases { summary["count_\(scenario.rawValue)"] = simulator.scenarioCounts[scenario] ?? 0 }

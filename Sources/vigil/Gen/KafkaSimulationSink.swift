@@ -1,0 +1,52 @@
+// Sends the simulator's stream to Kafka: transactions (key = card id, the event
+// contract as JSON) and labels (key = event id, the label contract) on their topics.
+import VigilKafka
+import VigilSimulator
+
+final class KafkaSimulationSink: SimulationSink {
+    let transactionsTopic: String
+    let labelsTopic: String
+    private let producer: KafkaProducer
+
+    init(configuration: KafkaProducerConfiguration, transactionsTopic: String, labelsTopic: String) throws {
+        self.transactionsTopic = transactionsTopic
+        self.labelsTopic = labelsTopic
+        producer = try KafkaProducer(configuration: configuration)
+    }
+
+    func write(_ transaction: SimulatedTransaction) async throws {
+        try await send(KafkaProducerMessage(topic: transactionsTopic, key: Array(transaction.cardID.utf8),
+                                            value: Array(transaction.json(truth: false).utf8)))
+    }
+
+    func write(_ label: SimulatedLabel) async throws {
+        try await send(KafkaProducerMessage(topic: labelsTopic, key: Array(label.eventID.utf8), value: Array(label.json().utf8)))
+    }
+
+    /// Waits for every delivery and fails when any message was not delivered.
+    func finish() async throws {
+        try await producer.close(timeout: .seconds(60))
+        let counts = producer.deliveryCounts
+        if counts.failed > 0 {
+            throw GenFailure("\(counts.failed) of \(counts.delivered + counts.failed) messages were not delivered to Kafka")
+        }
+    }
+
+    /// Enqueues without waiting for the report; a full local queue is waited out.
+    /// Failed deliveries are counted by the producer and reported by `finish()`.
+    private func send(_ message: KafkaProducerMessage) async throws {
+        while true {
+            do {
+                try producer.send(message)
+                return
+            } catch let error as KafkaError where error.code == .queueFull {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+}
+
+struct GenFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
