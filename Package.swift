@@ -37,10 +37,23 @@ let package = Package(
             dependencies: ["CRdKafka"]
         ),
 
+        // The librdkafka wrapper: consumer with application-owned offsets, producer, typed errors.
+        .target(
+            name: "VigilKafka",
+            dependencies: ["CRdKafka"]
+        ),
+
+        // libpq wrapper, schema migrations runner: the only target importing CLibPQ.
+        .target(
+            name: "VigilPostgres",
+            dependencies: ["CLibPQ"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
             dependencies: [
+                "VigilPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,14 +63,26 @@ let package = Package(
             name: "VigilBenchmarks",
             dependencies: [
                 "KafkaBaseline",
+                "VigilKafka",
+                "VigilPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        // Unit tests of VigilPostgres that need no server.
+        .testTarget(
+            name: "VigilPostgresTests",
+            dependencies: ["VigilPostgres"]
         ),
 
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KafkaBaseline", "CLibPQ", "COpenBLAS"]
+            dependencies: ["KafkaBaseline", "VigilKafka", "CLibPQ", "COpenBLAS", "VigilPostgres"]
+        ),
+        .testTarget(
+            name: "VigilKafkaTests",
+            dependencies: ["VigilKafka"]
         ),
     ]
 )

@@ -1,0 +1,134 @@
+// `tools/bench kafka`: VigilKafka's batch poll against the plain C librdkafka loop
+// (KafkaBaseline.consume) over the same topic in the same run, and VigilKafka's
+// producer against KafkaBaseline.produce.
+import ArgumentParser
+import Foundation
+import KafkaBaseline
+import VigilKafka
+
+struct KafkaBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kafka",
+        abstract: "Consume and produce through VigilKafka, next to the plain librdkafka loops."
+    )
+
+    @Option(help: "Messages to produce and consume.")
+    var messages = 1_000_000
+
+    @Option(help: "Payload size in bytes.")
+    var size = 200
+
+    @Option(help: "Partitions of the benchmark topic.")
+    var partitions = 4
+
+    @Option(help: "Messages per VigilKafka poll.")
+    var batch = 10_000
+
+    @Option(help: "Consume rounds per client (the best round counts).")
+    var rounds = 2
+
+    func validate() throws {
+        guard messages > 0, size >= 8, partitions > 0, batch > 0, rounds > 0 else {
+            throw ValidationError("messages, partitions, batch and rounds must be positive and size at least 8")
+        }
+    }
+
+    func run() async throws {
+        let brokers = try BenchReport.environment("VIGIL_KAFKA_BROKERS")
+        let prefix = "bench-kafka-\(UUID().uuidString.prefix(8))"
+        let topic = "\(prefix)-vigil"
+        let baselineTopic = "\(prefix)-baseline"
+        try KafkaBaseline.createTopic(brokers: brokers, topic: topic, partitions: partitions)
+        try KafkaBaseline.createTopic(brokers: brokers, topic: baselineTopic, partitions: partitions)
+        print("topics \(topic), \(baselineTopic): \(partitions) partitions on \(brokers)")
+
+        let produced = try await produce(brokers: brokers, topic: topic)
+        print("VigilKafka produced \(messages) x \(size) B: \(BenchReport.rate(produced))")
+        let baselineProduced = try KafkaBaseline.produce(brokers: brokers, topic: baselineTopic, count: messages, payloadSize: size)
+        print("baseline   produced \(messages) x \(size) B: \(BenchReport.rate(baselineProduced.messagesPerSecond))")
+
+        var best = 0.0
+        var bestBaseline = 0.0
+        for round in 1...rounds {
+            let baseline = try KafkaBaseline.consume(brokers: brokers, topic: topic, partitions: partitions, expected: messages)
+            guard baseline.messages == messages else {
+                throw ValidationError("baseline consumed \(baseline.messages) of \(messages) messages")
+            }
+            let vigil = try await consume(brokers: brokers, topic: topic)
+            print("round \(round): baseline \(BenchReport.rate(baseline.messagesPerSecond)), VigilKafka \(BenchReport.rate(vigil))")
+            bestBaseline = max(bestBaseline, baseline.messagesPerSecond)
+            best = max(best, vigil)
+        }
+        let ratio = best / bestBaseline
+        print("consume: VigilKafka \(BenchReport.rate(best)) vs plain librdkafka \(BenchReport.rate(bestBaseline)): ratio \(String(format: "%.2f", ratio)) (target >= 0.80)")
+        try BenchReport.finish([
+            "bench": "kafka",
+            "messages": messages,
+            "payload_bytes": size,
+            "batch": batch,
+            "consume_per_s": best.rounded(),
+            "baseline_per_s": bestBaseline.rounded(),
+            "ratio": (ratio * 1000).rounded() / 1000,
+            "target_ratio": 0.8,
+            "produce_per_s": produced.rounded(),
+            "baseline_produce_per_s": baselineProduced.messagesPerSecond.rounded(),
+            "produce_ratio": (produced / baselineProduced.messagesPerSecond * 1000).rounded() / 1000,
+        ])
+    }
+
+    /// VigilKafka's producer rate, from the first send to the last delivery report.
+    private func produce(brokers: String, topic: String) async throws -> Double {
+        var config = KafkaProducerConfiguration(bootstrapServers: [brokers])
+        config.properties["batch.num.messages"] = "10000"
+        let producer = try KafkaProducer(configuration: config)
+        var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for index in 0..<messages {
+            withUnsafeBytes(of: UInt64(index).bigEndian) { payload.replaceSubrange(0..<8, with: $0) }
+            let message = KafkaProducerMessage(topic: topic, key: Array("card-\(index % 1000)".utf8), value: payload)
+            while true {
+                do {
+                    try producer.send(message)
+                    break
+                } catch let error as KafkaError where error.code == .queueFull {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+            }
+        }
+        try await producer.flush(timeout: .seconds(120))
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let counts = producer.deliveryCounts
+        try await producer.close()
+        guard counts.failed == 0, counts.delivered == messages else {
+            throw ValidationError("VigilKafka delivered \(counts.delivered), failed \(counts.failed) of \(messages)")
+        }
+        return Double(messages) / seconds
+    }
+
+    /// VigilKafka's consume rate from the first message, polling batches from the beginning.
+    private func consume(brokers: String, topic: String) async throws -> Double {
+        var config = KafkaConsumerConfiguration(bootstrapServers: [brokers], groupID: "bench-\(UUID().uuidString)")
+        config.properties["log_level"] = "3"
+        let consumer = try KafkaConsumer(configuration: config)
+        var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
+        for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: Int32(partition))] = .beginning }
+        try await consumer.assign(offsets)
+        var count = 0
+        var bytes = 0
+        var first: UInt64 = 0
+        var idlePolls = 0
+        while count < messages && idlePolls < 600 {
+            let batch = try await consumer.poll(maxMessages: batch, timeout: .milliseconds(100))
+            if batch.isEmpty { idlePolls += 1; continue }
+            if first == 0 { first = DispatchTime.now().uptimeNanoseconds }
+            count += batch.count
+            for message in batch { bytes += message.value.count }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - first) / 1e9
+        try await consumer.close()
+        guard count == messages, bytes == messages * size else {
+            throw ValidationError("VigilKafka consumed \(count) of \(messages) messages (\(bytes) bytes)")
+        }
+        return Double(count) / seconds
+    }
+}

@@ -1,0 +1,45 @@
+// Ownership of one `rd_kafka_t` handle and of the Swift object its C callbacks
+// reach through the configuration opaque.
+import CRdKafka
+import Synchronization
+
+/// Owns an `rd_kafka_t`. librdkafka handles are thread-safe, which is what makes the
+/// `@unchecked Sendable` sound; the pointer never leaves this target.
+final class RDKafkaClient: @unchecked Sendable {
+    let pointer: OpaquePointer
+    /// The object whose unretained address is the handle's opaque (rebalance or delivery
+    /// context). Kept alive here, and released only after `rd_kafka_destroy` in deinit has
+    /// returned, so no C callback can outlive it.
+    private let callbackContext: AnyObject?
+
+    /// Creates the handle; `conf` is consumed (freed on failure, owned by librdkafka on success).
+    init(type: rd_kafka_type_t, conf: OpaquePointer, callbackContext: AnyObject?) throws(KafkaError) {
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(type, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(.invalidArgument, "rd_kafka_new: \(cText(errstr))", isRetriable: false)
+        }
+        self.pointer = handle
+        self.callbackContext = callbackContext
+    }
+
+    /// Set once `rd_kafka_consumer_close` ran; otherwise deinit skips the consumer close,
+    /// which would call the rebalance handler from whatever thread runs deinit.
+    let consumerClosed = Atomic<Bool>(false)
+
+    deinit {
+        if consumerClosed.load(ordering: .acquiring) {
+            rd_kafka_destroy(pointer)
+        } else {
+            rd_kafka_destroy_flags(pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        }
+    }
+
+    /// The fatal error librdkafka raised on this instance, if any.
+    func fatalError() -> KafkaError? {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(pointer, &errstr, errstr.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(.init(err), "fatal: \(cText(errstr))", isRetriable: false, isFatal: true)
+    }
+}

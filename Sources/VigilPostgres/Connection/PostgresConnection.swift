@@ -1,0 +1,82 @@
+// The async API: one PostgresSession confined to its own serial DispatchQueue,
+// so libpq's blocking calls never occupy a thread of Swift's cooperative pool.
+import Dispatch
+import Synchronization
+
+/// A database connection for async code. Every call hops to the connection's
+/// own queue and resumes the caller when libpq is done. Calls run one at a time
+/// in submission order. Transaction bodies are synchronous closures that run on
+/// that queue, which keeps transactions short and free of suspension points.
+public final class PostgresConnection: Sendable {
+    private let queue: DispatchQueue
+    /// Only touched on `queue`; the mutex makes that provable to the compiler.
+    private let session: Mutex<PostgresSession>
+
+    public init(configuration: PostgresConfiguration, label: String = "vigil.postgres") {
+        queue = DispatchQueue(label: label)
+        session = Mutex(PostgresSession(configuration: configuration))
+    }
+
+    /// Runs `body` with the synchronous session on the connection's queue.
+    public func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            queue.async {
+                let result = Result { try self.session.withLock { session in try body(session) } }
+                continuation.resume(with: result)
+            }
+        }
+    }
+
+    public func connect() async throws {
+        try await withSession { try $0.connect() }
+    }
+
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> PostgresRows {
+        try await withSession { try $0.query(sql, parameters) }
+    }
+
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> Int {
+        try await withSession { try $0.execute(sql, parameters) }
+    }
+
+    /// COMMIT when `body` returns, ROLLBACK when it throws.
+    public func transaction<T: Sendable>(
+        isolation: PostgresSession.IsolationLevel = .readCommitted,
+        _ body: @escaping @Sendable (PostgresSession) throws -> T
+    ) async throws -> T {
+        try await withSession { try $0.transaction(isolation: isolation, body) }
+    }
+
+    /// Binary COPY of the rows `body` appends; returns the row count.
+    @discardableResult
+    public func copy(
+        into table: String, schema: String? = nil, columns: [String],
+        _ body: @escaping @Sendable (inout PostgresCopyWriter) throws -> Void
+    ) async throws -> Int {
+        try await withSession { try $0.copy(into: table, schema: schema, columns: columns, body) }
+    }
+
+    public func listen(_ channel: String) async throws {
+        try await withSession { try $0.listen(channel) }
+    }
+
+    public func notify(_ channel: String, payload: String = "") async throws {
+        try await withSession { try $0.notify(channel, payload: payload) }
+    }
+
+    /// Waits for a notification; blocks this connection's queue (not the pool)
+    /// meanwhile, so use a dedicated connection for listening.
+    public func nextNotification(timeout: Duration) async throws -> PostgresNotification? {
+        try await withSession { try $0.nextNotification(timeout: timeout) }
+    }
+
+    public func backendPID() async throws -> Int32 {
+        try await withSession { try $0.backendPID() }
+    }
+
+    public func close() async {
+        _ = try? await withSession { $0.close() }
+    }
+}
