@@ -49,11 +49,43 @@ let package = Package(
             dependencies: ["CLibPQ"]
         ),
 
+        // Tensors and kernels over OpenBLAS, the contrastive autoencoder and the sparse
+        // mixed-precision classifier, model files. The only target importing COpenBLAS.
+        .target(
+            name: "VigilML",
+            dependencies: ["COpenBLAS"]
+        ),
+        .testTarget(
+            name: "VigilMLTests",
+            dependencies: ["VigilML"]
+        ),
+
+        // Event schema, decoding and validation, feature spec, streaming entity state. Pure Swift.
+        .target(name: "VigilFeatures"),
+
+        // The transaction simulator behind `vigil gen`: customers, terminals, fraud scenarios, delayed labels.
+        .target(
+            name: "VigilSimulator",
+            dependencies: ["VigilFeatures"]
+        ),
+
+        // Scorer, decision policy, model registry with hot-swap, online trainer. Pure Swift over
+        // VigilML and VigilFeatures: no C modules, no Kafka, no PostgreSQL.
+        .target(
+            name: "VigilEngine",
+            dependencies: ["VigilML", "VigilFeatures"]
+        ),
+        .testTarget(
+            name: "VigilEngineTests",
+            dependencies: ["VigilEngine", "VigilML", "VigilFeatures", "VigilSimulator"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
             dependencies: [
                 "VigilPostgres",
+                "VigilSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +97,10 @@ let package = Package(
                 "KafkaBaseline",
                 "VigilKafka",
                 "VigilPostgres",
+                "VigilML",
+                "VigilFeatures",
+                "VigilSimulator",
+                "VigilEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +109,10 @@ let package = Package(
         .testTarget(
             name: "VigilPostgresTests",
             dependencies: ["VigilPostgres"]
+        ),
+        .testTarget(
+            name: "VigilFeaturesTests",
+            dependencies: ["VigilFeatures", "VigilSimulator"]
         ),
 
         // Integration tests: the real local broker and PostgreSQL from tools/stack.

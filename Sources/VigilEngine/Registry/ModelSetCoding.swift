@@ -1,0 +1,132 @@
+// The stored form of a model set (the `weights` blob of vigil.models): a small header, the
+// guard's metrics, then VigilML's two model files (each with its own SHA-256), then one
+// SHA-256 over everything before it. Any altered or truncated byte is caught before decoding.
+import Foundation
+import VigilML
+
+/// Layout (little-endian): "VGMS" | format u16 | version i64 | parent i64 (Int64.min = none) |
+/// created-at ms i64 | feature-spec hash u64 | autoencoder precision u8 | classifier precision u8 |
+/// metrics JSON length u32 + bytes | autoencoder file length u64 + bytes |
+/// classifier file length u64 + bytes | SHA-256 (32) of all preceding bytes.
+enum ModelSetCoding {
+    static let magic: [UInt8] = Array("VGMS".utf8)
+    static let formatVersion: UInt16 = 1
+
+    static func body(version: Int64, parent: Int64?, createdAtMillis: Int64, featureSpecHash: UInt64,
+                     architecture: ModelArchitecture, autoencoder: ContrastiveAutoencoder, classifier: SparseClassifier,
+                     metrics: ModelMetrics) -> [UInt8] {
+        var out = magic
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(formatVersion)
+        put(version)
+        put(parent ?? .min)
+        put(createdAtMillis)
+        put(featureSpecHash)
+        put(architecture.autoencoderPrecision.rawValue)
+        put(architecture.classifierPrecision.rawValue)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = (try? encoder.encode(metrics)).map(Array.init) ?? Array("{}".utf8)
+        put(UInt32(json.count))
+        out += json
+        // Model files carry their own timestamp; pin it to the set's so encoding is deterministic.
+        let created = Date(timeIntervalSince1970: Double(createdAtMillis) / 1000)
+        let cae = ModelFile.encode(autoencoder, featureSpecHash: featureSpecHash, createdAt: created)
+        put(UInt64(cae.count))
+        out += cae
+        let cls = ModelFile.encode(classifier, featureSpecHash: featureSpecHash, createdAt: created)
+        put(UInt64(cls.count))
+        out += cls
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> ModelSet {
+        guard bytes.count >= magic.count + 32 else { throw EngineError(.corruptModelSet, "model set is \(bytes.count) bytes, too short") }
+        guard Array(bytes[0..<4]) == magic else { throw EngineError(.corruptModelSet, "not a Vigil model set (bad magic)") }
+        let body = bytes[..<(bytes.count - 32)]
+        guard SHA256.hash(body) == Array(bytes[(bytes.count - 32)...]) else {
+            throw EngineError(.corruptModelSet, "model set checksum does not match its contents")
+        }
+        var offset = 4
+        func take(_ count: Int) throws -> ArraySlice<UInt8> {
+            guard count >= 0, count <= body.count - offset else {
+                throw EngineError(.corruptModelSet, "model set truncated at byte \(offset)")
+            }
+            defer { offset += count }
+            return body[offset..<(offset + count)]
+        }
+        func get<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            var v: T = 0
+            let slice = try take(MemoryLayout<T>.size)
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: slice) }
+            return T(littleEndian: v)
+        }
+        let format = try get(UInt16.self)
+        guard format == formatVersion else { throw EngineError(.corruptModelSet, "model set format \(format); this build reads \(formatVersion)") }
+        let version = try get(Int64.self)
+        let rawParent = try get(Int64.self)
+        let created = try get(Int64.self)
+        let specHash = try get(UInt64.self)
+        guard let caePrecision = WeightPrecision(rawValue: try get(UInt8.self)),
+              let clsPrecision = WeightPrecision(rawValue: try get(UInt8.self)) else {
+            throw EngineError(.corruptModelSet, "unknown weight precision")
+        }
+        let metrics: ModelMetrics
+        do { metrics = try JSONDecoder().decode(ModelMetrics.self, from: Data(try take(Int(try get(UInt32.self))))) } catch {
+            throw EngineError.wrapping(error, "model set metrics")
+        }
+        let caeBytes = Array(try take(Int(clamping: try get(UInt64.self))))
+        let clsBytes = Array(try take(Int(clamping: try get(UInt64.self))))
+        guard offset == body.count else { throw EngineError(.corruptModelSet, "\(body.count - offset) unexpected bytes in model set") }
+        do {
+            let (autoencoder, caeHeader) = try ModelFile.decodeAutoencoder(caeBytes)
+            let (classifier, clsHeader) = try ModelFile.decodeClassifier(clsBytes)
+            guard caeHeader.featureSpecHash == specHash, clsHeader.featureSpecHash == specHash else {
+                throw EngineError(.featureSpecMismatch, "model files were trained on another feature spec than the set says")
+            }
+            let architecture = ModelArchitecture(autoencoder: autoencoder.configuration, classifier: classifier.configuration,
+                                                 autoencoderPrecision: caePrecision, classifierPrecision: clsPrecision)
+            return try ModelSet(version: version, parent: rawParent == .min ? nil : rawParent, createdAtMillis: created,
+                                featureSpecHash: specHash, architecture: architecture,
+                                autoencoder: autoencoder, classifier: classifier, metrics: metrics)
+        } catch {
+            throw EngineError.wrapping(error, "model set \(version) does not decode")
+        }
+    }
+}
+
+extension ModelSet {
+    /// The stored form: what goes into vigil.models' `weights`. Deterministic: the same set
+    /// always encodes to the same bytes, and `checksum` is the hex SHA-256 of all but the
+    /// last 32 bytes (which hold that digest).
+    public func encoded() -> [UInt8] {
+        let body = ModelSetCoding.body(version: version, parent: parent, createdAtMillis: createdAtMillis,
+                                       featureSpecHash: featureSpecHash, architecture: architecture,
+                                       autoencoder: autoencoder, classifier: classifier, metrics: metrics)
+        return body + SHA256.hash(body)
+    }
+
+    /// Decodes and verifies bytes made by `encoded()`.
+    public static func decode(_ bytes: [UInt8]) throws -> ModelSet { try ModelSetCoding.decode(bytes) }
+}
+
+extension ModelArchitecture {
+    /// The architecture a decoded pair of models was built with.
+    init(autoencoder a: ContrastiveAutoencoder.Configuration, classifier c: SparseClassifier.Configuration,
+         autoencoderPrecision: WeightPrecision, classifierPrecision: WeightPrecision) {
+        self.init()
+        encoderWidths = a.encoderWidths
+        embeddingWidth = a.embeddingWidth
+        decoderWidths = a.decoderWidths
+        autoencoderLearningRate = a.optimizer.learningRate
+        classifierHiddenWidths = c.hiddenWidths
+        bagWidth = c.bagWidth
+        classifierUsesAnomalyInputs = c.denseWidth != a.inputWidth
+        classifierUsesSparseInputs = c.hashBuckets > 0
+        sparsity = c.sparsity
+        classifierLearningRate = c.optimizer.learningRate
+        self.autoencoderPrecision = autoencoderPrecision
+        self.classifierPrecision = classifierPrecision
+        seed = a.seed
+    }
+}

@@ -1,0 +1,182 @@
+// Events in, risk out: feature extraction, both models in one batched pass over the live
+// model set, the combined risk and the reasons behind it.
+import VigilFeatures
+import VigilML
+
+/// Scores batches of decoded events. One per scoring thread (it owns scratch memory and is
+/// not Sendable); share the `ModelRegistry` between scorers and the trainer.
+///
+/// Per batch: the live model set is read once, so every event of a batch is scored by one
+/// version (`ScoredBatch.modelVersion`); features are extracted into the caller's batch, the
+/// autoencoder and classifier run over the whole batch, and reasons are picked. After the
+/// first batch of a given size nothing is allocated except for events at or above
+/// `explainAbove`, whose classifier contributions are computed one by one. Deterministic:
+/// the same model set, extractor state and events give the same bits.
+public final class RiskScorer {
+    public let configuration: RiskScorerConfiguration
+    public let registry: ModelRegistry
+    /// Names of the dense features, in vector order (from the feature spec).
+    public let featureNames: [String]
+    let specHash: UInt64
+    let sparseDimension: Int
+    private let workspace = ScoringWorkspace()
+    private var vector: FeatureVector
+    private var sparseBatch = SparseBatch(offsets: [0], indices: [])
+    private var featureErrors: [Float] = []
+    private var checkedVersion: Int64 = .min
+    /// Non-finite feature values replaced by 0 so far (a spec or state bug; the event is still scored).
+    public private(set) var sanitizedValues = 0
+
+    public init(registry: ModelRegistry, extractor: FeatureExtractor, configuration: RiskScorerConfiguration = RiskScorerConfiguration()) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.registry = registry
+        featureNames = extractor.spec.denseNames
+        specHash = extractor.spec.specHash
+        sparseDimension = Int(extractor.sparseDimension)
+        vector = extractor.makeVector()
+        featureErrors = [Float](repeating: 0, count: configuration.batchCapacity * featureNames.count)
+        try check(registry.current)
+    }
+
+    /// Throws unless `models` was trained on this scorer's feature spec and shapes.
+    func check(_ models: ModelSet) throws {
+        guard models.featureSpecHash == specHash else {
+            throw EngineError(.featureSpecMismatch, "model set \(models.version) was trained on feature spec \(models.featureSpecHash), the extractor uses \(specHash)")
+        }
+        guard models.featureWidth == featureNames.count else {
+            throw EngineError(.featureSpecMismatch, "model set \(models.version) takes \(models.featureWidth) features, the spec has \(featureNames.count)")
+        }
+        let buckets = models.classifier.configuration.hashBuckets
+        guard buckets == 0 || buckets == sparseDimension else {
+            throw EngineError(.featureSpecMismatch, "model set \(models.version) hashes into \(buckets) buckets, the spec into \(sparseDimension)")
+        }
+        checkedVersion = models.version
+    }
+
+    public func score(_ events: [TransactionEvent], extractor: inout FeatureExtractor, into batch: inout ScoredBatch) throws {
+        try score(events[...], extractor: &extractor, into: &batch)
+    }
+
+    /// Extracts features for `events` (updating `extractor`'s state, in order), scores them
+    /// with the live model set and writes everything into `batch`.
+    public func score(_ events: ArraySlice<TransactionEvent>, extractor: inout FeatureExtractor, into batch: inout ScoredBatch) throws {
+        guard extractor.spec.specHash == specHash else {
+            throw EngineError(.featureSpecMismatch, "the extractor's feature spec differs from the scorer's")
+        }
+        let models = registry.current
+        if models.version != checkedVersion { try check(models) }
+        let n = events.count, d = featureNames.count, s = extractor.sparseCount
+        batch.prepare(count: n, featureWidth: d, sparseWidth: s)
+        batch.modelVersion = models.version
+        guard n > 0 else { return }
+        var j = 0
+        for event in events {
+            extractor.extract(event, into: &vector)
+            for f in 0..<d {
+                let v = vector.dense[f]
+                if v.isFinite { batch.features[j * d + f] = v } else { batch.features[j * d + f] = 0; sanitizedValues += 1 }
+            }
+            for k in 0..<s { batch.sparse[j * s + k] = vector.sparse[k] }
+            j += 1
+        }
+        try scoreExtracted(count: n, models: models, into: &batch)
+    }
+
+    /// Scores the first `n` feature rows already in `batch` (also used for replays of stored vectors).
+    func scoreExtracted(count n: Int, models: ModelSet, into batch: inout ScoredBatch) throws {
+        let d = batch.featureWidth, s = batch.sparseWidth
+        let usesSparse = models.classifier.configuration.hashBuckets > 0
+        if usesSparse {
+            sparseBatch.offsets.removeAll(keepingCapacity: true)
+            sparseBatch.indices.removeAll(keepingCapacity: true)
+            sparseBatch.offsets.append(0)
+            for j in 0..<n {
+                for k in 0..<s { sparseBatch.indices.append(Int32(bitPattern: batch.sparse[j * s + k])) }
+                sparseBatch.offsets.append(Int32(sparseBatch.indices.count))
+            }
+        }
+        if featureErrors.count < n * d { featureErrors = [Float](repeating: 0, count: n * d) }
+        do {
+            try batch.features.withUnsafeBufferPointer { rows in
+                try batch.scores.withUnsafeMutableBufferPointer { out in
+                    try featureErrors.withUnsafeMutableBufferPointer { errors in
+                        try models.scorer.score(batch: UnsafeBufferPointer(rebasing: rows[0..<(n * d)]),
+                                                sparse: usesSparse ? sparseBatch : nil, count: n, into: out,
+                                                featureErrors: UnsafeMutableBufferPointer(rebasing: errors[0..<(n * d)]),
+                                                workspace: workspace)
+                    }
+                }
+            }
+        } catch {
+            throw EngineError.wrapping(error, "scoring with model set \(models.version) failed")
+        }
+        let trained = models.classifierIsTrained
+        for j in 0..<n {
+            let risk = configuration.risk(batch.scores[j], classifierIsTrained: trained)
+            batch.risks[j] = risk
+            batch.reasons[j].removeAll()
+            if trained && risk >= configuration.explainAbove {
+                try explain(event: j, models: models, batch: &batch)
+            } else {
+                appendReconstructionReasons(event: j, d: d, limit: configuration.reasonsPerEvent, into: &batch.reasons[j])
+            }
+        }
+    }
+
+    /// The strongest per-feature reconstruction errors above the configured ratio. Marks the
+    /// chosen entries in the scratch error buffer (it is not needed afterwards).
+    private func appendReconstructionReasons(event j: Int, d: Int, limit: Int, into list: inout ReasonList) {
+        let base = j * d
+        while list.count < limit {
+            var best = -1
+            var bestValue = configuration.minimumReconstructionRatio
+            for f in 0..<d where featureErrors[base + f] > bestValue {
+                best = f
+                bestValue = featureErrors[base + f]
+            }
+            guard best >= 0 else { return }
+            featureErrors[base + best] = -1
+            list.append(RiskReason(kind: .reconstruction, name: featureNames[best], weight: bestValue))
+        }
+    }
+
+    /// Reasons for a likely review: the classifier's strongest positive contributions (up to
+    /// two), then reconstruction errors, then more contributions while there is room.
+    private func explain(event j: Int, models: ModelSet, batch: inout ScoredBatch) throws {
+        let d = batch.featureWidth, s = batch.sparseWidth
+        var row = Array(batch.featureRow(j))
+        let anomalyNames = models.scorer.usesAnomalyInputs
+        if anomalyNames {
+            var score: [Float] = [0]
+            var embedding = [Float](repeating: 0, count: models.scorer.anomaly.embeddingWidth)
+            try row.withUnsafeBufferPointer { r in
+                try score.withUnsafeMutableBufferPointer { sc in
+                    try embedding.withUnsafeMutableBufferPointer { try models.scorer.anomaly.score(rows: r, count: 1, scores: sc, embeddings: $0, workspace: workspace) }
+                }
+            }
+            row.append(score[0])
+            row.append(contentsOf: embedding)
+        }
+        let sparse = models.classifier.configuration.hashBuckets > 0 ? batch.sparseRow(j).map { Int32(bitPattern: $0) } : []
+        let contributions: [Float]
+        do { contributions = try models.scorer.classifier.contributions(row: row, sparseIndices: sparse, workspace: workspace) } catch {
+            throw EngineError.wrapping(error, "explaining event \(j)")
+        }
+        _ = s
+        var named: [(String, Float)] = (0..<d).map { (featureNames[$0], contributions[$0]) }
+        if anomalyNames {
+            named.append(("cae.anomaly_score", contributions[d]))
+            named.append(("cae.embedding", contributions[(d + 1)...].reduce(0, +)))
+        }
+        let positive = named.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        let limit = configuration.reasonsPerEvent
+        var list = ReasonList()
+        for (name, w) in positive.prefix(min(2, limit)) { list.append(RiskReason(kind: .classifier, name: name, weight: w)) }
+        appendReconstructionReasons(event: j, d: d, limit: limit, into: &list)
+        for (name, w) in positive.dropFirst(min(2, limit)) where list.count < limit {
+            list.append(RiskReason(kind: .classifier, name: name, weight: w))
+        }
+        batch.reasons[j] = list
+    }
+}

@@ -1,0 +1,129 @@
+// Typed readers for the contract's fields: each checks the JSON type and the value's rules.
+
+extension EventDecoder {
+    static func wrongType(_ scanner: JSONScanner, _ field: String, expected: String) -> EventRejection {
+        EventRejection(.wrongType, field: field, "expected \(expected), got \(scanner.typeName())", offset: scanner.pos)
+    }
+
+    static func string(_ scanner: inout JSONScanner, _ field: String) throws(EventRejection) -> String {
+        guard scanner.peek() == UInt8(ascii: "\"") else { throw wrongType(scanner, field, expected: "a string") }
+        return scanner.string(try scanner.scanString(field: field))
+    }
+
+    /// A string, or a JSON integer kept as its decimal text (ids are often numeric upstream).
+    static func identifier(_ scanner: inout JSONScanner, _ field: String) throws(EventRejection) -> String {
+        let b = scanner.peek()
+        if b == UInt8(ascii: "\"") { return scanner.string(try scanner.scanString(field: field)) }
+        guard b == UInt8(ascii: "-") || JSONScanner.isDigit(b) else {
+            throw wrongType(scanner, field, expected: "a string or an integer")
+        }
+        let start = scanner.pos
+        _ = try scanner.scanNumber(field: field)
+        let raw = UnsafeRawBufferPointer(rebasing: scanner.bytes[start..<scanner.pos])
+        guard !raw.contains(where: { !JSONScanner.isDigit($0) && $0 != UInt8(ascii: "-") }) else {
+            throw EventRejection(.wrongType, field: field, "expected a string or an integer, got a fractional number", offset: start)
+        }
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    static func finiteNumber(_ scanner: inout JSONScanner, field: String) throws(EventRejection) -> Double {
+        let b = scanner.peek()
+        guard b == UInt8(ascii: "-") || JSONScanner.isDigit(b) else {
+            if let rejection = scanner.nonFiniteLiteral(field: field) { throw rejection }
+            throw wrongType(scanner, field, expected: "a number")
+        }
+        let start = scanner.pos
+        let value = try scanner.scanNumber(field: field)
+        guard value.isFinite else {
+            throw EventRejection(.nonFiniteNumber, field: field, "overflows to infinity", offset: start)
+        }
+        return value
+    }
+
+    /// `ts`: RFC 3339 text or epoch milliseconds (a JSON number; fractions are truncated).
+    static func timestamp(_ scanner: inout JSONScanner) throws(EventRejection) -> Int64 {
+        let start = scanner.pos
+        if scanner.peek() == UInt8(ascii: "\"") {
+            let token = try scanner.scanString(field: "ts")
+            let parsed: Int64? = token.hasEscapes
+                ? EventTimestamp.parseRFC3339(scanner.unescaped(token))
+                : EventTimestamp.parseRFC3339(UnsafeRawBufferPointer(rebasing: scanner.bytes[token.start..<token.end]))
+            guard let parsed else {
+                throw EventRejection(.invalidTimestamp, field: "ts", "not an RFC 3339 date-time with a zone (e.g. 2026-01-31T12:00:00Z)", offset: start)
+            }
+            return parsed
+        }
+        let ms = try finiteNumber(&scanner, field: "ts")
+        guard ms >= 0, ms <= Double(EventTimestamp.maxMillis) else {
+            throw EventRejection(.invalidTimestamp, field: "ts", "epoch milliseconds out of range (0 ... year 9999)", offset: start)
+        }
+        return Int64(ms)
+    }
+
+    /// The `features` object: numeric values only, keys kept as stable hashes.
+    func features(_ scanner: inout JSONScanner) throws(EventRejection) -> [ExtraFeature] {
+        guard scanner.peek() == UInt8(ascii: "{") else { throw Self.wrongType(scanner, "features", expected: "an object") }
+        guard configuration.maxDepth >= 2 else {
+            throw EventRejection(.nestingTooDeep, field: "features", "nesting deeper than \(configuration.maxDepth) levels", offset: scanner.pos)
+        }
+        var extras: [ExtraFeature] = []
+        scanner.pos += 1
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") { scanner.pos += 1; return extras }
+        while true {
+            scanner.skipWhitespace()
+            guard scanner.peek() == UInt8(ascii: "\"") else { throw scanner.malformed("expected a key string", field: "features") }
+            let key = try scanner.scanString(field: "features")
+            let hash = scanner.hash(key)
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"), "':'")
+            scanner.skipWhitespace()
+            let isNull = scanner.peek() == UInt8(ascii: "n")
+            if extras.contains(where: { $0.keyHash == hash }) {
+                throw EventRejection(.duplicateField, field: "features." + scanner.string(key), "appears more than once", offset: key.start)
+            }
+            if isNull {
+                try scanner.scanLiteral("null", field: "features")
+            } else {
+                let b = scanner.peek()
+                if b == UInt8(ascii: "{") || b == UInt8(ascii: "[") || b == UInt8(ascii: "\"") || b == UInt8(ascii: "t") || b == UInt8(ascii: "f") {
+                    throw Self.wrongType(scanner, "features." + scanner.string(key), expected: "a number")
+                }
+                let value = try Self.finiteNumberNamed(&scanner, key: key)
+                guard extras.count < configuration.maxExtraFeatures else {
+                    throw EventRejection(.invalidValue, field: "features", "more than \(configuration.maxExtraFeatures) keys", offset: key.start)
+                }
+                extras.append(ExtraFeature(keyHash: hash, value: value))
+            }
+            scanner.skipWhitespace()
+            guard !scanner.atEnd else { throw scanner.malformed("unterminated object", field: "features") }
+            let b = scanner.bytes[scanner.pos]
+            scanner.pos += 1
+            if b == UInt8(ascii: ",") { continue }
+            if b == UInt8(ascii: "}") { return extras }
+            scanner.pos -= 1
+            throw scanner.malformed("expected ',' or '}', found \(scanner.describe(b))", field: "features")
+        }
+    }
+
+    /// Like `finiteNumber`, but the field path (`features.<key>`) is only built on failure.
+    private static func finiteNumberNamed(_ scanner: inout JSONScanner, key: StringToken) throws(EventRejection) -> Double {
+        let b = scanner.peek()
+        guard b == UInt8(ascii: "-") || JSONScanner.isDigit(b) else {
+            let name = "features." + scanner.string(key)
+            if let rejection = scanner.nonFiniteLiteral(field: name) { throw rejection }
+            throw wrongType(scanner, name, expected: "a number")
+        }
+        let start = scanner.pos
+        let value: Double
+        do {
+            value = try scanner.scanNumber(field: nil)
+        } catch {
+            throw EventRejection(error.code, field: "features." + scanner.string(key), error.detail, offset: error.offset)
+        }
+        guard value.isFinite else {
+            throw EventRejection(.nonFiniteNumber, field: "features." + scanner.string(key), "overflows to infinity", offset: start)
+        }
+        return value
+    }
+}

@@ -1,0 +1,211 @@
+// Decodes transaction and label events from raw Kafka payload bytes in one validating pass.
+//
+// Policy decisions (see docs/features.md):
+// - Unknown fields are ignored, but they must still be well-formed JSON within the depth limit.
+// - A contract field that appears twice is rejected (`duplicate_field`): parsers disagree on
+//   which copy wins, and the audit trail must record the value that was actually scored.
+//   Repeated unknown keys are ignored like the keys themselves.
+// - `null` for an optional field means absent; `null` for a required field is `missing_field`.
+// - Entity ids (`card_id`, `merchant_id`, `terminal_id`, `customer_id`, `mcc`) may be strings or
+//   JSON integers (kept as their decimal text); `event_id` and `currency` must be strings.
+
+/// The event decoder: stateless apart from its limits, so one value can be shared freely.
+public struct EventDecoder: Sendable {
+    public var configuration: EventDecoderConfiguration
+
+    public init(configuration: EventDecoderConfiguration = EventDecoderConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Contract field names, in the order missing fields are reported.
+    enum Field: Int, CaseIterable {
+        case eventID, ts, cardID, merchantID, amount, currency, mcc, country, channel, terminalID, customerID, features
+
+        var name: StaticString {
+            switch self {
+            case .eventID: "event_id"
+            case .ts: "ts"
+            case .cardID: "card_id"
+            case .merchantID: "merchant_id"
+            case .amount: "amount"
+            case .currency: "currency"
+            case .mcc: "mcc"
+            case .country: "country"
+            case .channel: "channel"
+            case .terminalID: "terminal_id"
+            case .customerID: "customer_id"
+            case .features: "features"
+            }
+        }
+
+        /// String constants are immortal, so handing them out costs no allocation or refcount.
+        static let labels = ["event_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc", "country", "channel", "terminal_id", "customer_id", "features"]
+        static let all = Field.allCases
+        static let required = Array(Field.allCases[0...Field.currency.rawValue])
+
+        var label: String { Self.labels[rawValue] }
+    }
+
+    /// Decodes one transaction event or throws the reason it must go to the dead-letter table.
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> TransactionEvent {
+        var scanner = try open(bytes)
+        var seen: UInt32 = 0
+        var eventID = "", cardID = "", merchantID = "", currency = ""
+        var ts: Int64 = 0
+        var amount = 0.0
+        var mcc: String?, country: String?, channel: String?, terminalID: String?, customerID: String?
+        var extras: [ExtraFeature] = []
+
+        try forEachMember(&scanner) { (scanner: inout JSONScanner, key: StringToken) throws(EventRejection) in
+            guard let field = Self.match(key, scanner) else {
+                try scanner.skipValue(depth: 1, field: nil)
+                return
+            }
+            let bit = UInt32(1) << field.rawValue
+            guard seen & bit == 0 else {
+                throw EventRejection(.duplicateField, field: field.label, "appears more than once", offset: key.start)
+            }
+            if scanner.peek() == UInt8(ascii: "n") {
+                try scanner.scanLiteral("null", field: field.label)
+                return // absent; required fields are checked below
+            }
+            seen |= bit
+            switch field {
+            case .eventID: eventID = try Self.string(&scanner, field.label)
+            case .currency: currency = try Self.string(&scanner, field.label)
+            case .country: country = try Self.string(&scanner, field.label)
+            case .channel: channel = try Self.string(&scanner, field.label)
+            case .cardID: cardID = try Self.identifier(&scanner, field.label)
+            case .merchantID: merchantID = try Self.identifier(&scanner, field.label)
+            case .terminalID: terminalID = try Self.identifier(&scanner, field.label)
+            case .customerID: customerID = try Self.identifier(&scanner, field.label)
+            case .mcc: mcc = try Self.identifier(&scanner, field.label)
+            case .ts: ts = try Self.timestamp(&scanner)
+            case .amount:
+                let start = scanner.pos
+                amount = try Self.finiteNumber(&scanner, field: "amount")
+                guard amount > 0 else {
+                    throw EventRejection(.nonPositiveAmount, field: "amount", "must be greater than 0, got \(amount)", offset: start)
+                }
+            case .features: extras = try features(&scanner)
+            }
+        }
+        if seen & 0x3F != 0x3F {
+            for field in Field.required where seen & (1 << field.rawValue) == 0 {
+                throw EventRejection(.missingField, field: field.label, "is required", offset: scanner.pos)
+            }
+        }
+        if eventID.isEmpty { throw EventRejection(.invalidValue, field: "event_id", "must not be empty") }
+        if cardID.isEmpty { throw EventRejection(.invalidValue, field: "card_id", "must not be empty") }
+        if merchantID.isEmpty { throw EventRejection(.invalidValue, field: "merchant_id", "must not be empty") }
+        if currency.isEmpty { throw EventRejection(.invalidValue, field: "currency", "must not be empty") }
+        return TransactionEvent(
+            eventID: eventID, timestampMillis: ts, cardID: cardID, merchantID: merchantID, amount: amount,
+            currency: currency, mcc: mcc, country: country, channel: channel, terminalID: terminalID,
+            customerID: customerID, extraFeatures: extras)
+    }
+
+    /// Decodes one transaction event from an array of bytes.
+    public func decode(_ bytes: [UInt8]) throws(EventRejection) -> TransactionEvent {
+        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decode(raw) } }.get()
+    }
+
+    /// Decodes one label event (`event_id`, `label` = fraud|legit, `ts`).
+    public func decodeLabel(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> LabelEvent {
+        var scanner = try open(bytes)
+        var eventID: String?, label: String?
+        var ts: Int64?
+        try forEachMember(&scanner) { (scanner: inout JSONScanner, key: StringToken) throws(EventRejection) in
+            let name = scanner.string(key)
+            guard name == "event_id" || name == "label" || name == "ts" else {
+                try scanner.skipValue(depth: 1, field: nil)
+                return
+            }
+            let already = name == "event_id" ? eventID != nil : name == "label" ? label != nil : ts != nil
+            guard !already else { throw EventRejection(.duplicateField, field: name, "appears more than once", offset: key.start) }
+            if scanner.peek() == UInt8(ascii: "n") {
+                try scanner.scanLiteral("null", field: name)
+                return
+            }
+            switch name {
+            case "event_id": eventID = try Self.string(&scanner, "event_id")
+            case "label": label = try Self.string(&scanner, "label")
+            default: ts = try Self.timestamp(&scanner)
+            }
+        }
+        guard let eventID else { throw EventRejection(.missingField, field: "event_id", "is required") }
+        guard let label else { throw EventRejection(.missingField, field: "label", "is required") }
+        guard let ts else { throw EventRejection(.missingField, field: "ts", "is required") }
+        guard !eventID.isEmpty else { throw EventRejection(.invalidValue, field: "event_id", "must not be empty") }
+        guard label == "fraud" || label == "legit" else {
+            throw EventRejection(.invalidValue, field: "label", "must be \"fraud\" or \"legit\"")
+        }
+        return LabelEvent(eventID: eventID, isFraud: label == "fraud", timestampMillis: ts)
+    }
+
+    /// Decodes one label event from an array of bytes.
+    public func decodeLabel(_ bytes: [UInt8]) throws(EventRejection) -> LabelEvent {
+        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decodeLabel(raw) } }.get()
+    }
+
+    // MARK: Structure
+
+    private func open(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> JSONScanner {
+        guard bytes.count <= configuration.maxPayloadBytes else {
+            throw EventRejection(.payloadTooLarge, "payload of \(bytes.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)")
+        }
+        var scanner = JSONScanner(bytes: bytes, maxDepth: configuration.maxDepth)
+        scanner.skipWhitespace()
+        guard scanner.peek() == UInt8(ascii: "{") else {
+            if scanner.atEnd { throw EventRejection(.malformedJSON, "empty payload") }
+            throw EventRejection(.malformedJSON, "the event must be a JSON object", offset: scanner.pos)
+        }
+        return scanner
+    }
+
+    /// Walks the members of the top-level object, then checks nothing follows it.
+    private func forEachMember(
+        _ scanner: inout JSONScanner,
+        _ body: (inout JSONScanner, StringToken) throws(EventRejection) -> Void
+    ) throws(EventRejection) {
+        scanner.pos += 1
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") {
+            scanner.pos += 1
+        } else {
+            while true {
+                scanner.skipWhitespace()
+                guard scanner.peek() == UInt8(ascii: "\"") else { throw scanner.malformed("expected a key string") }
+                let key = try scanner.scanString(field: nil)
+                scanner.skipWhitespace()
+                try scanner.expect(UInt8(ascii: ":"), "':'")
+                scanner.skipWhitespace()
+                try body(&scanner, key)
+                scanner.skipWhitespace()
+                guard !scanner.atEnd else { throw scanner.malformed("unterminated object") }
+                let b = scanner.bytes[scanner.pos]
+                scanner.pos += 1
+                if b == UInt8(ascii: ",") { continue }
+                if b == UInt8(ascii: "}") { break }
+                scanner.pos -= 1
+                throw scanner.malformed("expected ',' or '}', found \(scanner.describe(b))")
+            }
+        }
+        scanner.skipWhitespace()
+        guard scanner.atEnd else { throw scanner.malformed("unexpected data after the event object") }
+    }
+
+    private static func match(_ key: StringToken, _ scanner: JSONScanner) -> Field? {
+        if key.hasEscapes {
+            let name = scanner.string(key)
+            return Field.all.first { $0.label == name }
+        }
+        for field in Field.all {
+            let name = field.name
+            if scanner.tokenEquals(key, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) {
+                return field
+            }
+        }
+        return nil
+    }
+}

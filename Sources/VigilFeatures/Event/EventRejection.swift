@@ -1,0 +1,54 @@
+// Why an incoming event was rejected: the row that goes to the dead-letter table.
+
+/// A rejected event: a machine code, the field at fault (when there is one), and a
+/// human-readable reason suitable for the `dead_letters.reason` column.
+public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The class of problem. Stable raw values: they are stored in the dead-letter table.
+    public enum Code: String, Sendable, CaseIterable {
+        /// The payload is larger than `EventDecoderConfiguration.maxPayloadBytes`.
+        case payloadTooLarge = "payload_too_large"
+        /// The bytes are not valid UTF-8.
+        case invalidUTF8 = "invalid_utf8"
+        /// The bytes are not one well-formed JSON value (or the top level is not an object).
+        case malformedJSON = "malformed_json"
+        /// Objects or arrays nest deeper than `EventDecoderConfiguration.maxDepth`.
+        case nestingTooDeep = "nesting_too_deep"
+        /// A contract field (or a key under `features`) appears twice.
+        case duplicateField = "duplicate_field"
+        /// A required contract field is absent (or null).
+        case missingField = "missing_field"
+        /// A contract field has the wrong JSON type.
+        case wrongType = "wrong_type"
+        /// A number is NaN or infinite, or overflows a Double.
+        case nonFiniteNumber = "non_finite_number"
+        /// `amount` is zero or negative.
+        case nonPositiveAmount = "non_positive_amount"
+        /// `ts` is neither RFC 3339 nor epoch milliseconds in a sane range.
+        case invalidTimestamp = "invalid_timestamp"
+        /// A field has the right type but a value outside the contract (empty id, unknown label).
+        case invalidValue = "invalid_value"
+    }
+
+    public let code: Code
+    /// The contract field at fault, as a dotted path (`amount`, `features.velocity`), if any.
+    public let field: String?
+    /// What was wrong, in a few words.
+    public let detail: String
+    /// Byte offset in the payload where the problem was found.
+    public let offset: Int
+
+    public init(_ code: Code, field: String? = nil, _ detail: String, offset: Int = 0) {
+        self.code = code
+        self.field = field
+        self.detail = detail
+        self.offset = offset
+    }
+
+    /// The reason as stored in the dead-letter table, e.g. `wrong_type: amount: expected a number, got a string`.
+    public var reason: String {
+        if let field { return "\(code.rawValue): \(field): \(detail)" }
+        return "\(code.rawValue): \(detail) (at byte \(offset))"
+    }
+
+    public var description: String { reason }
+}

@@ -1,0 +1,103 @@
+// Compressed sparse rows: the storage of pruned weight matrices at scoring time.
+
+/// A rows×cols sparse matrix in CSR form with Float32 or Float16 values.
+///
+/// `rowOffsets[r]..<rowOffsets[r+1]` index `columns` and the values of row `r`.
+/// Products accumulate in Float32 whatever the storage precision.
+public struct CSRMatrix: Sendable, Equatable {
+    public let rows: Int
+    public let cols: Int
+    public let rowOffsets: [Int32]
+    public let columns: [Int32]
+    /// Values when `precision == .float32`, else empty.
+    public let values: [Float]
+    /// Values when `precision == .float16`, else empty.
+    public let halfValues: [Float16]
+    public let precision: WeightPrecision
+
+    /// Keeps the entries of the rows×cols row-major `dense` where `mask` (same shape) is
+    /// non-zero; with no mask, keeps the non-zero entries.
+    public init(dense: [Float], rows: Int, cols: Int, mask: [Float]? = nil, precision: WeightPrecision = .float32) {
+        precondition(dense.count == rows * cols && (mask?.count ?? dense.count) == dense.count)
+        var offsets: [Int32] = [0]
+        var cols32: [Int32] = []
+        var vals: [Float] = []
+        offsets.reserveCapacity(rows + 1)
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let i = r * cols + c
+                let keep = mask.map { $0[i] != 0 } ?? (dense[i] != 0)
+                if keep {
+                    cols32.append(Int32(c))
+                    vals.append(dense[i])
+                }
+            }
+            offsets.append(Int32(cols32.count))
+        }
+        self.rows = rows
+        self.cols = cols
+        self.rowOffsets = offsets
+        self.columns = cols32
+        self.precision = precision
+        self.values = precision == .float32 ? vals : []
+        self.halfValues = precision == .float16 ? HalfPrecision.narrow(vals) : []
+    }
+
+    public var nonZeroCount: Int { columns.count }
+
+    /// Bytes held by the index and value arrays.
+    public var byteCount: Int {
+        rowOffsets.count * 4 + columns.count * 4 + values.count * 4 + halfValues.count * 2
+    }
+
+    /// Y = A · X, where X is cols×n and Y is rows×n, both row-major (feature-major
+    /// activations: each row holds one feature for the whole batch). Y is overwritten.
+    ///
+    /// Each stored entry costs one axpy over the batch, so only active weights cost work.
+    @inlinable
+    public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+        y.update(repeating: 0, count: rows * n)
+        rowOffsets.withUnsafeBufferPointer { off in
+            columns.withUnsafeBufferPointer { colIdx in
+                if precision == .float32 {
+                    values.withUnsafeBufferPointer { v in
+                        for r in 0..<rows {
+                            let yr = y + r * n
+                            for e in Int(off[r])..<Int(off[r + 1]) {
+                                let w = v[e]
+                                let xr = x + Int(colIdx[e]) * n
+                                for j in 0..<n { yr[j] += w * xr[j] }
+                            }
+                        }
+                    }
+                } else {
+                    HalfPrecision.table.withUnsafeBufferPointer { t in
+                        halfValues.withUnsafeBufferPointer { hv in
+                            for r in 0..<rows {
+                                let yr = y + r * n
+                                for e in Int(off[r])..<Int(off[r + 1]) {
+                                    let w = t[Int(hv[e].bitPattern)]
+                                    let xr = x + Int(colIdx[e]) * n
+                                    for j in 0..<n { yr[j] += w * xr[j] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// y = Aᵀ · g for one column vector g of length `rows`; y (length `cols`) is overwritten.
+    @inlinable
+    public func multiplyTransposed(_ g: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        y.update(repeating: 0, count: cols)
+        for r in 0..<rows {
+            let gr = g[r]
+            for e in Int(rowOffsets[r])..<Int(rowOffsets[r + 1]) {
+                let w = precision == .float32 ? values[e] : Float(halfValues[e])
+                y[Int(columns[e])] += w * gr
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+// A fully connected layer frozen for scoring: dense or CSR, Float32 or Float16 weights.
+
+/// How a published layer stores its weights.
+public enum LayerFormat: Sendable, Equatable {
+    /// Dense unless the layer has a sparsity mask keeping at most `maxDensity` of its weights.
+    case automatic(maxDensity: Double)
+    case dense
+    case sparse
+
+    /// Default: CSR when at most 60% of the weights are kept (below that, the axpy form
+    /// beats sgemm on our small layers).
+    public static let standard = LayerFormat.automatic(maxDensity: 0.6)
+}
+
+/// An immutable layer used by published models. Weights are outputs×inputs row-major,
+/// activations feature-major (inputs×n in, outputs×n out).
+public struct PackedLayer: Sendable, Equatable {
+    public enum Storage: Sendable, Equatable {
+        case dense([Float])
+        case half([Float16])
+        case csr(CSRMatrix)
+    }
+
+    public let inputs: Int
+    public let outputs: Int
+    public let activation: Activation
+    public let bias: [Float]
+    public let storage: Storage
+
+    /// Freezes master weights. `mask` (same shape as `weights`, 1 = kept) is applied first.
+    public init(weights: [Float], bias: [Float], inputs: Int, outputs: Int, activation: Activation,
+                mask: [Float]?, precision: WeightPrecision, format: LayerFormat) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.activation = activation
+        self.bias = bias
+        var masked = weights
+        if let mask { for i in masked.indices { masked[i] *= mask[i] } }
+        let density = mask.map { m in Double(m.reduce(0, +)) / Double(max(m.count, 1)) } ?? 1
+        let sparse: Bool
+        switch format {
+        case .dense: sparse = false
+        case .sparse: sparse = true
+        case .automatic(let maxDensity): sparse = mask != nil && density <= maxDensity
+        }
+        if sparse {
+            storage = .csr(CSRMatrix(dense: masked, rows: outputs, cols: inputs, mask: mask, precision: precision))
+        } else if precision == .float16 {
+            storage = .half(HalfPrecision.narrow(masked))
+        } else {
+            storage = .dense(masked)
+        }
+    }
+
+    /// Weight bytes (values and sparse indices, not bias).
+    public var byteCount: Int {
+        switch storage {
+        case .dense(let w): return w.count * 4
+        case .half(let w): return w.count * 2
+        case .csr(let m): return m.byteCount
+        }
+    }
+
+    /// Scratch floats `forward` needs (to widen half weights once per call).
+    public var scratchCount: Int {
+        if case .half = storage { return inputs * outputs }
+        return 0
+    }
+
+    /// out = activation(W · x + b) for x inputs×n, out outputs×n (feature-major).
+    /// `scratch` must hold `scratchCount` floats.
+    @inlinable
+    public func forward(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>,
+                        scratch: UnsafeMutablePointer<Float>) {
+        switch storage {
+        case .dense(let w):
+            w.withUnsafeBufferPointer { wp in
+                if n == 1 {
+                    BLAS.gemv(transpose: false, rows: outputs, cols: inputs, a: wp.baseAddress!, x: x, y: out)
+                } else {
+                    BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs,
+                              a: wp.baseAddress!, b: x, c: out)
+                }
+            }
+        case .half(let w):
+            w.withUnsafeBufferPointer { HalfPrecision.widen($0.baseAddress!, count: $0.count, into: scratch) }
+            if n == 1 {
+                BLAS.gemv(transpose: false, rows: outputs, cols: inputs, a: scratch, x: x, y: out)
+            } else {
+                BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs, a: scratch, b: x, c: out)
+            }
+        case .csr(let m):
+            m.multiply(x, n: n, into: out)
+        }
+        bias.withUnsafeBufferPointer { activation.applyWithBias(out, bias: $0.baseAddress!, rows: outputs, cols: n) }
+    }
+
+    /// d(inputs) = Wᵀ · (d(outputs) ⊙ activation′) for one event; `gradient` (length
+    /// outputs) is modified in place, `output` is the layer's forward output for that event.
+    func backwardInput(_ gradient: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>,
+                       into dInput: UnsafeMutablePointer<Float>) {
+        activation.backward(gradient, outputs: output, count: outputs)
+        switch storage {
+        case .dense(let w):
+            w.withUnsafeBufferPointer {
+                BLAS.gemv(transpose: true, rows: outputs, cols: inputs, a: $0.baseAddress!, x: gradient, y: dInput)
+            }
+        case .half(let w):
+            dInput.update(repeating: 0, count: inputs)
+            for o in 0..<outputs {
+                for i in 0..<inputs { dInput[i] += Float(w[o * inputs + i]) * gradient[o] }
+            }
+        case .csr(let m):
+            m.multiplyTransposed(gradient, into: dInput)
+        }
+    }
+}

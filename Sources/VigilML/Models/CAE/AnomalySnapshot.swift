@@ -1,0 +1,117 @@
+// The published, immutable autoencoder used on the scoring path.
+
+/// A frozen contrastive autoencoder: scores events, returns embeddings and per-feature
+/// reconstruction errors (the reasons). Safe to share between threads; each thread brings
+/// its own `ScoringWorkspace`.
+public final class AnomalySnapshot: Sendable {
+    public let configuration: ContrastiveAutoencoder.Configuration
+    let layers: [PackedLayer]
+    let encoderCount: Int
+    public let normalRegion: NormalRegion
+
+    init(configuration: ContrastiveAutoencoder.Configuration, layers: [PackedLayer], encoderCount: Int, normalRegion: NormalRegion) {
+        self.configuration = configuration
+        self.layers = layers
+        self.encoderCount = encoderCount
+        self.normalRegion = normalRegion
+    }
+
+    public var inputWidth: Int { configuration.inputWidth }
+    public var embeddingWidth: Int { configuration.embeddingWidth }
+    /// Bytes of weights (and sparse indices) held for scoring.
+    public var weightBytes: Int { layers.reduce(0) { $0 + $1.byteCount + $1.bias.count * 4 } }
+
+    /// Scores `count` batch-major rows (count × inputWidth).
+    ///
+    /// - scores: `count` anomaly scores (standard-score units; about 0 for normal traffic).
+    /// - embeddings: if given, count × embeddingWidth batch-major.
+    /// - featureErrors: if given, count × inputWidth: each feature's squared reconstruction
+    ///   error divided by its mean on normal traffic (1 ≈ normal; large = the reason).
+    /// Throws `.nonFiniteInput` or `.shapeMismatch` before writing anything.
+    public func score(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
+                      embeddings: UnsafeMutableBufferPointer<Float>? = nil,
+                      featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
+                      workspace: ScoringWorkspace) throws {
+        let d = inputWidth, e = embeddingWidth
+        try InputValidation.check(rows: rows, count: n, width: d)
+        guard scores.count >= n, (embeddings?.count ?? n * e) >= n * e, (featureErrors?.count ?? n * d) >= n * d else {
+            throw MLError(.shapeMismatch, "output buffers too small for \(n) events")
+        }
+        guard n > 0 else { return }
+        let x = workspace.buffer(.input, count: d * n)
+        Transpose.toFeatureMajor(rows.baseAddress!, count: n, width: d, into: x)
+        let embeddingOut = workspace.buffer(.embedding, count: e * n)
+        scoreFeatureMajor(x, n: n, scores: scores.baseAddress!, embeddings: embeddingOut,
+                          featureErrors: featureErrors?.baseAddress, workspace: workspace)
+        if let embeddings { Transpose.toBatchMajor(embeddingOut, count: n, width: e, into: embeddings.baseAddress!) }
+    }
+
+    /// Convenience for tests and tools: allocates its outputs.
+    public func score(rows: [Float], count n: Int, workspace: ScoringWorkspace = ScoringWorkspace()) throws -> [Float] {
+        var out = [Float](repeating: 0, count: n)
+        try rows.withUnsafeBufferPointer { r in
+            try out.withUnsafeMutableBufferPointer { try score(rows: r, count: n, scores: $0, workspace: workspace) }
+        }
+        return out
+    }
+
+    /// Core path over validated feature-major input x (inputWidth×n). Writes embeddings
+    /// feature-major (embeddingWidth×n) into `embeddings`, which must not alias workspace
+    /// ping/pong buffers.
+    func scoreFeatureMajor(_ x: UnsafePointer<Float>, n: Int, scores: UnsafeMutablePointer<Float>,
+                           embeddings: UnsafeMutablePointer<Float>, featureErrors: UnsafeMutablePointer<Float>?,
+                           workspace: ScoringWorkspace) {
+        let d = inputWidth, e = embeddingWidth
+        let encoded = workspace.forward(layers[0..<encoderCount], input: x, n: n)
+        embeddings.update(from: encoded, count: e * n)
+        let reconstruction = workspace.forward(layers[encoderCount...], input: embeddings, n: n)
+        let region = normalRegion
+        let w = configuration.reconstructionScoreWeight
+        region.featureErrorMean.withUnsafeBufferPointer { fem in
+            region.embeddingMean.withUnsafeBufferPointer { em in
+                region.embeddingStd.withUnsafeBufferPointer { es in
+                    // Accumulate per event across rows so every inner loop runs over the batch.
+                    let err = workspace.buffer(.gradient, count: 2 * n)
+                    let dist = err + n
+                    err.update(repeating: 0, count: 2 * n)
+                    for f in 0..<d {
+                        let r = reconstruction + f * n, xi = x + f * n
+                        let inverse = 1 / fem[f]
+                        for j in 0..<n {
+                            let diff = r[j] - xi[j]
+                            err[j] += diff * diff
+                            featureErrors?[j * d + f] = diff * diff * inverse
+                        }
+                    }
+                    for k in 0..<e {
+                        let row = embeddings + k * n
+                        let m = em[k], inv = 1 / es[k]
+                        for j in 0..<n {
+                            let z = (row[j] - m) * inv
+                            dist[j] += z * z
+                        }
+                    }
+                    let invD = 1 / Float(d), invE = 1 / Float(e)
+                    for j in 0..<n {
+                        let rec = (err[j] * invD - region.errorMean) / region.errorStd
+                        let distance = ((dist[j] * invE).squareRoot() - region.distanceMean) / region.distanceStd
+                        scores[j] = w * rec + (1 - w) * distance
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Batch-major ⇄ feature-major copies at the public boundary.
+enum Transpose {
+    @inlinable
+    static func toFeatureMajor(_ rows: UnsafePointer<Float>, count n: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        for j in 0..<n { for f in 0..<width { out[f * n + j] = rows[j * width + f] } }
+    }
+
+    @inlinable
+    static func toBatchMajor(_ columns: UnsafePointer<Float>, count n: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        for j in 0..<n { for f in 0..<width { out[j * width + f] = columns[f * n + j] } }
+    }
+}

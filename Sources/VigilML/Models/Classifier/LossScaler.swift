@@ -1,0 +1,61 @@
+// Dynamic loss scaling for gradients kept in half precision.
+
+/// Scales the loss before backward so small gradients survive Float16 storage; on an
+/// overflow (a non-finite half gradient) the step is skipped and the scale halved; after
+/// `growthInterval` clean steps in a row the scale doubles.
+public struct LossScaler: Sendable, Equatable {
+    public struct Configuration: Sendable, Equatable {
+        /// Starting scale. Default: 1024.
+        public var initialScale: Float = 1024
+        /// Clean steps before doubling. Default: 200.
+        public var growthInterval: Int = 200
+        /// Bounds of the scale. Default: 1 ... 2^24.
+        public var minimumScale: Float = 1
+        public var maximumScale: Float = 16_777_216
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public internal(set) var scale: Float
+    public internal(set) var cleanSteps = 0
+    public internal(set) var skippedSteps = 0
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        scale = configuration.initialScale
+    }
+
+    /// Records the outcome of one step; returns true when its gradients may be applied.
+    public mutating func record(overflow: Bool) -> Bool {
+        if overflow {
+            scale = max(scale / 2, configuration.minimumScale)
+            cleanSteps = 0
+            skippedSteps += 1
+            return false
+        }
+        cleanSteps += 1
+        if cleanSteps >= configuration.growthInterval {
+            scale = min(scale * 2, configuration.maximumScale)
+            cleanSteps = 0
+        }
+        return true
+    }
+
+    /// Rounds scaled Float32 gradients to Float16 (the stored precision). Returns nil on
+    /// overflow (any value beyond ±65504 or non-finite).
+    static func toHalf(_ gradient: [Float]) -> [Float16]? {
+        var out = [Float16](repeating: 0, count: gradient.count)
+        for i in gradient.indices {
+            let h = Float16(gradient[i])
+            if !h.isFinite { return nil }
+            out[i] = h
+        }
+        return out
+    }
+
+    /// Widens half gradients and removes the scale.
+    static func unscale(_ gradient: [Float16], scale: Float) -> [Float] {
+        let inverse = 1 / scale
+        return gradient.map { Float($0) * inverse }
+    }
+}

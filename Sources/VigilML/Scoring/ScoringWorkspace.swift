@@ -1,0 +1,54 @@
+// Scratch memory for scoring, owned by one scoring thread and reused for every batch.
+
+/// Buffers a scoring call needs, grown on demand and then reused, so scoring a batch
+/// allocates nothing once the workspace has seen the largest batch.
+///
+/// Not Sendable on purpose: each scoring thread or task owns one.
+public final class ScoringWorkspace {
+    enum Slot: Int, CaseIterable {
+        case input, ping, pong, scratch, embedding, reconstruction, classifierInput, gradient, gradientOut
+    }
+
+    private var pointers: [UnsafeMutablePointer<Float>]
+    private var capacities: [Int]
+
+    public init() {
+        pointers = Slot.allCases.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 1) }
+        capacities = Slot.allCases.map { _ in 1 }
+    }
+
+    deinit {
+        for p in pointers { p.deallocate() }
+    }
+
+    /// A buffer of at least `count` floats; contents are unspecified. Valid until the next
+    /// call with the same slot and a larger count.
+    func buffer(_ slot: Slot, count: Int) -> UnsafeMutablePointer<Float> {
+        let i = slot.rawValue
+        if capacities[i] < count {
+            pointers[i].deallocate()
+            let capacity = max(count, capacities[i] * 2)
+            pointers[i] = .allocate(capacity: capacity)
+            capacities[i] = capacity
+        }
+        return pointers[i]
+    }
+
+    /// Runs `layers` over x (feature-major, n columns), ping-ponging between two buffers;
+    /// returns the buffer holding the last layer's output.
+    func forward(_ layers: ArraySlice<PackedLayer>, input x: UnsafePointer<Float>, n: Int) -> UnsafeMutablePointer<Float> {
+        let widest = layers.map(\.outputs).max() ?? 1
+        let scratchCount = layers.map(\.scratchCount).max() ?? 0
+        let ping = buffer(.ping, count: widest * n)
+        let pong = buffer(.pong, count: widest * n)
+        let scratch = buffer(.scratch, count: max(scratchCount, 1))
+        var source = UnsafePointer(x)
+        var target = ping
+        for layer in layers {
+            layer.forward(source, n: n, into: target, scratch: scratch)
+            source = UnsafePointer(target)
+            target = target == ping ? pong : ping
+        }
+        return UnsafeMutablePointer(mutating: source)
+    }
+}

@@ -1,0 +1,68 @@
+// Adam with bias correction, for one parameter array at a time.
+import Foundation
+
+/// Adam's hyper-parameters.
+public struct AdamConfiguration: Sendable, Equatable {
+    /// Step size. Default: 0.001.
+    public var learningRate: Float = 1e-3
+    /// First-moment decay. Default: 0.9.
+    public var beta1: Float = 0.9
+    /// Second-moment decay. Default: 0.999.
+    public var beta2: Float = 0.999
+    /// Denominator guard. Default: 1e-8.
+    public var epsilon: Float = 1e-8
+    public init() {}
+    public init(learningRate: Float) { self.learningRate = learningRate }
+}
+
+/// Moment estimates for one parameter array.
+struct AdamState: Sendable {
+    var m: [Float]
+    var v: [Float]
+    var step: Int = 0
+
+    init(count: Int) {
+        m = [Float](repeating: 0, count: count)
+        v = [Float](repeating: 0, count: count)
+    }
+
+    /// One Adam step over all parameters; entries where `mask` is 0 are held at zero.
+    mutating func update(_ params: inout [Float], gradient: [Float], mask: [Float]?, config: AdamConfiguration) {
+        step += 1
+        let c1 = 1 - Float(pow(Double(config.beta1), Double(step)))
+        let c2 = 1 - Float(pow(Double(config.beta2), Double(step)))
+        let lr = config.learningRate * c2.squareRoot() / c1
+        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
+        for i in params.indices {
+            let g = gradient[i]
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            params[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+        }
+        if let mask { for i in params.indices where mask[i] == 0 { params[i] = 0 } }
+    }
+
+    /// Lazy Adam for embedding tables: only `rows` (each `width` wide) are touched, so the
+    /// cost follows the active sparse inputs, not the table size.
+    mutating func update(_ params: inout [Float], gradient: [Float], rows: [Int], width: Int, config: AdamConfiguration) {
+        step += 1
+        let c1 = 1 - Float(pow(Double(config.beta1), Double(step)))
+        let c2 = 1 - Float(pow(Double(config.beta2), Double(step)))
+        let lr = config.learningRate * c2.squareRoot() / c1
+        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
+        for (slot, row) in rows.enumerated() {
+            for k in 0..<width {
+                let i = row * width + k
+                let g = gradient[slot * width + k]
+                m[i] = b1 * m[i] + (1 - b1) * g
+                v[i] = b2 * v[i] + (1 - b2) * g * g
+                params[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+            }
+        }
+    }
+
+    /// Forgets the moments of entries that were just regrown, so they start fresh.
+    mutating func reset(at indices: [Int]) {
+        for i in indices { m[i] = 0; v[i] = 0 }
+    }
+}

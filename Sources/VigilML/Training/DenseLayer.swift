@@ -1,0 +1,103 @@
+// A trainable fully connected layer: Float32 master weights and an optional sparsity mask.
+import Foundation
+
+/// Weights are outputs×inputs row-major; activations feature-major (features × batch).
+/// Pruned weights are held at exactly zero in the master copy.
+struct DenseLayer: Sendable, Equatable {
+    let inputs: Int
+    let outputs: Int
+    let activation: Activation
+    var weights: [Float]
+    var bias: [Float]
+    /// 1 = kept, 0 = pruned; nil while the layer is dense.
+    var mask: [Float]?
+
+    /// He initialisation for ReLU layers, Xavier otherwise; deterministic given the generator.
+    init(inputs: Int, outputs: Int, activation: Activation, generator: inout SeededGenerator) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.activation = activation
+        let scale = activation == .relu ? (2 / Float(inputs)).squareRoot() : (1 / Float(inputs)).squareRoot()
+        weights = (0..<(inputs * outputs)).map { _ in generator.nextNormal() * scale }
+        bias = [Float](repeating: 0, count: outputs)
+    }
+
+    init(inputs: Int, outputs: Int, activation: Activation, weights: [Float], bias: [Float], mask: [Float]?) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.activation = activation
+        self.weights = weights
+        self.bias = bias
+        self.mask = mask
+    }
+
+    /// Gradients of one backward pass.
+    struct Gradients {
+        var weights: [Float]
+        var bias: [Float]
+        var input: [Float]
+    }
+
+    /// activation(W · x + b): x is inputs×n, the result outputs×n.
+    func forward(_ x: [Float], n: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: outputs * n)
+        weights.withUnsafeBufferPointer { w in
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { o in
+                    BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs,
+                              a: w.baseAddress!, b: xp.baseAddress!, c: o.baseAddress!)
+                    bias.withUnsafeBufferPointer {
+                        activation.applyWithBias(o.baseAddress!, bias: $0.baseAddress!, rows: outputs, cols: n)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Backward pass given the input x, this layer's output a and d(loss)/d(a).
+    /// The weight gradient is dense (pruned entries too): regrowth ranks them by it.
+    func backward(input x: [Float], output a: [Float], gradient: [Float], n: Int, needInput: Bool) -> Gradients {
+        var dz = gradient
+        var dw = [Float](repeating: 0, count: inputs * outputs)
+        var db = [Float](repeating: 0, count: outputs)
+        var dx = needInput ? [Float](repeating: 0, count: inputs * n) : []
+        dz.withUnsafeMutableBufferPointer { dzp in
+            a.withUnsafeBufferPointer { activation.backward(dzp.baseAddress!, outputs: $0.baseAddress!, count: outputs * n) }
+            for o in 0..<outputs {
+                var s: Float = 0
+                for j in 0..<n { s += dzp[o * n + j] }
+                db[o] = s
+            }
+            x.withUnsafeBufferPointer { xp in
+                dw.withUnsafeMutableBufferPointer { dwp in
+                    BLAS.gemm(transposeA: false, transposeB: true, m: outputs, n: inputs, k: n,
+                              a: dzp.baseAddress!, b: xp.baseAddress!, c: dwp.baseAddress!)
+                }
+            }
+            if needInput {
+                weights.withUnsafeBufferPointer { w in
+                    dx.withUnsafeMutableBufferPointer { dxp in
+                        BLAS.gemm(transposeA: true, transposeB: false, m: inputs, n: n, k: outputs,
+                                  a: w.baseAddress!, b: dzp.baseAddress!, c: dxp.baseAddress!)
+                    }
+                }
+            }
+        }
+        return Gradients(weights: dw, bias: db, input: dx)
+    }
+
+    /// Fraction of weights kept (1 when dense).
+    var density: Double {
+        guard let mask else { return 1 }
+        return Double(mask.reduce(0, +)) / Double(mask.count)
+    }
+
+    func packed(precision: WeightPrecision, format: LayerFormat) -> PackedLayer {
+        PackedLayer(weights: weights, bias: bias, inputs: inputs, outputs: outputs, activation: activation,
+                    mask: mask, precision: precision, format: format)
+    }
+
+    /// True when every weight and bias is finite.
+    var isFinite: Bool { weights.allSatisfy(\.isFinite) && bias.allSatisfy(\.isFinite) }
+}

@@ -1,0 +1,117 @@
+// `vigil gen`: simulated card transactions with fraud and delayed labels, to files (Kafka
+// output arrives with VigilKafka: a `SimulationSink` for the producer is all it needs).
+import ArgumentParser
+import Foundation
+import VigilFeatures
+import VigilSimulator
+
+struct GenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen",
+        abstract: "Simulate card transactions with fraud scenarios and delayed labels.",
+        discussion: """
+            Customers and terminals live on a grid; each customer has a spending profile and a daily rhythm.
+            Fraud: large amounts, compromised terminals, compromised cards, card-testing bursts, account takeovers.
+            Labels (chargebacks) follow their transactions after a delay. The same --seed gives the same output.
+            Writes <out>/transactions.<format> and <out>/labels.<format>. A summary JSON line goes to stdout.
+            """
+    )
+
+    @Option(help: "Seed of every random choice.") var seed: UInt64 = 1
+    @Option(help: "Customers (one card each).") var customers = 10_000
+    @Option(help: "Terminals on the grid.") var terminals = 20_000
+    @Option(help: "Merchants owning the terminals.") var merchants = 5_000
+    @Option(help: "Simulated days (default 30 when --events is not given).") var days: Int?
+    @Option(help: "Stop after this many transactions.") var events: Int?
+    @Option(help: "Start of simulated time: an RFC 3339 date-time, or 'now'.") var start = "2026-01-01T00:00:00Z"
+    @Option(help: "Output directory.") var out = "."
+    @Option(help: "Output format: jsonl or csv.") var format = "jsonl"
+    @Flag(help: "Add ground truth (fraud, scenario) to each transaction.") var truth = false
+    @Option(help: "Target transactions per second (0 = as fast as possible).") var rate = 0.0
+    @Option(help: "Mean label delay in hours.") var labelDelayHours = 72.0
+    @Option(help: "Share of legitimate transactions that get a legit label.") var legitLabelRate = 0.05
+    @Option(help: "Share of transactions turned into large-amount fraud.") var largeAmountRate = 0.001
+    @Option(help: "Terminals compromised per day.") var compromisedTerminalsPerDay = 2
+    @Option(help: "Cards compromised per day.") var compromisedCardsPerDay = 3
+    @Option(help: "Card-testing bursts per day.") var cardTestingPerDay = 1
+    @Option(help: "Account takeovers per day.") var takeoversPerDay = 1
+    @Flag(help: "No progress display.") var quiet = false
+
+    func validate() throws {
+        guard customers > 0, terminals > 0, merchants > 0 else { throw ValidationError("--customers, --terminals and --merchants must be positive") }
+        if let days, days <= 0 { throw ValidationError("--days must be positive") }
+        if let events, events <= 0 { throw ValidationError("--events must be positive") }
+        guard SimulationFileFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or csv") }
+        guard rate >= 0, labelDelayHours >= 0 else { throw ValidationError("--rate and --label-delay-hours must not be negative") }
+        for (name, p) in [("--legit-label-rate", legitLabelRate), ("--large-amount-rate", largeAmountRate)] where !(0...1).contains(p) {
+            throw ValidationError("\(name) must be within 0...1")
+        }
+        for (name, n) in [("--compromised-terminals-per-day", compromisedTerminalsPerDay), ("--compromised-cards-per-day", compromisedCardsPerDay),
+                          ("--card-testing-per-day", cardTestingPerDay), ("--takeovers-per-day", takeoversPerDay)] where n < 0 {
+            throw ValidationError("\(name) must not be negative")
+        }
+        _ = try startMillis()
+    }
+
+    func startMillis() throws -> Int64 {
+        if start == "now" {
+            let ms = Int64(Date().timeIntervalSince1970 * 1000)
+            return ms - ms % 1000
+        }
+        guard let ms = EventTimestamp.parseRFC3339(Array(start.utf8)) else {
+            throw ValidationError("--start must be an RFC 3339 date-time such as 2026-01-01T00:00:00Z, or 'now'")
+        }
+        return ms
+    }
+
+    func run() async throws {
+        var c = SimulatorConfiguration()
+        c.seed = seed
+        c.customers = customers
+        c.terminals = terminals
+        c.merchants = merchants
+        c.startMillis = try startMillis()
+        c.labelDelayHours = labelDelayHours
+        c.legitLabelRate = legitLabelRate
+        c.largeAmountRate = largeAmountRate
+        c.compromisedTerminalsPerDay = compromisedTerminalsPerDay
+        c.compromisedCardsPerDay = compromisedCardsPerDay
+        c.cardTestingBurstsPerDay = cardTestingPerDay
+        c.accountTakeoversPerDay = takeoversPerDay
+        let fileFormat = SimulationFileFormat(rawValue: format) ?? .jsonl
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let sink = try FileSink(
+            transactionsPath: "\(out)/transactions.\(fileFormat.rawValue)", labelsPath: "\(out)/labels.\(fileFormat.rawValue)",
+            format: fileFormat, includeTruth: truth)
+        let maxDays = days ?? (events == nil ? 30 : nil)
+        var simulator = TransactionSimulator(configuration: c, maxTransactions: events, maxDays: maxDays)
+        var progress = GenProgress(quiet: quiet, totalTransactions: events, totalDays: maxDays)
+        let began = ContinuousClock.now
+        while let record = simulator.next() {
+            switch record {
+            case .transaction(let tx):
+                try await sink.write(tx)
+                if rate > 0 && simulator.transactionsEmitted % 256 == 0 {
+                    // Pace against the schedule, not per event, so sleeps stay coarse and cheap.
+                    let due = began + .seconds(Double(simulator.transactionsEmitted) / rate)
+                    if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+                }
+            case .label(let label):
+                try await sink.write(label)
+            }
+            if simulator.transactionsEmitted & 4095 == 0 {
+                progress.update(transactions: simulator.transactionsEmitted, labels: simulator.labelsEmitted, day: simulator.day)
+            }
+        }
+        try await sink.finish()
+        progress.finish(transactions: simulator.transactionsEmitted, labels: simulator.labelsEmitted, day: simulator.day)
+        var summary: [String: Any] = [
+            "transactions": simulator.transactionsEmitted, "labels": simulator.labelsEmitted, "days": simulator.day,
+            "seed": seed, "out": out, "format": fileFormat.rawValue,
+            "seconds": progress.elapsedSeconds,
+        ]
+        for scenario in FraudScenario.allCases { summary["count_\(scenario.rawValue)"] = simulator.scenarioCounts[scenario] ?? 0 }
+        let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,111 @@
+import Testing
+@testable import VigilML
+
+@Suite struct KernelTests {
+    @Test func gemmMatchesNaiveLoopForAllTranspositions() {
+        let m = 5, n = 7, k = 3
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let a = randomArray(m * k, seed: 1), b = randomArray(k * n, seed: 2)
+                var c = [Float](repeating: 0, count: m * n)
+                BLAS.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &c)
+                var expected = [Float](repeating: 0, count: m * n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        for p in 0..<k {
+                            expected[i * n + j] += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j])
+                        }
+                    }
+                }
+                #expect(maxAbsDifference(c, expected) < 1e-5, "transposeA \(ta) transposeB \(tb)")
+            }
+        }
+    }
+
+    @Test func halfTableWidensEveryBitPatternExactly() {
+        for bits in stride(from: 0, through: 0xFFFF, by: 7) {
+            let h = Float16(bitPattern: UInt16(bits))
+            let w = HalfPrecision.table[bits]
+            #expect(w == Float(h) || (w.isNaN && h.isNaN))
+        }
+    }
+
+    @Test(arguments: [WeightPrecision.float32, .float16], [1, 3, 64])
+    func csrEqualsDenseWithMaskApplied(precision: WeightPrecision, n: Int) {
+        let rows = 12, cols = 9
+        let w = randomArray(rows * cols, seed: 3)
+        var g = SeededGenerator(seed: 4)
+        let mask = (0..<(rows * cols)).map { _ in g.nextUnit() < 0.3 ? Float(1) : 0 }
+        let x = randomArray(cols * n, seed: 5)
+        let csr = CSRMatrix(dense: w, rows: rows, cols: cols, mask: mask, precision: precision)
+        #expect(csr.nonZeroCount == Int(mask.reduce(0, +)))
+        var y = [Float](repeating: .nan, count: rows * n)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { csr.multiply(xp.baseAddress!, n: n, into: $0.baseAddress!) } }
+        // Dense reference with the mask applied (and the stored precision's rounding).
+        var expected = [Float](repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let weight = precision == .float16 ? Float(Float16(w[r * cols + c])) : w[r * cols + c]
+                for j in 0..<n { expected[r * n + j] += weight * mask[r * cols + c] * x[c * n + j] }
+            }
+        }
+        #expect(maxAbsDifference(y, expected) < 1e-5)
+    }
+
+    @Test func packedLayersAgreeAcrossFormatsAndPrecisions() {
+        let inputs = 10, outputs = 6, n = 5
+        let w = randomArray(inputs * outputs, seed: 6), b = randomArray(outputs, seed: 7)
+        var g = SeededGenerator(seed: 8)
+        let mask = (0..<(inputs * outputs)).map { _ in g.nextUnit() < 0.5 ? Float(1) : 0 }
+        let x = randomArray(inputs * n, seed: 9)
+        func run(_ precision: WeightPrecision, _ format: LayerFormat) -> [Float] {
+            let layer = PackedLayer(weights: w, bias: b, inputs: inputs, outputs: outputs, activation: .tanh,
+                                    mask: mask, precision: precision, format: format)
+            var out = [Float](repeating: 0, count: outputs * n)
+            var scratch = [Float](repeating: 0, count: max(layer.scratchCount, 1))
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { o in
+                    scratch.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, n: n, into: o.baseAddress!, scratch: $0.baseAddress!) }
+                }
+            }
+            return out
+        }
+        let reference = run(.float32, .dense)
+        #expect(maxAbsDifference(run(.float32, .sparse), reference) < 1e-5)
+        // Float16 weights: relative rounding 2^-11 per weight, |x| ≲ 3, ≤ 10 terms → < 1e-2.
+        #expect(maxAbsDifference(run(.float16, .dense), reference) < 1e-2)
+        #expect(maxAbsDifference(run(.float16, .sparse), run(.float16, .dense)) < 1e-5)
+    }
+
+    @Test func inputValidationNamesTheBadValue() {
+        #expect(throws: Never.self) { try InputValidation.check(rows: [1, 2, 3, 4], count: 2, width: 2) }
+        #expect(throws: Never.self) { try InputValidation.check(rows: [], count: 0, width: 2) }
+        for bad: Float in [.nan, .infinity, -.infinity] {
+            let error = #expect(throws: MLError.self) { try InputValidation.check(rows: [1, 2, bad, 4], count: 2, width: 2) }
+            #expect(error?.code == .nonFiniteInput)
+            #expect(error?.message.contains("row 1, feature 0") == true)
+        }
+        let shape = #expect(throws: MLError.self) { try InputValidation.check(rows: [1, 2, 3], count: 2, width: 2) }
+        #expect(shape?.code == .shapeMismatch)
+    }
+
+    @Test func seededGeneratorIsReproducibleAndRoughlyNormal() {
+        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
+        let xs = (0..<10_000).map { _ in a.nextNormal() }
+        #expect(xs == (0..<10_000).map { _ in b.nextNormal() })
+        #expect(xs != (0..<10_000).map { _ in c.nextNormal() })
+        let mean = xs.reduce(0, +) / Float(xs.count)
+        let variance = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(xs.count)
+        #expect(abs(mean) < 0.05 && abs(variance - 1) < 0.05)
+    }
+
+    @Test func sha256MatchesStandardVectors() {
+        #expect(SHA256.hex(SHA256.hash(Array("".utf8))) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        let long = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"
+        #expect(SHA256.hex(SHA256.hash(Array(long.utf8))) == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
+        #expect(SHA256.hex(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
