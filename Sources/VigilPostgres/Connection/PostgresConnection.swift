@@ -42,6 +42,7 @@ public final class PostgresConnection: Sendable {
     }
 
     /// COMMIT when `body` returns, ROLLBACK when it throws.
+    @discardableResult
     public func transaction<T: Sendable>(
         isolation: PostgresSession.IsolationLevel = .readCommitted,
         _ body: @escaping @Sendable (PostgresSession) throws -> T

@@ -66,6 +66,7 @@ public final class PostgresSession {
 
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
     /// Nesting is refused (use savepoints explicitly if ever needed).
+    @discardableResult
     public func transaction<T>(
         isolation: IsolationLevel = .readCommitted, _ body: (PostgresSession) throws -> T
     ) throws -> T {

@@ -104,7 +104,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
              "25006": // read_only_sql_transaction (failover to a standby)
             return true
         default:
-            return sqlState.hasPrefix("08") // connection_exception class
+            // connection_exception class, except protocol_violation (a client bug,
+            // such as a wrong binary COPY width, that a retry would repeat).
+            return sqlState.hasPrefix("08") && sqlState != "08P01"
         }
     }
 
