@@ -11,11 +11,15 @@ enum InputValidation {
         guard count >= 0, rows.count == count * width else {
             throw MLError(.shapeMismatch, "expected \(count) rows × \(width) values, got \(rows.count) values")
         }
-        // v * 0 is 0 for finite v and NaN for NaN or ±inf, so the sum is 0 exactly when all
-        // values are finite: a branch-free pass that vectorises. The slow path names the culprit.
-        var sum: Float = 0
-        for v in rows { sum += v * 0 }
-        if sum == 0 { return }
+        // A value is NaN or ±inf exactly when its exponent bits are all ones; adding one to
+        // the exponent field then carries into the sign bit. OR-ing those carries is a
+        // branch-free integer pass that vectorises (a float sum would be a serial chain).
+        // The slow path names the culprit.
+        var flags: UInt32 = 0
+        rows.withMemoryRebound(to: UInt32.self) { bits in
+            for b in bits { flags |= (b & 0x7F80_0000) &+ 0x0080_0000 }
+        }
+        if flags & 0x8000_0000 == 0 { return }
         for (i, v) in rows.enumerated() where !v.isFinite {
             throw MLError(.nonFiniteInput, "row \(i / max(width, 1)), feature \(i % max(width, 1)) is \(v)")
         }

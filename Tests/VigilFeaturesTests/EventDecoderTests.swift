@@ -144,6 +144,19 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
         #expect(escapedKey.amount == 5)
     }
 
+    @Test func longStringsAtEveryAlignment() throws {
+        // The scanner skips eight plain bytes at a time; specials must be found at every offset.
+        for i in 0..<20 {
+            let pad = String(repeating: "a", count: i)
+            #expect(try decode(event(#","country":"\#(pad)\"x\#(pad)""#)).country == pad + "\"x" + pad)
+            #expect(try decode(event(#","country":"\#(pad)é\#(pad)xxxxxxxx""#)).country == pad + "é" + pad + "xxxxxxxx")
+            #expect(rejection(event(#","country":"\#(pad)\#u{01}\#(pad)xxxxxxxx""#))?.code == .malformedJSON)
+            #expect(rejection(event(#","country":"\#(pad)"#))?.code == .malformedJSON) // unterminated
+            let bad = Array(event(#","country":"\#(pad)"#).utf8.dropLast()) + [0xFF] + Array("xxxxxxxxxx\"}".utf8)
+            #expect(rejection(bytes: bad)?.code == .invalidUTF8)
+        }
+    }
+
     @Test func labelsDecode() throws {
         let l = try decoder.decodeLabel(Array(#"{"event_id":"e-1","label":"fraud","ts":"2026-03-01T00:00:00Z","x":1}"#.utf8))
         #expect(l == LabelEvent(eventID: "e-1", isFraud: true, timestampMillis: 1_772_323_200_000))

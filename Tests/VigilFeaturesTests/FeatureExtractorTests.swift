@@ -181,6 +181,11 @@ private func approx(_ a: Float, _ b: Double, _ tolerance: Double = 1e-4) -> Bool
         #expect(throws: FeaturesError.self) { try FeatureSpec.parse(Data(#"{"dense":[],"categorical":[{"field":"mcc","buckets":0}],"crosses":[]}"#.utf8)) }
         #expect(throws: FeaturesError.self) { try FeatureSpec.parse(Data(#"{"dense":[{"source":"amount","clip":[3,1]}],"categorical":[],"crosses":[]}"#.utf8)) }
         #expect(workedSpec.denseNames.contains("amount_std"))
+        // The example config file is the standard spec (same hash, so models trained on either match).
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config/features.json").path
+        let loaded = try FeatureSpec.load(path: file)
+        #expect(loaded.specHash == FeatureSpec.standard.specHash)
+        #expect(throws: FeaturesError.self) { try FeatureSpec.load(path: "/nonexistent/features.json") }
         #expect(workedSpec.sparseNames == ["mcc", "country", "mcc*country"])
     }
 }

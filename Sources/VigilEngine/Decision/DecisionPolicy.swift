@@ -1,6 +1,7 @@
 // From risk to allow / review / block: thresholds first, then rules that can only make a
 // decision stricter, with every reason carried through to the audit row.
 import VigilFeatures
+import VigilML
 
 /// A simple rule on the event itself, applied after the thresholds.
 public struct DecisionRule: Sendable, Equatable {

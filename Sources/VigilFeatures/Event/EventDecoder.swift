@@ -200,12 +200,31 @@ public struct EventDecoder: Sendable {
             let name = scanner.string(key)
             return Field.all.first { $0.label == name }
         }
-        for field in Field.all {
-            let name = field.name
-            if scanner.tokenEquals(key, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) {
-                return field
+        // Dispatch on length and first byte to the one candidate, then compare it in full.
+        let length = key.end - key.start
+        guard length >= 2 else { return nil }
+        let first = scanner.bytes[key.start]
+        let candidate: Field?
+        switch (length, first) {
+        case (2, UInt8(ascii: "t")): candidate = .ts
+        case (3, UInt8(ascii: "m")): candidate = .mcc
+        case (6, UInt8(ascii: "a")): candidate = .amount
+        case (7, UInt8(ascii: "c")):
+            switch scanner.bytes[key.start + 2] {
+            case UInt8(ascii: "r"): candidate = .cardID
+            case UInt8(ascii: "u"): candidate = .country
+            default: candidate = .channel
             }
+        case (8, UInt8(ascii: "e")): candidate = .eventID
+        case (8, UInt8(ascii: "c")): candidate = .currency
+        case (8, UInt8(ascii: "f")): candidate = .features
+        case (11, UInt8(ascii: "m")): candidate = .merchantID
+        case (11, UInt8(ascii: "t")): candidate = .terminalID
+        case (11, UInt8(ascii: "c")): candidate = .customerID
+        default: candidate = nil
         }
-        return nil
+        guard let candidate else { return nil }
+        let name = candidate.name
+        return scanner.tokenEquals(key, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) ? candidate : nil
     }
 }

@@ -69,6 +69,15 @@ struct JSONScanner {
         let start = pos
         var escapes = false
         while true {
+            // Eight plain ASCII bytes at a time (SWAR): no quote, backslash, control or non-ASCII byte.
+            while pos + 8 <= bytes.count {
+                let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- ones &* 0x20) | w
+                guard special & highs == 0 else { break }
+                pos += 8
+            }
             guard pos < bytes.count else { throw malformed("unterminated string", field: field) }
             let b = bytes[pos]
             if b == UInt8(ascii: "\"") {

@@ -10,7 +10,7 @@ struct EventHashes {
     var dayOfWeek: UInt64 = 0
     var amountBucket: UInt64 = 0
 
-    init(_ event: TransactionEvent) {}
+    init() {}
 
     /// The hash of `source` in `event`; 0 when the event lacks the field (one shared "missing" bucket).
     @inline(__always)

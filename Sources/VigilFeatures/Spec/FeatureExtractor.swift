@@ -27,7 +27,10 @@ public struct FeatureExtractor: Sendable {
         self.spec = spec
         self.configuration = configuration
         compiled = try CompiledSpec(spec)
-        cards = EntityTable(maxEntities: configuration.maxCards)
+        cards = EntityTable(maxEntities: configuration.maxCards,
+                            initialCapacity: configuration.expectedCards > 0
+                                ? Int(Double(min(configuration.expectedCards, configuration.maxCards)) / EntityTable<CardState>.maxLoad) + 1
+                                : 1024)
         merchants = EntityTable(maxEntities: configuration.maxMerchants)
         terminals = EntityTable(maxEntities: configuration.maxTerminals)
         recent = RecentEventIndex(capacity: configuration.recentEvents)
@@ -57,7 +60,7 @@ public struct FeatureExtractor: Sendable {
         sweepIfNewDay(now)
         let amount = event.amount
         let logAmount = Foundation.log1p(amount)
-        var hashes = EventHashes(event)
+        var hashes = EventHashes()
         let cardKey = hashes.get(.cardID, event)
         let merchantKey = hashes.get(.merchantID, event)
         let terminalKey = event.terminalID == nil ? 0 : hashes.get(.terminalID, event)
@@ -98,7 +101,8 @@ public struct FeatureExtractor: Sendable {
             case .merchant(let a): x = Double(merchant.value(a))
             case .terminal(let a): x = Double(terminal.value(a))
             }
-            if d.log1p { x = x < 0 ? -Foundation.log1p(-x) : Foundation.log1p(x) }
+            // Single precision: the output is a Float anyway, and log1pf is about twice as fast.
+            if d.log1p { x = Double(x < 0 ? -Foundation.log1p(Float(-x)) : Foundation.log1p(Float(x))) }
             if let slot = d.standardizeSlot { x = standardize(x, slot: slot) }
             vector.dense[i] = min(max(Float(x), d.clipLow), d.clipHigh)
         }

@@ -4,6 +4,10 @@
 public struct FeatureStateConfiguration: Sendable, Equatable {
     /// Most cards kept; beyond it the least recently active fifth is evicted. Default: 2,000,000.
     public var maxCards: Int
+    /// Cards to size the card table for up front (at most `maxCards`). Growing a table briefly
+    /// holds the old and the new storage (about 2.5x the table at the last growth step), so a
+    /// partition that knows its cardinality should say so. Default: 0 (grow on demand).
+    public var expectedCards: Int
     /// Most merchants kept. Default: 500,000.
     public var maxMerchants: Int
     /// Most terminals kept. Default: 1,000,000.
@@ -21,11 +25,12 @@ public struct FeatureStateConfiguration: Sendable, Equatable {
     public var riskPriorWeight: Float
 
     public init(
-        maxCards: Int = 2_000_000, maxMerchants: Int = 500_000, maxTerminals: Int = 1_000_000,
+        maxCards: Int = 2_000_000, expectedCards: Int = 0, maxMerchants: Int = 500_000, maxTerminals: Int = 1_000_000,
         idleEviction: Duration = .seconds(30 * 86_400), recentEvents: Int = 262_144,
         riskPrior: Float = 0.01, riskPriorWeight: Float = 20
     ) {
         self.maxCards = maxCards
+        self.expectedCards = expectedCards
         self.maxMerchants = maxMerchants
         self.maxTerminals = maxTerminals
         self.idleEviction = idleEviction

@@ -20,6 +20,14 @@ public enum BLAS {
         _ = singleThreaded
     }
 
+    /// The kernel family OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX"). On
+    /// virtual CPUs it may fall back to "Prescott" (SSE3 only, about 3× slower on our
+    /// shapes); set OPENBLAS_CORETYPE in the environment before start to override.
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
     /// C = alpha * op(A) * op(B) + beta * C, row-major.
     ///
     /// - op(A) is m×k (A is m×k, or k×m when `transposeA`), op(B) is k×n, C is m×n.

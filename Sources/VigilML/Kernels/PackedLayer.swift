@@ -43,7 +43,7 @@ public struct PackedLayer: Sendable, Equatable {
         case .sparse: sparse = true
         case .automatic(let maxDensity): sparse = mask != nil && density <= maxDensity
         }
-        if sparse {
+        if sparse && inputs <= 65_536 {
             storage = .csr(CSRMatrix(dense: masked, rows: outputs, cols: inputs, mask: mask, precision: precision))
         } else if precision == .float16 {
             storage = .half(HalfPrecision.narrow(masked))

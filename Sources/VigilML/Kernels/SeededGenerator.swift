@@ -50,5 +50,14 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
-}
 
+    /// Two independent standard normals in Float precision (both Box–Muller outputs):
+    /// half the transcendental calls of `nextNormal`, for bulk noise such as augmentation.
+    public mutating func nextNormalPair() -> (Float, Float) {
+        let u1 = max(Float(next() >> 40) * (1.0 / 16_777_216.0), 1e-30)
+        let u2 = Float(next() >> 40) * (1.0 / 16_777_216.0)
+        let radius = (-2 * log(u1)).squareRoot()
+        let angle = 2 * Float.pi * u2
+        return (radius * cos(angle), radius * sin(angle))
+    }
+}

@@ -67,10 +67,3 @@ final class BufferedFile {
         try handle.close()
     }
 }
-
-/// The simulator's error: a message for the operator (files that cannot be written, bad settings).
-public struct SimulatorError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}

@@ -65,9 +65,10 @@ public struct SimulatedWorld: Sendable {
             // Keep a random subset (partial Fisher-Yates) so memory stays bounded on dense grids.
             if nearby.count > c.maxTerminalsPerCustomer {
                 for i in 0..<c.maxTerminalsPerCustomer { nearby.swapAt(i, i + crng.below(nearby.count - i)) }
-                nearby.removeLast(nearby.count - c.maxTerminalsPerCustomer)
+                nearby = Array(nearby[0..<c.maxTerminalsPerCustomer]) // a fresh array: removeLast would keep the capacity
             }
             if nearby.isEmpty { nearby = [Int32(crng.below(terminals.count))] } // nobody is left without a shop
+            if nearby.capacity > 2 * nearby.count { nearby = Array(nearby) }
             customers.append(CustomerProfile(x: x, y: y, meanAmount: mean, sdAmount: mean / 2, transactionsPerDay: perDay,
                                              country: country, prefersOnline: online, terminals: nearby))
         }

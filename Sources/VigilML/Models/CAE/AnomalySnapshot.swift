@@ -80,7 +80,12 @@ public final class AnomalySnapshot: Sendable {
                         for j in 0..<n {
                             let diff = r[j] - xi[j]
                             err[j] += diff * diff
-                            featureErrors?[j * d + f] = diff * diff * inverse
+                        }
+                        if let featureErrors {
+                            for j in 0..<n {
+                                let diff = r[j] - xi[j]
+                                featureErrors[j * d + f] = diff * diff * inverse
+                            }
                         }
                     }
                     for k in 0..<e {
@@ -104,14 +109,34 @@ public final class AnomalySnapshot: Sendable {
 }
 
 /// Batch-major ⇄ feature-major copies at the public boundary.
+///
+/// Blocked by 16 events: the block's rows stay in L1 while each feature's 16 values are
+/// written as one cache line (a naive loop writes every value to a different line).
+@usableFromInline
 enum Transpose {
     @inlinable
     static func toFeatureMajor(_ rows: UnsafePointer<Float>, count n: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
-        for j in 0..<n { for f in 0..<width { out[f * n + j] = rows[j * width + f] } }
+        var block = 0
+        while block < n {
+            let end = min(block &+ 16, n)
+            for f in 0..<width {
+                let target = out + f &* n
+                for j in block..<end { target[j] = rows[j &* width &+ f] }
+            }
+            block = end
+        }
     }
 
     @inlinable
     static func toBatchMajor(_ columns: UnsafePointer<Float>, count n: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
-        for j in 0..<n { for f in 0..<width { out[j * width + f] = columns[f * n + j] } }
+        var block = 0
+        while block < n {
+            let end = min(block &+ 16, n)
+            for j in block..<end {
+                let target = out + j &* width
+                for f in 0..<width { target[f] = columns[f &* n &+ j] }
+            }
+            block = end
+        }
     }
 }

@@ -122,12 +122,12 @@ public struct ContrastiveAutoencoder: Sendable {
     mutating func augment(_ clean: [Float]) -> [Float] {
         var view = clean
         let sd = configuration.noiseStandardDeviation, p = configuration.dropoutRate
-        for i in view.indices {
-            if p > 0, generator.nextUnit() < p {
-                view[i] = 0
-            } else if sd > 0 {
-                view[i] += sd * generator.nextNormal()
-            }
+        var i = 0
+        while i < view.count {
+            let (a, b) = generator.nextNormalPair()
+            view[i] = p > 0 && generator.nextUnit() < p ? 0 : view[i] + sd * a
+            if i + 1 < view.count { view[i + 1] = p > 0 && generator.nextUnit() < p ? 0 : view[i + 1] + sd * b }
+            i += 2
         }
         return view
     }

@@ -45,21 +45,41 @@ struct ContrastiveLoss {
         var gu = [Float](repeating: 0, count: cols * width)
         var loss: Float = 0
         var active = 0
+        // Rule out non-candidates once: the positive itself and same-label pairs get −∞,
+        // which never beats the running threshold below.
+        let positives = (0..<n).map { sim[$0 * n + $0] }
+        for i in 0..<n {
+            sim[i * n + i] = -.infinity
+            if let labels, labels[i] >= 0 {
+                for j in 0..<n where labels[j] == labels[i] { sim[i * n + j] = -.infinity }
+            }
+        }
         var chosen: [(Float, Int)] = []
-        chosen.reserveCapacity(hardNegatives + 1)
+        chosen.reserveCapacity(hardNegatives)
         for i in 0..<n {
             chosen.removeAll(keepingCapacity: true)
-            for j in 0..<n where j != i {
-                if let labels, labels[i] >= 0, labels[j] >= 0, labels[i] == labels[j] { continue }
-                let s = sim[i * n + j]
-                if chosen.count < hardNegatives {
-                    chosen.append((s, j))
-                } else if let m = chosen.indices.min(by: { chosen[$0].0 < chosen[$1].0 }), chosen[m].0 < s {
-                    chosen[m] = (s, j)
+            // Running top-k: a candidate costs one comparison against the weakest chosen
+            // similarity unless it enters the set.
+            var threshold = -Float.infinity
+            var weakest = 0
+            sim.withUnsafeBufferPointer { all in
+                let row = all.baseAddress! + i * n
+                for j in 0..<n where row[j] > threshold {
+                    if chosen.count < hardNegatives {
+                        chosen.append((row[j], j))
+                        if chosen.count == hardNegatives {
+                            weakest = chosen.indices.min { chosen[$0].0 < chosen[$1].0 }!
+                            threshold = chosen[weakest].0
+                        }
+                    } else {
+                        chosen[weakest] = (row[j], j)
+                        weakest = chosen.indices.min { chosen[$0].0 < chosen[$1].0 }!
+                        threshold = chosen[weakest].0
+                    }
                 }
             }
             guard !chosen.isEmpty else { continue }
-            let positive = sim[i * n + i]
+            let positive = positives[i]
             let c = 1 / (Float(n) * Float(chosen.count))
             for (s, j) in chosen {
                 let hinge = margin + s - positive

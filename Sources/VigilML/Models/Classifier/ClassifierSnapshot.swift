@@ -79,26 +79,36 @@ public final class ClassifierSnapshot: Sendable {
     private func pool(_ sparse: SparseBatch, n: Int, into bag: UnsafeMutablePointer<Float>) {
         let bw = configuration.bagWidth
         bag.update(repeating: 0, count: bw * n)
-        func accumulate(_ value: (Int) -> Float) {
-            sparse.offsets.withUnsafeBufferPointer { off in
-                sparse.indices.withUnsafeBufferPointer { idx in
-                    for j in 0..<n {
-                        let lo = Int(off[j]), hi = Int(off[j + 1])
-                        guard hi > lo else { continue }
-                        let inv = 1 / Float(hi - lo)
-                        for e in lo..<hi {
-                            let row = Int(idx[e]) * bw
-                            for k in 0..<bw { bag[k * n + j] += value(row + k) * inv }
+        sparse.offsets.withUnsafeBufferPointer { off in
+            sparse.indices.withUnsafeBufferPointer { idx in
+                switch table {
+                case .float32(let t):
+                    t.withUnsafeBufferPointer { tp in
+                        for j in 0..<n {
+                            let lo = Int(off[j]), hi = Int(off[j + 1])
+                            guard hi > lo else { continue }
+                            let inv = 1 / Float(hi - lo)
+                            for e in lo..<hi {
+                                let row = tp.baseAddress! + Int(idx[e]) * bw
+                                for k in 0..<bw { bag[k * n + j] += row[k] * inv }
+                            }
+                        }
+                    }
+                case .float16(let t):
+                    HalfPrecision.table.withUnsafeBufferPointer { widen in
+                        t.withUnsafeBufferPointer { tp in
+                            for j in 0..<n {
+                                let lo = Int(off[j]), hi = Int(off[j + 1])
+                                guard hi > lo else { continue }
+                                let inv = 1 / Float(hi - lo)
+                                for e in lo..<hi {
+                                    let row = tp.baseAddress! + Int(idx[e]) * bw
+                                    for k in 0..<bw { bag[k * n + j] += widen[Int(row[k].bitPattern)] * inv }
+                                }
+                            }
                         }
                     }
                 }
-            }
-        }
-        switch table {
-        case .float32(let t): t.withUnsafeBufferPointer { tp in accumulate { tp[$0] } }
-        case .float16(let t):
-            HalfPrecision.table.withUnsafeBufferPointer { widen in
-                t.withUnsafeBufferPointer { tp in accumulate { widen[Int(tp[$0].bitPattern)] } }
             }
         }
     }

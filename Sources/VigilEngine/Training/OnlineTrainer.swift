@@ -1,0 +1,199 @@
+// Learning while the stream runs: the scoring thread hands over what it scored and the label
+// consumer what it learned; a background thread turns both into candidate models, judges them
+// on a recent held-out window and promotes the ones that are not worse with one atomic swap.
+import Dispatch
+import Foundation
+import Synchronization
+import VigilFeatures
+import VigilML
+
+/// What one training round did, for logs and tests.
+public struct TrainingRound: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case promoted(version: Int64)
+        case rejected
+        /// The live model changed while the candidate was trained; it was thrown away.
+        case stale
+        case skipped(reason: String)
+    }
+    public var number: Int
+    public var liveVersion: Int64
+    public var outcome: Outcome
+    public var verdict: PromotionVerdict?
+    public var labelledExamples: Int
+    public var classifierTrained: Bool
+    public var seconds: Double
+
+    public var summary: String {
+        let what = switch outcome {
+        case .promoted(let v): "promoted version \(v)"
+        case .rejected: "rejected candidate"
+        case .stale: "dropped stale candidate"
+        case .skipped(let reason): "skipped (\(reason))"
+        }
+        return "training round \(number) on version \(liveVersion): \(what)\(verdict.map { "; " + $0.summary } ?? ""), \(labelledExamples) labelled examples, \(String(format: "%.2f", seconds)) s"
+    }
+}
+
+/// Background training over recent traffic and joined labels. Sendable: the scoring thread
+/// calls `observe`, the label consumer `record(label:)`, and rounds run on the trainer's own
+/// thread (`start`) or synchronously (`runRound`), never on the scoring thread.
+public final class OnlineTrainer: Sendable {
+    public let configuration: OnlineTrainerConfiguration
+    public let registry: ModelRegistry
+    let guardrail: PromotionGuard
+    let recent: Mutex<RecentTraffic>
+    let labelled: Mutex<LabelledExamples>
+    private let control = Mutex(Control())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let log: @Sendable (TrainingRound) -> Void
+
+    struct Control {
+        var started = false
+        var stopRequested = false
+        var roundRunning = false
+        var labelsSinceRound = 0
+        var unmatchedLabels = 0
+        var rounds: [TrainingRound] = []
+        var roundCount = 0
+    }
+
+    /// - Parameters:
+    ///   - featureWidth, sparseWidth: the feature spec's dense and sparse counts.
+    ///   - risk: the scorer's risk combination (the guard judges the same number).
+    ///   - log: called with every finished round, on the thread that ran it.
+    public init(registry: ModelRegistry, featureWidth: Int, sparseWidth: Int,
+                configuration: OnlineTrainerConfiguration = OnlineTrainerConfiguration(),
+                risk: RiskScorerConfiguration = RiskScorerConfiguration(),
+                log: @escaping @Sendable (TrainingRound) -> Void = { _ in }) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.registry = registry
+        guardrail = PromotionGuard(configuration: configuration, risk: risk)
+        recent = Mutex(RecentTraffic(featureWidth: featureWidth, sparseWidth: sparseWidth, capacity: configuration.recentCapacity))
+        labelled = Mutex(LabelledExamples(featureWidth: featureWidth, sparseWidth: sparseWidth, capacity: configuration.labelledCapacity))
+        self.log = log
+    }
+
+    // MARK: Inputs
+
+    /// Remembers the vectors of a scored batch (call on the scoring thread after `score`).
+    /// Costs one short lock and a copy of the batch's features.
+    public func observe(_ batch: ScoredBatch, events: ArraySlice<TransactionEvent>) {
+        precondition(events.count == batch.count, "the batch holds \(batch.count) scored events, \(events.count) were given")
+        recent.withLock { r in
+            for (i, event) in events.enumerated() { r.record(eventHash: StableHash.hash(event.eventID), batch: batch, index: i) }
+        }
+    }
+
+    /// Joins a label to the vector that was scored for its event. Returns false when that
+    /// event is no longer (or never was) remembered; the label is then counted as unmatched.
+    @discardableResult
+    public func record(label: LabelEvent) -> Bool {
+        let key = StableHash.hash(label.eventID)
+        let vector = recent.withLock { r in r.lookup(eventHash: key).map { (Array($0.dense), Array($0.sparse)) } }
+        guard let vector else {
+            control.withLock { $0.unmatchedLabels += 1 }
+            return false
+        }
+        labelled.withLock { $0.append(dense: vector.0[...], sparse: vector.1[...], isFraud: label.isFraud) }
+        let due = control.withLock { c in
+            c.labelsSinceRound += 1
+            return c.labelsSinceRound == configuration.labelsPerRound
+        }
+        if due { wake.signal() }
+        return true
+    }
+
+    /// Finished rounds, oldest first (the last 64).
+    public var rounds: [TrainingRound] { control.withLock { $0.rounds } }
+    /// Labels joined so far, and labels whose event was not remembered.
+    public var labelsJoined: Int { labelled.withLock { $0.joined } }
+    public var unmatchedLabels: Int { control.withLock { $0.unmatchedLabels } }
+    public var trafficObserved: Int { recent.withLock { $0.recorded } }
+
+    // MARK: Background thread
+
+    /// Starts the trainer's own thread: a round every `interval`, or sooner when
+    /// `labelsPerRound` new labels arrived. Idempotent.
+    public func start() {
+        let first = control.withLock { c in
+            defer { c.started = true }
+            return !c.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in
+            let nanos = configuration.interval.components
+            let interval = Int(nanos.seconds) * 1_000_000_000 + Int(nanos.attoseconds / 1_000_000_000)
+            while true {
+                _ = wake.wait(timeout: .now() + .nanoseconds(interval))
+                if control.withLock({ $0.stopRequested }) { break }
+                runRound()
+            }
+            finished.signal()
+        }
+        thread.name = "vigil-trainer"
+        thread.start()
+    }
+
+    /// Stops the thread after its current round. Blocks until it has stopped, so call it
+    /// from a thread that may block (not the cooperative pool).
+    public func stop() {
+        let wasStarted = control.withLock { c in
+            defer { c.stopRequested = true }
+            return c.started && !c.stopRequested
+        }
+        guard wasStarted else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    // MARK: Rounds
+
+    /// Judges `candidate` against the live model on the current held-out window.
+    public func judge(candidate: ModelSet) throws -> PromotionVerdict {
+        let live = registry.current
+        var g = SeededGenerator(seed: configuration.seed)
+        let data = heldOut(generator: &g)
+        return guardrail.judge(
+            live: try guardrail.measure(live.scorer, classifierIsTrained: live.classifierIsTrained, traffic: data.traffic, labelled: data.labelled),
+            candidate: try guardrail.measure(candidate.scorer, classifierIsTrained: candidate.classifierIsTrained, traffic: data.traffic, labelled: data.labelled))
+    }
+
+    /// Runs one round synchronously on the calling thread (tests, tools; the background
+    /// thread calls this too). A round already running elsewhere makes this one skip.
+    @discardableResult
+    public func runRound() -> TrainingRound {
+        let number: Int? = control.withLock { c in
+            guard !c.roundRunning else { return nil }
+            c.roundRunning = true
+            c.labelsSinceRound = 0
+            c.roundCount += 1
+            return c.roundCount
+        }
+        let live = registry.current
+        guard let number else {
+            return TrainingRound(number: 0, liveVersion: live.version, outcome: .skipped(reason: "another round is running"),
+                                 labelledExamples: 0, classifierTrained: false, seconds: 0)
+        }
+        let clock = ContinuousClock(), began = clock.now
+        var round: TrainingRound
+        do {
+            round = try train(from: live, number: number)
+        } catch {
+            round = TrainingRound(number: number, liveVersion: live.version, outcome: .skipped(reason: "\(error)"),
+                                  labelledExamples: 0, classifierTrained: false, seconds: 0)
+        }
+        let elapsed = (clock.now - began).components
+        round.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        let finishedRound = round
+        control.withLock { c in
+            c.roundRunning = false
+            c.rounds.append(finishedRound)
+            if c.rounds.count > 64 { c.rounds.removeFirst() }
+        }
+        log(finishedRound)
+        return finishedRound
+    }
+}

@@ -1,0 +1,142 @@
+// The trainer's memory of what was scored: a bounded ring of recent feature vectors keyed by
+// event id (recent traffic for the autoencoder, and what labels join to), and a bounded ring
+// of labelled examples in arrival order (the classifier's data and the guard's holdout).
+import VigilFeatures
+import VigilML
+
+/// Recent scored vectors, keyed by the stable hash of their event id. Overwrites the oldest.
+struct RecentTraffic {
+    let featureWidth: Int
+    let sparseWidth: Int
+    let capacity: Int
+    private(set) var count = 0
+    private var next = 0
+    private var keys: [UInt64]
+    private var dense: [Float]
+    private var sparse: [UInt32]
+    private var slotOf: [UInt64: Int32] = [:]
+    /// Vectors recorded in total (including overwritten ones).
+    private(set) var recorded = 0
+
+    init(featureWidth: Int, sparseWidth: Int, capacity: Int) {
+        self.featureWidth = featureWidth
+        self.sparseWidth = sparseWidth
+        self.capacity = capacity
+        keys = [UInt64](repeating: 0, count: capacity)
+        dense = [Float](repeating: 0, count: capacity * featureWidth)
+        sparse = [UInt32](repeating: 0, count: capacity * sparseWidth)
+        slotOf.reserveCapacity(capacity)
+    }
+
+    mutating func record(eventHash key: UInt64, batch: ScoredBatch, index i: Int) {
+        let slot = next
+        if count == capacity, slotOf[keys[slot]] == Int32(slot) { slotOf[keys[slot]] = nil }
+        keys[slot] = key
+        let d = featureWidth, s = sparseWidth
+        for f in 0..<d { dense[slot * d + f] = batch.features[i * d + f] }
+        for k in 0..<s { sparse[slot * s + k] = batch.sparse[i * s + k] }
+        slotOf[key] = Int32(slot)
+        next = (next + 1) % capacity
+        count = min(count + 1, capacity)
+        recorded += 1
+    }
+
+    /// The vector scored for an event, if it is still remembered.
+    func lookup(eventHash key: UInt64) -> (dense: ArraySlice<Float>, sparse: ArraySlice<UInt32>)? {
+        guard let slot = slotOf[key].map(Int.init) else { return nil }
+        return (dense[(slot * featureWidth)..<((slot + 1) * featureWidth)], sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)])
+    }
+
+    /// `n` vectors drawn uniformly (with replacement) from what is remembered.
+    func sample(_ n: Int, generator g: inout SeededGenerator) -> ExampleRows {
+        var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+        guard count > 0 else { return out }
+        for _ in 0..<n {
+            let slot = Int(g.next() % UInt64(count))
+            out.dense += dense[(slot * featureWidth)..<((slot + 1) * featureWidth)]
+            out.sparse += sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)]
+            out.count += 1
+        }
+        return out
+    }
+}
+
+/// Feature rows with optional labels, batch-major; what training and evaluation consume.
+struct ExampleRows: Sendable {
+    let featureWidth: Int
+    let sparseWidth: Int
+    var count = 0
+    var dense: [Float] = []
+    var sparse: [UInt32] = []
+    var labels: [Float] = []
+
+    init(featureWidth: Int, sparseWidth: Int) {
+        self.featureWidth = featureWidth
+        self.sparseWidth = sparseWidth
+    }
+
+    mutating func append(dense d: ArraySlice<Float>, sparse s: ArraySlice<UInt32>, label: Float? = nil) {
+        dense += d
+        sparse += s
+        if let label { labels.append(label) }
+        count += 1
+    }
+
+    /// Rows `range` (labels too, when present).
+    func slice(_ range: Range<Int>) -> ExampleRows {
+        var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+        out.count = range.count
+        out.dense = Array(dense[(range.lowerBound * featureWidth)..<(range.upperBound * featureWidth)])
+        out.sparse = Array(sparse[(range.lowerBound * sparseWidth)..<(range.upperBound * sparseWidth)])
+        if !labels.isEmpty { out.labels = Array(labels[range]) }
+        return out
+    }
+
+    /// The rows at `indices`, in that order.
+    func pick(_ indices: some Sequence<Int>) -> ExampleRows {
+        var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+        for i in indices {
+            out.append(dense: dense[(i * featureWidth)..<((i + 1) * featureWidth)],
+                       sparse: sparse[(i * sparseWidth)..<((i + 1) * sparseWidth)],
+                       label: labels.isEmpty ? nil : labels[i])
+        }
+        return out
+    }
+
+    /// The sparse indices as the classifier takes them (every event has sparseWidth of them).
+    var sparseBatch: SparseBatch {
+        SparseBatch(offsets: (0...count).map { Int32($0 * sparseWidth) }, indices: sparse.map { Int32(bitPattern: $0) })
+    }
+
+    var fraudCount: Int { labels.reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) } }
+}
+
+/// Labelled examples in arrival order, bounded (the oldest are forgotten first).
+struct LabelledExamples {
+    let capacity: Int
+    private var rows: ExampleRows
+    private var start = 0
+    /// Labels joined in total.
+    private(set) var joined = 0
+
+    init(featureWidth: Int, sparseWidth: Int, capacity: Int) {
+        self.capacity = capacity
+        rows = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+    }
+
+    var count: Int { rows.count - start }
+
+    mutating func append(dense: ArraySlice<Float>, sparse: ArraySlice<UInt32>, isFraud: Bool) {
+        rows.append(dense: dense, sparse: sparse, label: isFraud ? 1 : 0)
+        joined += 1
+        if count > capacity { start += 1 }
+        // Compact now and then so forgotten rows do not pile up.
+        if start > capacity / 2 {
+            rows = rows.slice(start..<rows.count)
+            start = 0
+        }
+    }
+
+    /// Everything remembered, oldest first.
+    func all() -> ExampleRows { rows.slice(start..<rows.count) }
+}

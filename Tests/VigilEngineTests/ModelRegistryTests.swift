@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import VigilML
+@testable import VigilEngine
+
+@Suite struct ModelRegistryTests {
+    static func sets(_ count: Int) throws -> [ModelSet] {
+        let stream = Fixture.stream(transactions: 400)
+        let base = try Fixture.coldStart(events: stream.events, warmUp: 256)
+        return try (1...count).map { try base.renumbered(version: Int64($0), parent: $0 == 1 ? nil : Int64($0 - 1)) }
+    }
+
+    @Test func publishPromoteAndRollbackMoveTheLiveVersion() throws {
+        let s = try Self.sets(4)
+        let registry = ModelRegistry(initial: s[0])
+        #expect(registry.currentVersion == 1 && registry.nextVersion() == 2)
+        try registry.publish(s[1], replacing: 1)
+        try registry.publish(s[2], replacing: 2)
+        #expect(registry.currentVersion == 3)
+        #expect(try registry.rollback().version == 2)
+        #expect(try registry.rollback().version == 1)
+        #expect(throws: EngineError.self) { try registry.rollback() }
+        #expect(try registry.promote(version: 3).version == 3)
+        #expect(try registry.rollback().version == 1)
+        #expect(throws: EngineError.self) { try registry.promote(version: 42) }
+        #expect(registry.swapCount == 6)
+    }
+
+    @Test func staleCandidatesAndTakenVersionsAreRefused() throws {
+        let s = try Self.sets(3)
+        let registry = ModelRegistry(initial: s[0])
+        try registry.publish(s[1])
+        let conflict = #expect(throws: EngineError.self) { try registry.publish(s[2], replacing: 1) }
+        #expect(conflict?.code == .versionConflict)
+        #expect(throws: EngineError.self) { try registry.publish(s[1]) }
+        #expect(registry.currentVersion == 2)
+    }
+
+    @Test func historyIsBoundedAndNeverDropsTheLiveSet() throws {
+        let s = try Self.sets(6)
+        let registry = ModelRegistry(initial: s[0], retainedVersions: 3)
+        for set in s.dropFirst() { try registry.publish(set) }
+        #expect(registry.retainedVersions == [4, 5, 6])
+        try registry.promote(version: 4)
+        #expect(registry.modelSet(version: 1) == nil)
+        #expect(try registry.rollback().version == 6)
+    }
+
+    @Test func aModelSetRoundTripsThroughItsStoredFormAndCorruptionIsCaught() throws {
+        let set = try Self.sets(1)[0]
+        let bytes = set.encoded()
+        #expect(bytes == set.encoded(), "encoding is deterministic")
+        #expect(SHA256.hex(SHA256.hash(bytes.dropLast(32))) == set.checksum)
+        let back = try ModelSet.decode(bytes)
+        #expect(back.checksum == set.checksum && back.version == set.version && back.parent == set.parent)
+        #expect(back.architecture == set.architecture && back.metrics == set.metrics)
+        let rows = (0..<(set.featureWidth * 8)).map { Float($0 % 7) / 7 - 0.5 }
+        let sparse = SparseBatch(lists: (0..<8).map { [Int32($0), Int32(64 + $0)] })
+        #expect(try back.scorer.score(batch: rows, sparse: sparse, count: 8) == set.scorer.score(batch: rows, sparse: sparse, count: 8))
+        for position in [0, 10, bytes.count / 2, bytes.count - 1] {
+            var bad = bytes
+            bad[position] ^= 0x40
+            #expect(throws: EngineError.self) { try ModelSet.decode(bad) }
+        }
+        #expect(throws: EngineError.self) { try ModelSet.decode(Array(bytes.prefix(100))) }
+    }
+
+    @Test func scorersNeverSeeAHalfBuiltModelWhileVersionsAreSwapped() throws {
+        let s = try Self.sets(2)
+        let registry = ModelRegistry(initial: s[0], retainedVersions: 64)
+        // Distinct models per version: each differs from the base by its classifier seed.
+        var versions: [ModelSet] = [s[0]]
+        for v in 2...12 {
+            var a = s[0].architecture
+            a.seed = UInt64(v)
+            let classifier = try SparseClassifier(configuration: a.classifierConfiguration(featureWidth: s[0].featureWidth, sparseDimension: 64 + 16 + 4 + 128))
+            versions.append(try ModelSet(version: Int64(v), parent: Int64(v - 1), createdAtMillis: 0, featureSpecHash: s[0].featureSpecHash,
+                                         architecture: a, autoencoder: s[0].autoencoder, classifier: classifier, metrics: ModelMetrics()))
+        }
+        let rows = (0..<(s[0].featureWidth * 16)).map { Float(($0 * 37) % 11) / 11 - 0.5 }
+        let sparse = SparseBatch(lists: (0..<16).map { [Int32($0), Int32(70 + $0)] })
+        let expected = try Dictionary(uniqueKeysWithValues: versions.map { ($0.version, try $0.scorer.score(batch: rows, sparse: sparse, count: 16)) })
+        let published = versions
+        let publisher = Thread {
+            for set in published.dropFirst() { _ = try? registry.publish(set) }
+            for _ in 0..<20 { _ = try? registry.rollback(); _ = try? registry.promote(version: 12) }
+        }
+        publisher.start()
+        var seen = Set<Int64>()
+        for _ in 0..<400 {
+            let live = registry.current
+            seen.insert(live.version)
+            // Whatever version was picked, it scores exactly as that version does at rest.
+            #expect(try live.scorer.score(batch: rows, sparse: sparse, count: 16) == expected[live.version])
+        }
+        while !publisher.isFinished { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(registry.currentVersion == 12)
+        #expect(!seen.isEmpty)
+    }
+}

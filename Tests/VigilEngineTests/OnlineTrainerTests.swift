@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import VigilFeatures
+import VigilML
+@testable import VigilEngine
+
+/// Streams simulated traffic through scorer, policy and trainer the way the service will.
+final class TrainingHarness {
+    let stream: (events: [TransactionEvent], fraud: [String: Bool], labels: [LabelEvent])
+    let registry: ModelRegistry
+    let trainer: OnlineTrainer
+    let scorer: RiskScorer
+    var extractor: FeatureExtractor
+    var batch = ScoredBatch()
+    /// (first event index, model version) of every scored batch.
+    var batchVersions: [(Int, Int64)] = []
+
+    static var configuration: OnlineTrainerConfiguration {
+        var c = OnlineTrainerConfiguration()
+        c.recentCapacity = 20_000
+        c.autoencoderSample = 1024
+        c.autoencoderSteps = 8
+        c.classifierEpochs = 3
+        c.batchSize = 64
+        c.minimumLabels = 100
+        c.minimumHoldoutFraud = 3
+        c.labelsPerRound = 200
+        c.interval = .milliseconds(50)
+        return c
+    }
+
+    init(transactions: Int = 5000) throws {
+        stream = Fixture.stream(transactions: transactions)
+        registry = ModelRegistry(initial: try Fixture.coldStart(events: stream.events), retainedVersions: 16)
+        extractor = try Fixture.extractor()
+        scorer = try RiskScorer(registry: registry, extractor: extractor)
+        trainer = try OnlineTrainer(registry: registry, featureWidth: Fixture.spec.dense.count, sparseWidth: extractor.sparseCount,
+                                    configuration: Self.configuration)
+    }
+
+    /// Feeds events and labels in stream order; calls `afterBatch` after every scored batch.
+    func run(batchSize: Int = 250, afterBatch: (Int) throws -> Void = { _ in }) throws {
+        var labels = stream.labels[...]
+        var start = 0
+        while start < stream.events.count {
+            let slice = stream.events[start..<min(start + batchSize, stream.events.count)]
+            // Labels due before this batch's first event arrive first.
+            while let l = labels.first, l.timestampMillis <= slice.first!.timestampMillis {
+                trainer.record(label: l)
+                labels.removeFirst()
+            }
+            try scorer.score(slice, extractor: &extractor, into: &batch)
+            trainer.observe(batch, events: slice)
+            batchVersions.append((start, batch.modelVersion))
+            start += slice.count
+            try afterBatch(start)
+        }
+    }
+}
+
+@Suite struct OnlineTrainerTests {
+    @Test func arrivingLabelsCauseAPromotionThatLaterBatchesUse() throws {
+        let h = try TrainingHarness()
+        try h.run { done in if done % 1000 == 0 && done < h.stream.events.count { h.trainer.runRound() } }
+        let rounds = h.trainer.rounds
+        for r in rounds { print(r.summary) }
+        #expect(h.trainer.labelsJoined > 200)
+        let promotedByLabels = rounds.filter {
+            if case .promoted = $0.outcome { return $0.classifierTrained && $0.verdict?.metric == .averagePrecision }
+            return false
+        }
+        #expect(!promotedByLabels.isEmpty, "no promotion judged on labels: \(rounds.map(\.summary))")
+        let live = h.registry.current
+        #expect(live.version > 1 && live.classifierIsTrained)
+        #expect(live.parent != nil && live.metrics.averagePrecision != nil && live.metrics.heldOutFraud >= 3)
+        // Every batch after a promotion is scored by a version at least that new.
+        for case .promoted(let version) in rounds.map(\.outcome) {
+            #expect(h.batchVersions.contains { $0.1 == version })
+        }
+        #expect(h.batchVersions.map(\.1) == h.batchVersions.map(\.1).sorted())
+        #expect(h.batchVersions.last!.1 == live.version)
+    }
+
+    @Test func aWorseCandidateIsRejectedAndAnEqualOneIsNot() throws {
+        let h = try TrainingHarness()
+        try h.run { done in if done % 1000 == 0 { h.trainer.runRound() } }
+        let live = h.registry.current
+        try #require(live.classifierIsTrained)
+        // The same architecture trained on inverted truth: it ranks fraud last.
+        var x = try Fixture.extractor()
+        var rows: [Float] = [], lists: [[Int32]] = [], inverted: [Float] = []
+        for e in h.stream.events.prefix(3000) {
+            let v = x.extract(e)
+            rows += v.dense
+            lists.append(v.sparse.map { Int32($0) })
+            inverted.append(h.stream.fraud[e.eventID]! ? 0 : 1)
+        }
+        var worse = try SparseClassifier(configuration: live.classifier.configuration)
+        let inputs = try live.scorer.anomaly.withAnomalyInputs(rows: rows, count: 3000)
+        for _ in 0..<20 { try worse.train(rows: inputs, sparse: SparseBatch(lists: lists), labels: inverted, count: 3000) }
+        let candidate = try ModelSet(version: h.registry.nextVersion(), parent: live.version, createdAtMillis: 0,
+                                     featureSpecHash: live.featureSpecHash, architecture: live.architecture,
+                                     autoencoder: live.autoencoder, classifier: worse, metrics: ModelMetrics())
+        let verdict = try h.trainer.judge(candidate: candidate)
+        print(verdict.summary)
+        #expect(verdict.metric == .averagePrecision)
+        #expect(!verdict.promote)
+        #expect(verdict.candidate.averagePrecision! < verdict.live.averagePrecision!)
+        let same = try h.trainer.judge(candidate: live.renumbered(version: h.registry.nextVersion(), parent: live.version))
+        #expect(same.promote && same.candidate.averagePrecision == same.live.averagePrecision)
+    }
+
+    @Test func rollbackAfterAPromotionIsWhatTheNextBatchUses() throws {
+        let h = try TrainingHarness()
+        var rolledBackTo: Int64?
+        var checkedFrom: Int?
+        try h.run { done in
+            guard checkedFrom == nil, done % 500 == 0 else { return }
+            h.trainer.runRound()
+            let promoted = h.registry.current
+            if promoted.version > 1 {
+                rolledBackTo = try h.registry.rollback().version
+                #expect(rolledBackTo == promoted.parent)
+                checkedFrom = done
+            }
+        }
+        let from = try #require(checkedFrom, "no promotion happened to roll back: \(h.trainer.rounds.map(\.summary))")
+        let after = h.batchVersions.filter { $0.0 >= from }
+        #expect(!after.isEmpty && after.allSatisfy { $0.1 == rolledBackTo })
+    }
+
+    @Test func theBackgroundThreadTrainsAndPromotesWhileTheStreamIsScored() throws {
+        let h = try TrainingHarness()
+        h.trainer.start()
+        try h.run()
+        // Keep the scoring loop going until the trainer promoted (bounded wait, not a timing assertion).
+        var waited = 0
+        while h.registry.currentVersion == 1 && waited < 2400 {
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 1
+        }
+        h.trainer.stop()
+        let rounds = h.trainer.rounds.count
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(h.trainer.rounds.count == rounds, "rounds ran after stop")
+        #expect(h.registry.currentVersion > 1, "\(h.trainer.rounds.map(\.summary))")
+    }
+
+    @Test func labelsForUnknownEventsAreCountedNotJoined() throws {
+        let h = try TrainingHarness(transactions: 600)
+        #expect(!h.trainer.record(label: LabelEvent(eventID: "never-seen", isFraud: true, timestampMillis: 0)))
+        #expect(h.trainer.unmatchedLabels == 1 && h.trainer.labelsJoined == 0)
+        let round = h.trainer.runRound()
+        #expect(round.outcome == .skipped(reason: "fewer than 256 recent events"))
+    }
+}
