@@ -80,12 +80,24 @@ let package = Package(
             dependencies: ["VigilEngine", "VigilML", "VigilFeatures", "VigilSimulator"]
         ),
 
+        // The runtime behind `vigil serve`: partition ownership, the exactly-once audit sink,
+        // dead letters, entity-state snapshots and the pipeline wiring.
+        .target(
+            name: "VigilService",
+            dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine"]
+        ),
+        .testTarget(
+            name: "VigilServiceTests",
+            dependencies: ["VigilService", "VigilKafka", "VigilFeatures", "VigilEngine"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
             dependencies: [
                 "VigilPostgres",
                 "VigilSimulator",
+                "VigilService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -118,7 +130,8 @@ let package = Package(
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KafkaBaseline", "VigilKafka", "CLibPQ", "COpenBLAS", "VigilPostgres"]
+            dependencies: ["KafkaBaseline", "VigilKafka", "CLibPQ", "COpenBLAS", "VigilPostgres",
+                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine"]
         ),
         .testTarget(
             name: "VigilKafkaTests",

@@ -1,0 +1,95 @@
+// One polled batch to one AuditBatch: per partition, in offset order, decode and validate
+// every message, replay already-decided offsets into the feature state only, score the rest
+// with the live models, decide, and queue the offset advance and any snapshot due.
+import Foundation
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+
+/// Owns the scorer and its reusable buffers (not Sendable: one batch loop uses it).
+final class BatchDecider {
+    let scorer: RiskScorer
+    let policy: DecisionPolicy
+    let decoder: EventDecoder
+    let snapshotEvery: Int
+    let payloadLimit: Int
+    private var scored = ScoredBatch()
+    private var events: [TransactionEvent] = []
+    private var offsets: [Int64] = []
+    private var vector: FeatureVector
+
+    init(scorer: RiskScorer, policy: DecisionPolicy, decoder: EventDecoder, spec: FeatureSpec, snapshotEvery: Int,
+         payloadLimit: Int) throws {
+        self.scorer = scorer
+        self.policy = policy
+        self.decoder = decoder
+        self.snapshotEvery = snapshotEvery
+        self.payloadLimit = payloadLimit
+        vector = try FeatureExtractor(spec: spec).makeVector()
+    }
+
+    /// Messages grouped by partition, each group in the order polled (offset order).
+    static func byPartition(_ messages: [KafkaMessage]) -> [(KafkaTopicPartition, ArraySlice<KafkaMessage>)] {
+        var groups: [(KafkaTopicPartition, ArraySlice<KafkaMessage>)] = []
+        var start = 0
+        var index: [KafkaTopicPartition: Int] = [:]
+        var gathered: [KafkaTopicPartition: [KafkaMessage]] = [:]
+        // Poll returns runs per partition; a partition may have several runs in one batch.
+        while start < messages.count {
+            let tp = messages[start].topicPartition
+            var end = start + 1
+            while end < messages.count && messages[end].partition == messages[start].partition && messages[end].topic == tp.topic { end += 1 }
+            if index[tp] == nil { index[tp] = index.count }
+            gathered[tp, default: []].append(contentsOf: messages[start..<end])
+            start = end
+        }
+        for (tp, _) in index.sorted(by: { $0.value < $1.value }) { groups.append((tp, gathered[tp]![...])) }
+        return groups
+    }
+
+    /// Decides one partition's messages into `batch`, advancing `lease`.
+    func decide(_ messages: ArraySlice<KafkaMessage>, lease: inout PartitionOwnership.StateMachine.Lease,
+                into batch: inout AuditBatch) throws {
+        guard let last = messages.last else { return }
+        events.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        let partition = lease.partition
+        for message in messages {
+            let decoded: Result<TransactionEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
+                do throws(EventRejection) { return .success(try decoder.decode(bytes)) } catch { return .failure(error) }
+            }
+            if message.offset < lease.replayUntil {
+                // Decided before a crash or rebalance: only rebuild the state it left behind.
+                if case .success(let event) = decoded { lease.extractor.extract(event, into: &vector) }
+                continue
+            }
+            switch decoded {
+            case .success(let event):
+                events.append(event)
+                offsets.append(message.offset)
+            case .failure(let rejection):
+                batch.deadLetters.append(AuditBatch.DeadLetter(
+                    partition: partition, offset: message.offset, key: message.key.map(Array.init),
+                    payload: Array(message.value.prefix(payloadLimit)), reasonCode: rejection.code.rawValue, reason: rejection.reason))
+            }
+        }
+        if !events.isEmpty {
+            try scorer.score(events, extractor: &lease.extractor, into: &scored)
+            for i in 0..<events.count {
+                batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i],
+                                                               decision: policy.decide(events[i], index: i, in: scored),
+                                                               features: Array(scored.featureRow(i))))
+            }
+        }
+        let next = last.offset + 1
+        lease.position = next
+        lease.eventsSinceSnapshot += messages.count
+        guard next > lease.replayUntil else { return }  // a replay-only batch changes nothing stored
+        batch.offsets.append(AuditBatch.OffsetAdvance(partition: partition, expected: lease.committedNext, next: next))
+        lease.committedNext = next
+        if lease.eventsSinceSnapshot >= snapshotEvery {
+            batch.snapshots.append(AuditBatch.StateSnapshot(partition: partition, through: next, state: lease.extractor.snapshot()))
+            lease.eventsSinceSnapshot = 0
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// Everything one consumed batch produces, written by AuditWriter in one transaction.
+import Foundation
+import VigilEngine
+import VigilKafka
+
+/// The rows of one batch: decisions (alerts derive from them), dead letters, the offset
+/// advances that fence them, and any feature-state snapshots due.
+public struct AuditBatch: Sendable {
+    /// One decided event with its Kafka coordinates and the features that were scored.
+    public struct DecidedEvent: Sendable {
+        public var partition: KafkaTopicPartition
+        public var offset: Int64
+        public var decision: Decision
+        public var features: [Float]
+    }
+
+    /// A message that failed decoding or validation.
+    public struct DeadLetter: Sendable {
+        public var partition: KafkaTopicPartition
+        public var offset: Int64
+        public var key: [UInt8]?
+        /// The payload, cut to the configured limit.
+        public var payload: [UInt8]
+        /// `EventRejection.Code` raw value (`malformed_json`, `missing_field`...).
+        public var reasonCode: String
+        public var reason: String
+    }
+
+    /// The compare-and-set of one partition's stored offset.
+    public struct OffsetAdvance: Sendable {
+        public var partition: KafkaTopicPartition
+        /// The value this instance last stored (nil: no row yet).
+        public var expected: Int64?
+        public var next: Int64
+    }
+
+    /// A partition's feature state after every event below `through`.
+    public struct StateSnapshot: Sendable {
+        public var partition: KafkaTopicPartition
+        public var through: Int64
+        public var state: [UInt8]
+    }
+
+    /// One wall-clock time for the whole batch (`decided_at`).
+    public var decidedAt: Date
+    public var decisions: [DecidedEvent] = []
+    public var deadLetters: [DeadLetter] = []
+    public var offsets: [OffsetAdvance] = []
+    public var snapshots: [StateSnapshot] = []
+
+    public init(decidedAt: Date = Date()) {
+        self.decidedAt = decidedAt
+    }
+
+    public var isEmpty: Bool { decisions.isEmpty && deadLetters.isEmpty && offsets.isEmpty && snapshots.isEmpty }
+}
