@@ -62,11 +62,22 @@ enum ServeTestSupport {
                 do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
             }
         }
-        let set = try ColdStart.train(events: valid, spec: .standard, state: FeatureStateConfiguration())
+        let set = try ColdStart.train(events: valid, spec: spec, state: state)
         let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
         defer { Task { await connection.close() } }
         return try await ModelStore(connection: connection, schema: target.schema).promoteFirst(set).version
     }
+
+    /// The standard spec with small hash spaces and state tables: debug builds hash, encode
+    /// and snapshot the models and state often in these tests, and the sizes do not change
+    /// what is being tested.
+    static let spec: FeatureSpec = {
+        var spec = FeatureSpec.standard
+        spec.categorical = spec.categorical.map { FeatureSpec.CategoricalFeature($0.field, buckets: min($0.buckets, 256)) }
+        spec.crosses = spec.crosses.map { FeatureSpec.CrossFeature($0.fields, buckets: min($0.buckets, 512)) }
+        return spec
+    }()
+    static let state = FeatureStateConfiguration(maxCards: 10_000, maxMerchants: 5_000, maxTerminals: 5_000, recentEvents: 4_096)
 
     static func configuration(brokers: String, topic: String, group: String, schema: String) throws -> ServeConfiguration {
         StackEnvironment.exportDatabasePassword()
@@ -80,6 +91,8 @@ enum ServeTestSupport {
         c.exitWhenIdle = .seconds(4)
         c.batchSize = 500
         c.snapshotEvery = 400
+        c.featureSpec = spec
+        c.featureState = state
         // A rule that surely fires, so alerts can be checked against the events themselves.
         c.decisionPolicy.rules = [DecisionRule(name: "large_amount", condition: .amountAbove(150, currency: nil), outcome: .review)]
         return c
