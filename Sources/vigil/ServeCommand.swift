@@ -12,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Settings: defaults, then --config FILE (JSON: brokers, database_url, schema, topic, group, batch_size,
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
-            review_threshold, block_threshold, feature_spec, kafka {librdkafka properties}), then the environment
+            review_threshold, block_threshold, feature_spec, max_cards, recent_events, kafka {librdkafka properties}), then the environment
             (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_GROUP), then these flags.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
             SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0.

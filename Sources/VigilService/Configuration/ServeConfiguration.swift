@@ -70,6 +70,8 @@ public struct ServeConfiguration: Sendable {
         var review_threshold: Float?
         var block_threshold: Float?
         var feature_spec: String?
+        var max_cards: Int?
+        var recent_events: Int?
         var kafka: [String: String]?
     }
 
@@ -100,6 +102,8 @@ public struct ServeConfiguration: Sendable {
                 throw ServiceError(.invalidConfiguration, "feature spec \(v): \(error)")
             }
         }
+        if let v = settings.max_cards { featureState.maxCards = v }
+        if let v = settings.recent_events { featureState.recentEvents = v }
         if let v = settings.kafka { kafkaProperties.merge(v) { _, new in new } }
     }
 
@@ -121,6 +125,7 @@ public struct ServeConfiguration: Sendable {
         guard batchWait >= .zero else { throw fail("batch wait must not be negative") }
         guard snapshotEvery > 0 else { throw fail("snapshot interval must be positive, got \(snapshotEvery)") }
         guard deadLetterPayloadLimit >= 0 else { throw fail("dead-letter payload limit must not be negative") }
+        guard featureState.maxCards > 0, featureState.recentEvents > 0 else { throw fail("max_cards and recent_events must be positive") }
         guard coldStartEvents >= 64 else { throw fail("a cold start needs at least 64 events, got \(coldStartEvents)") }
         if let maxEvents, maxEvents <= 0 { throw fail("--max-events must be positive, got \(maxEvents)") }
         if let databaseURL, databaseURL.contains("password=") || databaseURL.range(of: #"://[^/@]*:[^/@]*@"#, options: .regularExpression) != nil {

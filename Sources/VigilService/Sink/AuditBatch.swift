@@ -12,6 +12,13 @@ public struct AuditBatch: Sendable {
         public var offset: Int64
         public var decision: Decision
         public var features: [Float]
+
+        public init(partition: KafkaTopicPartition, offset: Int64, decision: Decision, features: [Float]) {
+            self.partition = partition
+            self.offset = offset
+            self.decision = decision
+            self.features = features
+        }
     }
 
     /// A message that failed decoding or validation.
@@ -24,6 +31,15 @@ public struct AuditBatch: Sendable {
         /// `EventRejection.Code` raw value (`malformed_json`, `missing_field`...).
         public var reasonCode: String
         public var reason: String
+
+        public init(partition: KafkaTopicPartition, offset: Int64, key: [UInt8]?, payload: [UInt8], reasonCode: String, reason: String) {
+            self.partition = partition
+            self.offset = offset
+            self.key = key
+            self.payload = payload
+            self.reasonCode = reasonCode
+            self.reason = reason
+        }
     }
 
     /// The compare-and-set of one partition's stored offset.
@@ -32,6 +48,12 @@ public struct AuditBatch: Sendable {
         /// The value this instance last stored (nil: no row yet).
         public var expected: Int64?
         public var next: Int64
+
+        public init(partition: KafkaTopicPartition, expected: Int64?, next: Int64) {
+            self.partition = partition
+            self.expected = expected
+            self.next = next
+        }
     }
 
     /// A partition's feature state after every event below `through`.
@@ -39,6 +61,12 @@ public struct AuditBatch: Sendable {
         public var partition: KafkaTopicPartition
         public var through: Int64
         public var state: [UInt8]
+
+        public init(partition: KafkaTopicPartition, through: Int64, state: [UInt8]) {
+            self.partition = partition
+            self.through = through
+            self.state = state
+        }
     }
 
     /// One wall-clock time for the whole batch (`decided_at`).
