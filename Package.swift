@@ -113,6 +113,7 @@ let package = Package(
                 "VigilFeatures",
                 "VigilSimulator",
                 "VigilEngine",
+                "VigilService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -16,6 +16,9 @@ public struct PipelineSummary: Sendable, Equatable {
     /// Batches rolled back because an offset compare-and-set failed.
     public var fencedBatches = 0
     public var modelVersion: Int64 = 0
+    /// From the first message polled to the last batch committed: the busy part of the run
+    /// (without the group join and the idle wait), for throughput figures.
+    public var activeSeconds: Double = 0
 }
 
 /// One consumer instance of the fraud pipeline. `run` owns everything it creates.
@@ -69,6 +72,7 @@ public final class FraudPipeline {
         var idleSince = ContinuousClock.now
         var seenRebalances = rebalances.count
         var failure: (any Error)?
+        var firstMessageAt: ContinuousClock.Instant?
 
         do {
             while !stop.isStopped {
@@ -92,6 +96,7 @@ public final class FraudPipeline {
                     continue
                 }
                 idleSince = .now
+                if firstMessageAt == nil { firstMessageAt = .now }
                 var batch = messages
                 if decider == nil {
                     pending += messages
@@ -102,6 +107,10 @@ public final class FraudPipeline {
                 }
                 try await process(batch, decider: decider!, consumer: consumer, ownership: ownership, restorer: restorer,
                                   writer: writer, summary: &summary)
+                if let firstMessageAt {
+                    let (seconds, attoseconds) = (ContinuousClock.now - firstMessageAt).components
+                    summary.activeSeconds = Double(seconds) + Double(attoseconds) / 1e18
+                }
             }
         } catch {
             failure = error
