@@ -41,6 +41,9 @@ public struct ServeConfiguration: Sendable {
     public var featureSpec = FeatureSpec.standard
     /// Default: the features module's bounds.
     public var featureState = FeatureStateConfiguration()
+    /// How often the live model version is checked in the database, so `vigil models promote`
+    /// and `rollback` take effect while the service runs. Default: 2 s.
+    public var modelPollInterval: Duration = .seconds(2)
     /// Raw librdkafka consumer properties (TLS, SASL, tuning). Default: none.
     public var kafkaProperties: [String: String] = [:]
 

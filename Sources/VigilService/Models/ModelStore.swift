@@ -62,3 +62,25 @@ public struct ModelStore: Sendable {
         return live
     }
 }
+
+extension ModelStore {
+    /// The live version number, or nil for an empty registry (cheap: polled between batches).
+    public func liveVersion() async throws -> Int64? {
+        try await connection.query(
+            "SELECT version FROM \(quoteIdentifier(schema)).models WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL",
+            [.text(Self.kind)]).first.map { try $0.decode(0, as: Int64.self) }
+    }
+
+    /// Brings `registry` to the live version in the database: promotes it when retained in
+    /// memory, else loads and publishes it. Returns the new version when it changed.
+    public func follow(_ registry: ModelRegistry) async throws -> Int64? {
+        guard let live = try await liveVersion(), live != registry.currentVersion else { return nil }
+        if registry.modelSet(version: live) != nil {
+            try registry.promote(version: live)
+        } else {
+            guard let set = try await loadPromoted() else { return nil }
+            try registry.publish(set)
+        }
+        return registry.currentVersion
+    }
+}

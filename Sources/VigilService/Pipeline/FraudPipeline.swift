@@ -73,9 +73,16 @@ public final class FraudPipeline {
         var seenRebalances = rebalances.count
         var failure: (any Error)?
         var firstMessageAt: ContinuousClock.Instant?
+        var modelCheckedAt = ContinuousClock.now
 
         do {
             while !stop.isStopped {
+                if let registry = decider?.scorer.registry, ContinuousClock.now - modelCheckedAt >= c.modelPollInterval {
+                    modelCheckedAt = .now
+                    if let version = try await store.follow(registry) {
+                        log.info("model version changed in the registry: now scoring with it", ["version": .int(version)])
+                    }
+                }
                 if let max = c.maxEvents, summary.decided + summary.deadLettered >= max { break }
                 let limit = c.maxEvents.map { min(c.batchSize, $0 - summary.decided - summary.deadLettered) } ?? c.batchSize
                 let messages = try await consumer.poll(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
