@@ -21,6 +21,8 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "Simulated transactions to produce and decide.") var events = 200_000
     @Option(help: "Partitions of the benchmark topic.") var partitions = 4
     @Option(help: "Messages per batch (one database transaction).") var batch = 5_000
+    @Option(help: "Risk at or above which an event is reviewed (alerted). Default: the engine's.") var reviewThreshold: Float?
+    @Option(help: "Risk at or above which an event is blocked. Default: the engine's.") var blockThreshold: Float?
 
     func validate() throws {
         guard events >= 2_000, partitions > 0, batch > 0 else { throw ValidationError("events >= 2000, partitions and batch > 0") }
@@ -82,8 +84,11 @@ struct E2EBenchmark: AsyncParsableCommand {
         c.exitWhenIdle = .seconds(3)
         c.maxEvents = payloads.count
         c.sessionTimeout = .seconds(6)
+        if let blockThreshold { c.decisionPolicy.blockThreshold = blockThreshold }
+        if let reviewThreshold { c.decisionPolicy.reviewThreshold = reviewThreshold }
         let summary = try await FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning)).run()
         let stored = try await connection.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions").single().decode(0, as: Int64.self)
+        let copyRate = try await copyBaseline(connection: connection, schema: target.schema)
         _ = try? await connection.withSession { session in
             try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
             try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
@@ -98,7 +103,9 @@ struct E2EBenchmark: AsyncParsableCommand {
         print("""
             pipeline: \(summary.decided) decisions (\(summary.alerts) alerts) in \(summary.batches) transactions, \
             \(String(format: "%.2f", summary.activeSeconds)) s: \(BenchReport.rate(rate)) (target >= 100k/s); \
-            ratio to the plain consume loop \(String(format: "%.3f", ratio))
+            ratio to the plain consume loop \(String(format: "%.3f", ratio)); \
+            deciding \(String(format: "%.2f", summary.decideSeconds)) s, writing \(String(format: "%.2f", summary.writeSeconds)) s
+            baseline: binary COPY of the same decision rows into a table without indexes or trigger: \(BenchReport.rate(copyRate)) rows
             """)
         try BenchReport.finish([
             "bench": "e2e",
@@ -110,7 +117,28 @@ struct E2EBenchmark: AsyncParsableCommand {
             "baseline_consume_per_s": baseline.messagesPerSecond.rounded(),
             "ratio": (ratio * 1000).rounded() / 1000,
             "alerts": summary.alerts,
+            "review_threshold": Double(c.decisionPolicy.reviewThreshold),
+            "baseline_copy_rows_per_s": copyRate.rounded(),
+            "ratio_to_copy": (rate / copyRate * 1000).rounded() / 1000,
             "transactions": summary.batches,
+            "decide_s": (summary.decideSeconds * 100).rounded() / 100,
+            "write_s": (summary.writeSeconds * 100).rounded() / 100,
         ])
+    }
+
+    /// Rows per second of a bare binary COPY of the stored decision rows (read back first)
+    /// into a table of the same columns without indexes, trigger or partitions: what the
+    /// sink's audit writes are measured against.
+    private func copyBaseline(connection: PostgresConnection, schema: String) async throws -> Double {
+        let s = quoteIdentifier(schema)
+        try await connection.execute("CREATE TABLE \(s).copy_baseline (LIKE \(s).decisions)")
+        let rows = try await connection.query("SELECT * FROM \(s).decisions")
+        let columns = rows.columns.map(\.name)
+        let started = ContinuousClock.now
+        let copied = try await connection.copy(into: "copy_baseline", schema: schema, columns: columns) { writer in
+            for row in rows { try writer.appendRow(row.values) }
+        }
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        return Double(copied) / (Double(seconds) + Double(attoseconds) / 1e18)
     }
 }

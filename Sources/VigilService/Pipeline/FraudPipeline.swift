@@ -19,6 +19,14 @@ public struct PipelineSummary: Sendable, Equatable {
     /// From the first message polled to the last batch committed: the busy part of the run
     /// (without the group join and the idle wait), for throughput figures.
     public var activeSeconds: Double = 0
+    /// Of which: decoding, features, scoring and deciding.
+    public var decideSeconds: Double = 0
+    /// Of which: the database transactions.
+    public var writeSeconds: Double = 0
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// One consumer instance of the fraud pipeline. `run` owns everything it creates.
@@ -172,12 +180,16 @@ public final class FraudPipeline {
         var leases = ownership.checkOut(groups.map(\.0))
         var batch = AuditBatch()
         var decided: [PartitionOwnership.StateMachine.Lease] = []
+        let clock = ContinuousClock()
+        let started = clock.now
+        var written = started
         do {
             for (partition, group) in groups {
                 guard var lease = leases.removeValue(forKey: partition) else { continue }  // not ours any more
                 try decider.decide(group, lease: &lease, into: &batch)
                 decided.append(lease)
             }
+            written = clock.now
             try await writer.write(batch)
         } catch {
             let restore = ownership.checkIn(decided + leases.values, committed: false)
@@ -193,6 +205,8 @@ public final class FraudPipeline {
             return
         }
         _ = ownership.checkIn(decided, committed: true)
+        summary.decideSeconds += (written - started).seconds
+        summary.writeSeconds += (clock.now - written).seconds
         summary.batches += 1
         summary.decided += batch.decisions.count
         summary.deadLettered += batch.deadLetters.count
