@@ -44,6 +44,8 @@ public struct ServeConfiguration: Sendable {
     /// How often the live model version is checked in the database, so `vigil models promote`
     /// and `rollback` take effect while the service runs. Default: 2 s.
     public var modelPollInterval: Duration = .seconds(2)
+    /// How often a progress line (counts, rate, partitions, model version) is logged. Default: 10 s.
+    public var progressInterval: Duration = .seconds(10)
     /// Raw librdkafka consumer properties (TLS, SASL, tuning). Default: none.
     public var kafkaProperties: [String: String] = [:]
 

@@ -28,23 +28,23 @@ final class BatchDecider {
         vector = try FeatureExtractor(spec: spec).makeVector()
     }
 
-    /// Messages grouped by partition, each group in the order polled (offset order).
+    /// Messages grouped by partition in first-seen order, each group in offset order. A
+    /// message at or below an offset already seen for its partition is dropped: after a
+    /// rebalance during a cold start's accumulation, a partition can be delivered again
+    /// from its stored offset, and nothing may be decided twice.
     static func byPartition(_ messages: [KafkaMessage]) -> [(KafkaTopicPartition, ArraySlice<KafkaMessage>)] {
-        var groups: [(KafkaTopicPartition, ArraySlice<KafkaMessage>)] = []
-        var start = 0
-        var index: [KafkaTopicPartition: Int] = [:]
+        var order: [KafkaTopicPartition] = []
         var gathered: [KafkaTopicPartition: [KafkaMessage]] = [:]
-        // Poll returns runs per partition; a partition may have several runs in one batch.
-        while start < messages.count {
-            let tp = messages[start].topicPartition
-            var end = start + 1
-            while end < messages.count && messages[end].partition == messages[start].partition && messages[end].topic == tp.topic { end += 1 }
-            if index[tp] == nil { index[tp] = index.count }
-            gathered[tp, default: []].append(contentsOf: messages[start..<end])
-            start = end
+        for message in messages {
+            let tp = message.topicPartition
+            if let last = gathered[tp]?.last {
+                guard message.offset > last.offset else { continue }
+            } else {
+                order.append(tp)
+            }
+            gathered[tp, default: []].append(message)
         }
-        for (tp, _) in index.sorted(by: { $0.value < $1.value }) { groups.append((tp, gathered[tp]![...])) }
-        return groups
+        return order.map { ($0, gathered[$0]![...]) }
     }
 
     /// Decides one partition's messages into `batch`, advancing `lease`.

@@ -82,6 +82,8 @@ public final class FraudPipeline {
         var failure: (any Error)?
         var firstMessageAt: ContinuousClock.Instant?
         var modelCheckedAt = ContinuousClock.now
+        var progressAt = ContinuousClock.now
+        var progressDecided = 0
 
         do {
             while !stop.isStopped {
@@ -122,9 +124,14 @@ public final class FraudPipeline {
                 }
                 try await process(batch, decider: decider!, consumer: consumer, ownership: ownership, restorer: restorer,
                                   writer: writer, summary: &summary)
-                if let firstMessageAt {
-                    let (seconds, attoseconds) = (ContinuousClock.now - firstMessageAt).components
-                    summary.activeSeconds = Double(seconds) + Double(attoseconds) / 1e18
+                if let firstMessageAt { summary.activeSeconds = (ContinuousClock.now - firstMessageAt).seconds }
+                if ContinuousClock.now - progressAt >= c.progressInterval {
+                    let rate = Double(summary.decided - progressDecided) / (ContinuousClock.now - progressAt).seconds
+                    log.info("progress", ["decided": .int(Int64(summary.decided)), "dead_lettered": .int(Int64(summary.deadLettered)),
+                                          "alerts": .int(Int64(summary.alerts)), "events_per_s": .int(Int64(rate.rounded())),
+                                          "partitions": .int(Int64(ownership.owned.count)), "model_version": .int(decider?.scorer.registry.currentVersion ?? 0)])
+                    progressAt = .now
+                    progressDecided = summary.decided
                 }
             }
         } catch {
