@@ -10,10 +10,10 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Consume transactions from Kafka, score and decide them, and audit every decision in PostgreSQL exactly once.",
         discussion: """
-            Settings: defaults, then --config FILE (JSON: brokers, database_url, schema, topic, group, batch_size,
+            Settings: defaults, then --config FILE (JSON: brokers, database_url, schema, topic, labels_topic, group, batch_size,
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
             review_threshold, block_threshold, feature_spec, max_cards, recent_events, kafka {librdkafka properties}), then the environment
-            (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_GROUP), then these flags.
+            (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP), then these flags.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
             SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0.
             Logs are JSON lines on standard error; the final summary is one JSON line on standard output.
@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL URL or libpq keywords, without password.") var databaseURL: String?
     @Option(help: "Schema holding Vigil's tables.") var schema: String?
     @Option(help: "Transactions topic.") var topic: String?
+    @Option(help: "Labels topic, stored in the labels table (default: not consumed).") var labelsTopic: String?
     @Option(help: "Consumer group.") var group: String?
     @Option(help: "Most messages per batch (one database transaction).") var batchSize: Int?
     @Option(help: "Longest wait for a batch to fill, in milliseconds.") var batchWaitMs: Int?
@@ -52,6 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let schema { c.schema = schema }
         if let topic { c.topic = topic }
         if let group { c.groupID = group }
+        if let labelsTopic { c.labelsTopic = labelsTopic.isEmpty ? nil : labelsTopic }
         if let batchSize { c.batchSize = batchSize }
         if let batchWaitMs { c.batchWait = .milliseconds(batchWaitMs) }
         if let exitWhenIdle { c.exitWhenIdle = ServeConfiguration.parseDuration(exitWhenIdle) }
@@ -83,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         defer { signals.forEach { $0.cancel() } }
         do {
             let summary = try await pipeline.run(stop: stop)
-            print(#"{"decided":\#(summary.decided),"dead_lettered":\#(summary.deadLettered),"alerts":\#(summary.alerts),"batches":\#(summary.batches),"fenced_batches":\#(summary.fencedBatches),"model_version":\#(summary.modelVersion)}"#)
+            print(#"{"decided":\#(summary.decided),"dead_lettered":\#(summary.deadLettered),"alerts":\#(summary.alerts),"batches":\#(summary.batches),"labels":\#(summary.labels),"fenced_batches":\#(summary.fencedBatches),"model_version":\#(summary.modelVersion)}"#)
         } catch {
             FileHandle.standardError.write(Data("vigil serve: \(error)\n".utf8))
             throw ExitCode(1)

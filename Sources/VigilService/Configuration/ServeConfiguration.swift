@@ -14,6 +14,9 @@ public struct ServeConfiguration: Sendable {
     public var schema = "vigil"
     /// Transactions topic. Default: "transactions" (env VIGIL_TOPIC).
     public var topic = "transactions"
+    /// Labels topic (chargebacks, analyst verdicts), stored in `labels` exactly once with the
+    /// same offset fencing. Default: nil (not consumed) (file `labels_topic`, env VIGIL_LABELS_TOPIC).
+    public var labelsTopic: String?
     /// Consumer group; also the key of stored offsets and snapshots. Default: "vigil" (env VIGIL_GROUP).
     public var groupID = "vigil"
     /// Recorded with every offset advance. Default: hostname and process id.
@@ -66,6 +69,7 @@ public struct ServeConfiguration: Sendable {
         var schema: String?
         var topic: String?
         var group: String?
+        var labels_topic: String?
         var batch_size: Int?
         var batch_wait_ms: Int?
         var snapshot_every: Int?
@@ -94,6 +98,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.schema { schema = v }
         if let v = settings.topic { topic = v }
         if let v = settings.group { groupID = v }
+        if let v = settings.labels_topic { labelsTopic = v.isEmpty ? nil : v }
         if let v = settings.batch_size { batchSize = v }
         if let v = settings.batch_wait_ms { batchWait = .milliseconds(v) }
         if let v = settings.snapshot_every { snapshotEvery = v }
@@ -119,6 +124,7 @@ public struct ServeConfiguration: Sendable {
         if let v = value("VIGIL_SCHEMA") { schema = v }
         if let v = value("VIGIL_TOPIC") { topic = v }
         if let v = value("VIGIL_GROUP") { groupID = v }
+        if let v = value("VIGIL_LABELS_TOPIC") { labelsTopic = v }
     }
 
     /// Refuses settings the service cannot run with, naming the setting.
@@ -126,6 +132,7 @@ public struct ServeConfiguration: Sendable {
         func fail(_ message: String) -> ServiceError { ServiceError(.invalidConfiguration, message) }
         guard !brokers.isEmpty else { throw fail("no Kafka brokers: set VIGIL_KAFKA_BROKERS, `brokers` in the config file or --brokers") }
         guard !topic.isEmpty, !groupID.isEmpty else { throw fail("topic and group must not be empty") }
+        guard labelsTopic != topic else { throw fail("the labels topic must differ from the transactions topic") }
         guard batchSize > 0, batchSize <= 1_000_000 else { throw fail("batch size must be in 1...1000000, got \(batchSize)") }
         guard batchWait >= .zero else { throw fail("batch wait must not be negative") }
         guard snapshotEvery > 0 else { throw fail("snapshot interval must be positive, got \(snapshotEvery)") }

@@ -11,9 +11,12 @@ public struct PartitionRestorer: Sendable {
     public let spec: FeatureSpec
     public let stateConfiguration: FeatureStateConfiguration
     public let log: ServiceLog
+    /// Topics whose partitions carry no feature state (labels): they resume at the stored offset.
+    public let statelessTopics: Set<String>
 
     public init(connection: PostgresConnection, schema: String, groupID: String, spec: FeatureSpec,
-                stateConfiguration: FeatureStateConfiguration, log: ServiceLog) {
+                stateConfiguration: FeatureStateConfiguration, log: ServiceLog, statelessTopics: Set<String> = []) {
+        self.statelessTopics = statelessTopics
         self.connection = connection
         self.schema = schema
         self.groupID = groupID
@@ -37,6 +40,11 @@ public struct PartitionRestorer: Sendable {
                 """, key + [.int64(committed), .int32(Int32(FeatureExtractor.snapshotVersion))])
             let snapshot = try snapshotRows.first.map { (try $0.decode(0, as: Int64.self), try $0.decode(1, as: [UInt8].self)) }
             return (committed, snapshot)
+        }
+        if statelessTopics.contains(partition.topic) {
+            // No state to rebuild: the (unused) extractor stays minimal.
+            let extractor = try FeatureExtractor(spec: spec, configuration: FeatureStateConfiguration(maxCards: 16, maxMerchants: 16, maxTerminals: 16, recentEvents: 16))
+            return PartitionRestoration(committedNext: committed, extractor: extractor, stateThrough: committed)
         }
         var extractor = try FeatureExtractor(spec: spec, configuration: stateConfiguration)
         var through: Int64?

@@ -47,6 +47,30 @@ final class BatchDecider {
         return order.map { ($0, gathered[$0]![...]) }
     }
 
+    /// Stores one labels partition's messages into `batch` (invalid ones as dead letters).
+    func record(labels messages: ArraySlice<KafkaMessage>, lease: inout PartitionOwnership.StateMachine.Lease,
+                into batch: inout AuditBatch) {
+        guard let last = messages.last else { return }
+        for message in messages where message.offset >= lease.replayUntil {
+            let decoded: Result<LabelEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
+                do throws(EventRejection) { return .success(try decoder.decodeLabel(bytes)) } catch { return .failure(error) }
+            }
+            switch decoded {
+            case .success(let label):
+                batch.labels.append(AuditBatch.StreamLabel(partition: lease.partition, offset: message.offset, label: label))
+            case .failure(let rejection):
+                batch.deadLetters.append(AuditBatch.DeadLetter(
+                    partition: lease.partition, offset: message.offset, key: message.key.map(Array.init),
+                    payload: Array(message.value.prefix(payloadLimit)), reasonCode: rejection.code.rawValue, reason: rejection.reason))
+            }
+        }
+        let next = last.offset + 1
+        lease.position = next
+        guard next > lease.replayUntil else { return }
+        batch.offsets.append(AuditBatch.OffsetAdvance(partition: lease.partition, expected: lease.committedNext, next: next))
+        lease.committedNext = next
+    }
+
     /// Decides one partition's messages into `batch`, advancing `lease`.
     func decide(_ messages: ArraySlice<KafkaMessage>, lease: inout PartitionOwnership.StateMachine.Lease,
                 into batch: inout AuditBatch) throws {

@@ -11,6 +11,8 @@ import VigilPostgres
 public struct PipelineSummary: Sendable, Equatable {
     public var decided = 0
     public var deadLettered = 0
+    /// Labels stored from the labels topic.
+    public var labels = 0
     public var alerts = 0
     public var batches = 0
     /// Batches rolled back because an offset compare-and-set failed.
@@ -49,7 +51,7 @@ public final class FraudPipeline {
 
         let ownership = PartitionOwnership()
         let restorer = PartitionRestorer(connection: connection, schema: c.schema, groupID: c.groupID, spec: c.featureSpec,
-                                         stateConfiguration: c.featureState, log: log)
+                                         stateConfiguration: c.featureState, log: log, statelessTopics: Set(c.labelsTopic.map { [$0] } ?? []))
         let writer = AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName)
         let store = ModelStore(connection: connection, schema: c.schema)
         let rebalances = RebalanceCounter()
@@ -62,7 +64,7 @@ public final class FraudPipeline {
         kafka.properties["log_level"] = "3"
         for (key, value) in c.kafkaProperties { kafka.properties[key] = value }
         let consumer = try KafkaConsumer(configuration: kafka, partitionHandler: handler)
-        try consumer.subscribe(topics: [c.topic])
+        try consumer.subscribe(topics: [c.topic] + (c.labelsTopic.map { [$0] } ?? []))
         log.info("serving", ["topic": .string(c.topic), "group": .string(c.groupID), "schema": .string(c.schema),
                              "member": .string(c.memberName)])
 
@@ -193,7 +195,11 @@ public final class FraudPipeline {
         do {
             for (partition, group) in groups {
                 guard var lease = leases.removeValue(forKey: partition) else { continue }  // not ours any more
-                try decider.decide(group, lease: &lease, into: &batch)
+                if partition.topic == configuration.labelsTopic {
+                    decider.record(labels: group, lease: &lease, into: &batch)
+                } else {
+                    try decider.decide(group, lease: &lease, into: &batch)
+                }
                 decided.append(lease)
             }
             written = clock.now
@@ -217,6 +223,7 @@ public final class FraudPipeline {
         summary.batches += 1
         summary.decided += batch.decisions.count
         summary.deadLettered += batch.deadLetters.count
+        summary.labels += batch.labels.count
         summary.alerts += batch.decisions.reduce(0) { $0 + ($1.decision.outcome.raisesAlert ? 1 : 0) }
     }
 }

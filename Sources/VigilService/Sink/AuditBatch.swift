@@ -1,6 +1,7 @@
 // Everything one consumed batch produces, written by AuditWriter in one transaction.
 import Foundation
 import VigilEngine
+import VigilFeatures
 import VigilKafka
 
 /// The rows of one batch: decisions (alerts derive from them), dead letters, the offset
@@ -42,6 +43,19 @@ public struct AuditBatch: Sendable {
         }
     }
 
+    /// A label from the labels topic, with its coordinates (they make it exactly-once).
+    public struct StreamLabel: Sendable {
+        public var partition: KafkaTopicPartition
+        public var offset: Int64
+        public var label: LabelEvent
+
+        public init(partition: KafkaTopicPartition, offset: Int64, label: LabelEvent) {
+            self.partition = partition
+            self.offset = offset
+            self.label = label
+        }
+    }
+
     /// The compare-and-set of one partition's stored offset.
     public struct OffsetAdvance: Sendable {
         public var partition: KafkaTopicPartition
@@ -73,6 +87,7 @@ public struct AuditBatch: Sendable {
     public var decidedAt: Date
     public var decisions: [DecidedEvent] = []
     public var deadLetters: [DeadLetter] = []
+    public var labels: [StreamLabel] = []
     public var offsets: [OffsetAdvance] = []
     public var snapshots: [StateSnapshot] = []
 
@@ -80,5 +95,5 @@ public struct AuditBatch: Sendable {
         self.decidedAt = decidedAt
     }
 
-    public var isEmpty: Bool { decisions.isEmpty && deadLetters.isEmpty && offsets.isEmpty && snapshots.isEmpty }
+    public var isEmpty: Bool { decisions.isEmpty && deadLetters.isEmpty && labels.isEmpty && offsets.isEmpty && snapshots.isEmpty }
 }

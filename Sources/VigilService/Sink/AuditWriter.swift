@@ -48,6 +48,7 @@ public struct AuditWriter: Sendable {
                 try Self.copyAlerts(batch, session: session, schema: schema)
             }
             if !batch.deadLetters.isEmpty { try Self.copyDeadLetters(batch, session: session, schema: schema) }
+            if !batch.labels.isEmpty { try Self.copyLabels(batch, session: session, schema: schema) }
             for snapshot in batch.snapshots {
                 try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: nil)
             }
@@ -136,6 +137,23 @@ public struct AuditWriter: Sendable {
                 try writer.append(letter.reason.replacingOccurrences(of: "\u{0}", with: ""))
                 if let key = letter.key { writer.append(bytea: key) } else { writer.appendNull() }
                 writer.append(bytea: letter.payload)
+                try writer.endRow()
+            }
+        }
+    }
+
+    static func copyLabels(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
+        let columns = ["event_id", "label", "source", "labeled_at", "source_topic", "source_partition", "source_offset"]
+        try session.copy(into: "labels", schema: schema, columns: columns) { writer in
+            for row in batch.labels {
+                writer.beginRow()
+                try writer.append(row.label.eventID)
+                try writer.append(row.label.isFraud ? "fraud" : "legit")
+                try writer.append("stream")
+                writer.append(Date(timeIntervalSince1970: Double(row.label.timestampMillis) / 1000))
+                try writer.append(row.partition.topic)
+                writer.append(row.partition.partition)
+                writer.append(row.offset)
                 try writer.endRow()
             }
         }
