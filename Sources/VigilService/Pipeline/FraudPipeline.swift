@@ -57,6 +57,16 @@ public final class FraudPipeline {
         let rebalances = RebalanceCounter()
         let handler = OwnershipHandler(ownership: ownership, restorer: restorer, writer: writer, log: log, rebalances: rebalances)
 
+        var summary = PipelineSummary()
+        let decoder = EventDecoder()
+        var decider: BatchDecider?
+        if let models = try await store.loadPromoted() {
+            log.info("loaded the promoted model set", ["version": .int(models.version)])
+            decider = try makeDecider(models, decoder: decoder)
+        } else {
+            log.info("the model registry is empty: the first model set will be trained on early traffic",
+                     ["events": .int(Int64(c.coldStartEvents))])
+        }
         var kafka = KafkaConsumerConfiguration(bootstrapServers: c.brokers, groupID: c.groupID)
         kafka.clientID = "vigil-serve"
         kafka.sessionTimeout = c.sessionTimeout
@@ -68,16 +78,6 @@ public final class FraudPipeline {
         log.info("serving", ["topic": .string(c.topic), "group": .string(c.groupID), "schema": .string(c.schema),
                              "member": .string(c.memberName)])
 
-        var summary = PipelineSummary()
-        let decoder = EventDecoder()
-        var decider: BatchDecider?
-        if let models = try await store.loadPromoted() {
-            log.info("loaded the promoted model set", ["version": .int(models.version)])
-            decider = try makeDecider(models, decoder: decoder)
-        } else {
-            log.info("the model registry is empty: the first model set will be trained on early traffic",
-                     ["events": .int(Int64(c.coldStartEvents))])
-        }
         var pending: [KafkaMessage] = []  // held for the cold start
         var idleSince = ContinuousClock.now
         var seenRebalances = rebalances.count
