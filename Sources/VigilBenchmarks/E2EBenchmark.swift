@@ -21,6 +21,8 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "Simulated transactions to produce and decide.") var events = 200_000
     @Option(help: "Partitions of the benchmark topic.") var partitions = 4
     @Option(help: "Messages per batch (one database transaction).") var batch = 5_000
+    @Option(help: "Events per second of the steady-rate latency run.") var latencyRate = 10_000
+    @Option(help: "Seconds of the steady-rate latency run.") var latencySeconds = 5
     @Option(help: "Risk at or above which an event is reviewed (alerted). Default: the engine's.") var reviewThreshold: Float?
     @Option(help: "Risk at or above which an event is blocked. Default: the engine's.") var blockThreshold: Float?
 
@@ -89,6 +91,7 @@ struct E2EBenchmark: AsyncParsableCommand {
         let summary = try await FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning)).run()
         let stored = try await connection.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions").single().decode(0, as: Int64.self)
         let copyRate = try await copyBaseline(connection: connection, schema: target.schema)
+        let latency = try await steadyLatency(configuration: c, brokers: brokers, payloads: payloads)
         _ = try? await connection.withSession { session in
             try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
             try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
@@ -106,6 +109,7 @@ struct E2EBenchmark: AsyncParsableCommand {
             ratio to the plain consume loop \(String(format: "%.3f", ratio)); \
             deciding \(String(format: "%.2f", summary.decideSeconds)) s, writing \(String(format: "%.2f", summary.writeSeconds)) s
             baseline: binary COPY of the same decision rows into a table without indexes or trigger: \(BenchReport.rate(copyRate)) rows
+            latency at a steady \(latencyRate)/s: p50 \(String(format: "%.2f", latency.p50)) ms, p99 \(String(format: "%.2f", latency.p99)) ms (target p99 < 5 ms)
             """)
         try BenchReport.finish([
             "bench": "e2e",
@@ -119,6 +123,10 @@ struct E2EBenchmark: AsyncParsableCommand {
             "alerts": summary.alerts,
             "review_threshold": Double(c.decisionPolicy.reviewThreshold),
             "baseline_copy_rows_per_s": copyRate.rounded(),
+            "latency_rate_per_s": latencyRate,
+            "latency_p50_ms": (latency.p50 * 100).rounded() / 100,
+            "latency_p99_ms": (latency.p99 * 100).rounded() / 100,
+            "target_latency_p99_ms": 5,
             "ratio_to_copy": (rate / copyRate * 1000).rounded() / 1000,
             "transactions": summary.batches,
             "decide_s": (summary.decideSeconds * 100).rounded() / 100,
@@ -141,4 +149,47 @@ struct E2EBenchmark: AsyncParsableCommand {
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         return Double(copied) / (Double(seconds) + Double(attoseconds) / 1e18)
     }
+
+    /// Event-to-decision latency (Kafka timestamp to commit) while a producer sends at a
+    /// steady `latencyRate` into a fresh topic that the pipeline is already serving.
+    private func steadyLatency(configuration: ServeConfiguration, brokers: String,
+                               payloads: [(key: [UInt8], value: [UInt8])]) async throws -> (p50: Double, p99: Double) {
+        var c = configuration
+        c.topic = configuration.topic + "-steady"
+        c.groupID = configuration.groupID + "-steady"
+        c.maxEvents = nil
+        c.batchWait = .milliseconds(2)
+        c.recordLatencies = true
+        c.exitWhenIdle = .seconds(8)  // longer than the wait for the group join below
+        try KafkaBaseline.createTopic(brokers: brokers, topic: c.topic, partitions: partitions)
+        let pipeline = try FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning))
+        let serving = Task { try await pipeline.run() }
+        try await Task.sleep(for: .seconds(4))  // the group join
+        var producerConfig = KafkaProducerConfiguration(bootstrapServers: [brokers])
+        producerConfig.linger = .milliseconds(1)
+        let producer = try KafkaProducer(configuration: producerConfig)
+        let total = latencyRate * latencySeconds
+        let clock = ContinuousClock()
+        let start = clock.now
+        var sent = 0
+        while sent < total {
+            let due = Int(Double(latencyRate) * (clock.now - start).seconds)
+            while sent < min(due, total) {
+                let p = payloads[sent % payloads.count]
+                try producer.send(KafkaProducerMessage(topic: c.topic, key: p.key, value: p.value))
+                sent += 1
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        try await producer.close(timeout: .seconds(30))
+        let summary = try await serving.value
+        let sorted = summary.latenciesMilliseconds.sorted()
+        guard !sorted.isEmpty else { throw ValidationError("the steady run decided nothing") }
+        func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
+        return (percentile(0.5), percentile(0.99))
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

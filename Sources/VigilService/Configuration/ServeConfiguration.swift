@@ -49,6 +49,9 @@ public struct ServeConfiguration: Sendable {
     public var modelPollInterval: Duration = .seconds(2)
     /// How often a progress line (counts, rate, partitions, model version) is logged. Default: 10 s.
     public var progressInterval: Duration = .seconds(10)
+    /// Keep each event's event-to-decision latency (commit time minus the Kafka message
+    /// timestamp) in the run summary, for benchmarks. Default: false.
+    public var recordLatencies = false
     /// Raw librdkafka consumer properties (TLS, SASL, tuning). Default: none.
     public var kafkaProperties: [String: String] = [:]
 

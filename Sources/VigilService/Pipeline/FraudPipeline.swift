@@ -25,6 +25,9 @@ public struct PipelineSummary: Sendable, Equatable {
     public var decideSeconds: Double = 0
     /// Of which: the database transactions.
     public var writeSeconds: Double = 0
+    /// Milliseconds from each decided event's Kafka timestamp to its batch's commit (only
+    /// with `ServeConfiguration.recordLatencies`).
+    public var latenciesMilliseconds: [Double] = []
 }
 
 extension Duration {
@@ -218,6 +221,12 @@ public final class FraudPipeline {
             return
         }
         _ = ownership.checkIn(decided, committed: true)
+        if configuration.recordLatencies {
+            let committedAt = Date().timeIntervalSince1970 * 1000
+            for message in messages {
+                if let t = message.timestampMilliseconds { summary.latenciesMilliseconds.append(committedAt - Double(t)) }
+            }
+        }
         summary.decideSeconds += (written - started).seconds
         summary.writeSeconds += (clock.now - written).seconds
         summary.batches += 1
