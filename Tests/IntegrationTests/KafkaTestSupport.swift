@@ -96,14 +96,26 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
         for _ in 0..<100 where !PrivateTansu.accepts(port: port) {
             usleep(50_000)
         }
-        guard PrivateTansu.accepts(port: port) else { throw SmokeFailure("tansu did not listen on port \(port)") }
+        guard PrivateTansu.accepts(port: port) else { throw KafkaTestFailure("tansu did not listen on port \(port)") }
     }
 
     func stop() {
         guard let process, process.isRunning else { return }
-        process.terminate()
+        // Tansu ignores SIGTERM; SIGKILL also makes the stop abrupt, like a crash.
+        kill(process.processIdentifier, SIGKILL)
+        kill(process.processIdentifier, SIGCONT)
         process.waitUntilExit()
         self.process = nil
+    }
+
+    /// Freezes the broker process (SIGSTOP): connections stay open but nothing answers, as
+    /// with a hung or partitioned broker. Its in-memory topics survive, unlike a restart.
+    func freeze() {
+        if let process { kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    func thaw() {
+        if let process { kill(process.processIdentifier, SIGCONT) }
     }
 
     private static func freePort() throws -> Int {
@@ -115,7 +127,7 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw SmokeFailure("bind failed") }
+        guard bound == 0 else { throw KafkaTestFailure("bind failed") }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
     }
@@ -131,4 +143,9 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
+}
+
+struct KafkaTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -70,22 +70,70 @@ struct MockClusterTests {
 
         let assignedSeen = Mutex<[KafkaTopicPartition]>([])
         let revokedSeen = Mutex<[KafkaTopicPartition]>([])
+        // What the revocation handler saw: still owning its partitions, and re-entrant calls refused.
+        let ownedDuringRevoke = Mutex<[KafkaTopicPartition]>([])
+        let reentrantRefused = Mutex(false)
+        let box = Mutex<KafkaConsumer?>(nil)
         let handler = KafkaPartitionCallbacks(
             assigned: { partitions in
                 assignedSeen.withLock { $0 += partitions }
                 return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.at($0.partition == 0 ? 7 : 15)) })
             },
-            revoked: { partitions in revokedSeen.withLock { $0 += partitions } })
+            revoked: { partitions in
+                revokedSeen.withLock { $0 += partitions }
+                guard let consumer = box.withLock({ $0 }) else { return }
+                ownedDuringRevoke.withLock { $0 = (try? consumer.assignment()) ?? [] }
+                do {
+                    _ = try await consumer.poll(timeout: .milliseconds(1))
+                } catch let error as KafkaError where error.code == .invalidState {
+                    reentrantRefused.withLock { $0 = true }
+                } catch {}
+            })
         var config = consumerConfig()
         config.rebalanceProtocol = rebalance
         let consumer = try KafkaConsumer(configuration: config, partitionHandler: handler)
+        box.withLock { $0 = consumer }
         try consumer.subscribe(topics: ["g"])
         let messages = try await pollUntil(consumer, count: 13 + 5)
         #expect(assignedSeen.withLock { $0.sorted() } == [KafkaTopicPartition(topic: "g", partition: 0), KafkaTopicPartition(topic: "g", partition: 1)])
         #expect(messages.filter { $0.partition == 0 }.map(\.offset) == Array(7..<20))
         #expect(messages.filter { $0.partition == 1 }.map(\.offset) == Array(15..<20))
         try await consumer.close()
+        box.withLock { $0 = nil }
         #expect(revokedSeen.withLock { $0.sorted() } == assignedSeen.withLock { $0.sorted() })
+        // The partitions went only after the handler returned, and it could not deadlock the consumer.
+        #expect(ownedDuringRevoke.withLock { $0 } == assignedSeen.withLock { $0.sorted() })
+        #expect(reentrantRefused.withLock { $0 })
+    }
+
+    @Test("a member that stops polling past max.poll.interval.ms is told its partitions were lost, not revoked")
+    func lostAssignment() async throws {
+        try cluster.createTopic("l", partitions: 1)
+        let lostSeen = Mutex<[KafkaTopicPartition]>([])
+        let revokedSeen = Mutex<[KafkaTopicPartition]>([])
+        let handler = KafkaPartitionCallbacks(
+            assigned: { partitions in Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) }) },
+            revoked: { partitions in revokedSeen.withLock { $0 += partitions } },
+            lost: { partitions in lostSeen.withLock { $0 += partitions } })
+        var config = consumerConfig()
+        config.maxPollInterval = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: config, partitionHandler: handler)
+        try consumer.subscribe(topics: ["l"])
+        var polls = 0
+        while try consumer.assignment().isEmpty && polls < 200 {
+            _ = try await consumer.poll(timeout: .milliseconds(100))
+            polls += 1
+        }
+        #expect(try consumer.assignment() == [KafkaTopicPartition(topic: "l", partition: 0)])
+        try await Task.sleep(for: .seconds(7.5))  // no poll: the member is dropped from the group
+        polls = 0
+        while lostSeen.withLock({ $0.isEmpty }) && polls < 50 {
+            _ = try? await consumer.poll(timeout: .milliseconds(100))
+            polls += 1
+        }
+        #expect(lostSeen.withLock { $0 } == [KafkaTopicPartition(topic: "l", partition: 0)])
+        #expect(revokedSeen.withLock { $0 }.isEmpty)
+        try await consumer.close()
     }
 
     @Test("seek delivers from the new offset with nothing stale in between")
@@ -106,6 +154,28 @@ struct MockClusterTests {
         let afterForward = try await pollUntil(consumer, count: 10)
         #expect(afterForward.map(\.offset) == Array(90..<100))
         try await consumer.close()
+    }
+
+    @Test("offsets committed to Kafka read back, and a partition assigned at .stored starts there")
+    func kafkaCommit() async throws {
+        try cluster.createTopic("c", partitions: 1)
+        let producer = try producer()
+        try await produce(producer, topic: "c", partitions: 1, perPartition: 60)
+        try await producer.close()
+        let partition = KafkaTopicPartition(topic: "c", partition: 0)
+        let group = "g-\(UUID().uuidString)"
+        let first = try KafkaConsumer(configuration: consumerConfig(group: group))
+        try await first.assign([partition: .beginning])
+        #expect(try await first.committed([partition]).isEmpty)
+        try await first.commit([partition: 42])
+        #expect(try await first.committed([partition]) == [partition: 42])
+        try await first.close()
+
+        let second = try KafkaConsumer(configuration: consumerConfig(group: group))
+        try await second.assign([partition: .stored])
+        let messages = try await pollUntil(second, count: 18)
+        #expect(messages.map(\.offset) == Array(42..<60))
+        try await second.close()
     }
 
     @Test("bad arguments are errors, not crashes")

@@ -67,8 +67,11 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The partitions currently assigned to this consumer.
+    /// Usable until `close` has finished (also from the partition handler during the close).
     public func assignment() throws -> [KafkaTopicPartition] {
-        try checkOpen()
+        if client.consumerClosed.load(ordering: .acquiring) {
+            throw KafkaError(.invalidState, "the consumer is closed", isRetriable: false)
+        }
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         let err = rd_kafka_assignment(client.pointer, &list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError.rd(err, "assignment") }
@@ -102,8 +105,9 @@ public final class KafkaConsumer: Sendable {
         }
         guard count >= 0 else { throw KafkaError.rd(rd_kafka_last_error(), "consume batch") }
         // Pass 1: decide which messages the application gets (and what they need in bytes).
-        var accepted: [(index: Int, topic: String)] = []
+        var accepted: [(index: Int, topic: Int)] = []  // topic: index into `topics`
         accepted.reserveCapacity(count)
+        var topics: [String] = []
         var byteCount = 0
         var failure: KafkaError?
         context.state.withLock { state in
@@ -127,7 +131,10 @@ public final class KafkaConsumer: Sendable {
                 }
                 if m.rkt != runTopic || m.partition != runPartition {
                     endRun()
-                    if m.rkt != runTopic { runName = String(cString: rd_kafka_topic_name(m.rkt)) }
+                    if m.rkt != runTopic {
+                        runName = String(cString: rd_kafka_topic_name(m.rkt))
+                        topics.append(runName)
+                    }
                     runTopic = m.rkt
                     runPartition = m.partition
                     runKey = KafkaTopicPartition(topic: runName, partition: m.partition)
@@ -137,7 +144,7 @@ public final class KafkaConsumer: Sendable {
                 guard runAllowed else { continue }  // revoked while this batch was collected
                 if let expected = runNext, m.offset < expected { continue }  // stale: older assignment or seek
                 runNext = m.offset + 1
-                accepted.append((index, runName))
+                accepted.append((index, topics.count - 1))
                 byteCount += m.len + (m.key == nil ? 0 : m.key_len)
             }
             endRun()
@@ -163,7 +170,7 @@ public final class KafkaConsumer: Sendable {
         messages.reserveCapacity(accepted.count)
         var position = 0
         for (index, topic) in accepted {
-            messages.append(KafkaMessage(copying: buffer[index]!, topic: topic, arena: arena, position: &position))
+            messages.append(KafkaMessage(copying: buffer[index]!, topic: topics[topic], arena: arena, position: &position))
         }
         for index in 0..<count { rd_kafka_message_destroy(buffer[index]) }
         if let failure {
