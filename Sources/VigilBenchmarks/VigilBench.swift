@@ -8,7 +8,8 @@ struct VigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-bench",
         abstract: "Vigil's benchmarks. Run them through tools/bench NAME (release build, local stack).",
-        subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, FeaturesBenchmark.self, ModelsBenchmark.self, E2EBenchmark.self]
+        subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, FeaturesBenchmark.self,
+                      ModelsBenchmark.self, E2EBenchmark.self]
     )
 }
 

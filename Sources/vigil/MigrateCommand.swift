@@ -9,9 +9,10 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Apply pending database migrations (idempotent, safe to run concurrently).",
         discussion: """
-            Each pending sql/migrations/NNNN_*.sql file is applied in its own transaction under an
-            advisory lock and recorded with its SHA-256. Refuses to run when an applied file was changed.
+            Each pending sql/migrations/NNNN_*.sql file is applied in its own transaction under an advisory lock and recorded with its SHA-256. Refuses to run when an applied file was changed.
+
             The password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
+
             Exit codes: 0 done, 65 refused (changed or unknown migrations), 69 database unreachable, 1 other errors.
             """
     )

@@ -132,5 +132,8 @@ struct PostgresRoundTripTests {
             let rows = try session.queryPrepared("double_it", "SELECT $1::int8 * 2", [.int64(Int64(n))])
             #expect(try rows.single().decode(0, as: Int.self) == n * 2)
         }
+        // Reusing the name for other SQL replaces the statement.
+        let tripled = try session.queryPrepared("double_it", "SELECT $1::int8 * 3", [.int64(5)])
+        #expect(try tripled.single().decode(0, as: Int.self) == 15)
     }
 }

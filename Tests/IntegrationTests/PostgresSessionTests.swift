@@ -92,6 +92,13 @@ struct PostgresSessionTests {
             #expect {
                 try session.transaction { tx in try tx.transaction { _ in } }
             } throws: { ($0 as? PostgresError)?.code == .misuse }
+            // A statement error the body swallows still fails the transaction instead of "committing".
+            #expect {
+                try session.transaction { tx in
+                    try tx.execute("INSERT INTO \(table) VALUES ($1)", [.text("swallowed")])
+                    _ = try? tx.query("SELECT 1/0")
+                }
+            } throws: { ($0 as? PostgresError)?.sqlState == "25P02" }
             let values = try session.query("SELECT v FROM \(table) ORDER BY v").map { try $0.decode(0, as: String.self) }
             #expect(values == ["kept"])
         }
@@ -197,6 +204,34 @@ struct PostgresSessionTests {
         #expect(first?.senderPID == (try await sender.backendPID()))
         await listener.close()
         await sender.close()
+    }
+
+    @Test("cancelling the calling task cancels the running statement on the server")
+    func taskCancellation() async throws {
+        let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+        let observer = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+        let pid = try await connection.backendPID()
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
+        // Wait until the server shows the statement running, then cancel the task.
+        var running = false
+        for _ in 0..<500 where !running {
+            running = try await observer.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+                [.int32(pid)]).single().decode(0, as: Int.self) == 1
+            if !running { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(running)
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: PostgresError.self) { try result.get() }
+        if case .failure(let error as PostgresError) = result {
+            #expect(error.sqlState == "57014")
+            #expect(error.code == .queryCancelled)
+        }
+        // The connection stays usable.
+        #expect(try await connection.query("SELECT 3::int4").single().decode(0, as: Int.self) == 3)
+        await connection.close()
+        await observer.close()
     }
 
     @Test("the async connection serves concurrent callers in order on its own queue")

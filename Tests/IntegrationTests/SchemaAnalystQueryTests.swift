@@ -18,12 +18,12 @@ enum AnalystSeed {
             ("e10", "card-G", 2, "allow", 0.01),
         ]
         try session.copy(into: "decisions", schema: name, columns: [
-            "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id", "merchant_id",
+            "kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id", "merchant_id",
             "amount", "currency", "anomaly_score", "classifier_score", "risk", "model_version", "decision", "reasons",
         ]) { writer in
             for (index, d) in decisions.enumerated() {
                 let at = today.addingTimeInterval(Double(index + 1))
-                try writer.appendRow([.timestamptz(at), .text(d.0), .text("transactions"), .int32(0), .int64(Int64(index)),
+                try writer.appendRow([.timestamptz(at), .timestamptz(at), .text(d.0), .text("transactions"), .int32(0), .int64(Int64(index)),
                                       .timestamptz(at), .text(d.1), .text("m-\(index % 3)"), .float64(10 * Double(index + 1)),
                                       .text("EUR"), .float32(d.4), .float32(d.4), .float32(d.4), .int64(d.2), .text(d.3),
                                       .jsonb("[{\"feature\": \"amount\", \"weight\": 0.5}]")])

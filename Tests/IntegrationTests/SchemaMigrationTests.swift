@@ -89,24 +89,30 @@ struct SchemaMigrationTests {
         #expect(try recorded.decode(0, as: Int.self) == 0)
     }
 
-    @Test("decisions are unique by (topic, partition, offset) across partitions and days")
+    @Test("a Kafka record is decided once: a redelivered (topic, partition, offset) is refused whatever its decision time")
     func decisionUniqueness() throws {
         try PostgresTestDatabase.withMigratedSchema { session, target in
             let today = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
-            func insert(offset: Int64, at: Date) throws {
+            func insert(offset: Int64, recordTime: Date, decidedAt: Date) throws {
                 try session.execute("""
-                    INSERT INTO \(quoteIdentifier(target.schema)).decisions (decided_at, event_id, topic, kafka_partition, kafka_offset,
-                        event_time, card_id, merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
-                    VALUES ($1, $2, 'tx', 0, $3, $1, 'c', 'm', 1.0, 'EUR', 0, 0, 0, 1, 'allow')
-                    """, [.timestamptz(at), .text("e\(offset)-\(at.timeIntervalSince1970)"), .int64(offset)])
+                    INSERT INTO \(quoteIdentifier(target.schema)).decisions (kafka_timestamp, decided_at, event_id, topic, kafka_partition,
+                        kafka_offset, event_time, card_id, merchant_id, amount, currency, anomaly_score, classifier_score, risk,
+                        model_version, decision)
+                    VALUES ($1, $2, $3, 'tx', 0, $4, $1, 'c', 'm', 1.0, 'EUR', 0, 0, 0, 1, 'allow')
+                    """, [.timestamptz(recordTime), .timestamptz(decidedAt), .text("e\(offset)"), .int64(offset)])
             }
-            try insert(offset: 1, at: today.addingTimeInterval(60))
+            let recordTime = today.addingTimeInterval(60)
+            try insert(offset: 1, recordTime: recordTime, decidedAt: recordTime)
+            // The same record consumed again after a crash, decided a day later.
             #expect {
-                try insert(offset: 1, at: today.addingTimeInterval(86_400 + 60)) // next day's partition
-            } throws: { ($0 as? PostgresError)?.sqlState == "23505" }
-            try insert(offset: 2, at: today.addingTimeInterval(86_400 + 60))
-            // A day far outside the created partitions lands in the default partition, not lost.
-            try insert(offset: 3, at: today.addingTimeInterval(-400 * 86_400))
+                try insert(offset: 1, recordTime: recordTime, decidedAt: recordTime.addingTimeInterval(86_400))
+            } throws: { ($0 as? PostgresError)?.sqlState == "23505" && ($0 as? PostgresError)?.serverInfo?.constraintName != nil }
+            try insert(offset: 2, recordTime: today.addingTimeInterval(86_400 + 60), decidedAt: today)
+            // A record time far outside the created partitions lands in the default partition, not lost,
+            // and is still unique there.
+            let ancient = today.addingTimeInterval(-400 * 86_400)
+            try insert(offset: 3, recordTime: ancient, decidedAt: today)
+            #expect(throws: PostgresError.self) { try insert(offset: 3, recordTime: ancient, decidedAt: today) }
             let placement = try session.query("""
                 SELECT tableoid::regclass::text FROM \(quoteIdentifier(target.schema)).decisions ORDER BY kafka_offset
                 """).map { try $0.decode(0, as: String.self) }
@@ -116,7 +122,7 @@ struct SchemaMigrationTests {
         }
     }
 
-    @Test("daily partitions are created ahead idempotently and old ones dropped with their keys")
+    @Test("daily partitions are created ahead idempotently and old ones dropped")
     func partitionMaintenance() throws {
         try PostgresTestDatabase.withMigratedSchema { session, target in
             let schema = quoteIdentifier(target.schema)
@@ -125,18 +131,15 @@ struct SchemaMigrationTests {
             let again = try session.query("SELECT \(schema).create_decision_partitions(3, (now() AT TIME ZONE 'UTC')::date - 20)")
             #expect(try again.single().decode(0, as: Int.self) == 0)
             try session.execute("""
-                INSERT INTO \(schema).decisions (decided_at, event_id, topic, kafka_partition, kafka_offset, event_time, card_id,
-                    merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
-                VALUES (now() - interval '19 days', 'old', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow'),
-                       (now(), 'new', 'tx', 0, 2, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow')
+                INSERT INTO \(schema).decisions (kafka_timestamp, decided_at, event_id, topic, kafka_partition, kafka_offset, event_time,
+                    card_id, merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
+                VALUES (now() - interval '19 days', now(), 'old', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow'),
+                       (now(), now(), 'new', 'tx', 0, 2, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow')
                 """)
             let dropped = try session.query("SELECT \(schema).drop_decision_partitions(10)")
             #expect(try dropped.single().decode(0, as: Int.self) == 4 + 0)
             let left = try session.query("SELECT event_id FROM \(schema).decisions").map { try $0.decode(0, as: String.self) }
             #expect(left == ["new"])
-            let keys = try session.query("SELECT kafka_offset FROM \(schema).decision_keys").map { try $0.decode(0, as: Int.self) }
-            #expect(keys == [2])
-            // Offset 1 may be decided again once its day is gone: the key went with it.
             #expect(throws: PostgresError.self) { try session.query("SELECT \(schema).drop_decision_partitions(0)") }
         }
     }

@@ -100,15 +100,15 @@ struct SchemaRoleTests {
             let schema = quoteIdentifier(target.schema)
             try PostgresTestDatabase.asRole(target.serviceRole, session) {
                 try session.execute("""
-                    INSERT INTO \(schema).decisions (decided_at, event_id, topic, kafka_partition, kafka_offset, event_time, card_id,
-                        merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
-                    VALUES (now(), 'e1', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0.9, 1, 'block')
+                    INSERT INTO \(schema).decisions (kafka_timestamp, decided_at, event_id, topic, kafka_partition, kafka_offset, event_time,
+                        card_id, merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
+                    VALUES (now(), now(), 'e1', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0.9, 1, 'block')
                     """)
                 try session.copy(into: "decisions", schema: target.schema, columns: [
-                    "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
+                    "kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
                     "merchant_id", "amount", "currency", "anomaly_score", "classifier_score", "risk", "model_version", "decision",
                 ]) { writer in
-                    try writer.appendRow([.timestamptz(Date()), .text("e2"), .text("tx"), .int32(0), .int64(2), .timestamptz(Date()),
+                    try writer.appendRow([.timestamptz(Date()), .timestamptz(Date()), .text("e2"), .text("tx"), .int32(0), .int64(2), .timestamptz(Date()),
                                           .text("c"), .text("m"), .float64(2), .text("EUR"), .float32(0), .float32(0), .float32(0.1),
                                           .int64(1), .text("allow")])
                 }
@@ -127,7 +127,7 @@ struct SchemaRoleTests {
                     "UPDATE \(schema).decisions SET risk = 0",
                     "DELETE FROM \(schema).decisions",
                     "TRUNCATE \(schema).decisions",
-                    "DELETE FROM \(schema).decision_keys",
+                    "DELETE FROM \(schema).decisions_default",
                     "UPDATE \(schema).alerts SET status = 'legit'",
                     "CREATE TABLE \(schema).mine (x int)",
                     "ALTER TABLE \(schema).decisions ADD COLUMN sneaky int",

@@ -1,6 +1,6 @@
 -- 0002: partition maintenance for decisions, and the offset compare-and-set.
 
--- Creates the daily partitions decisions_YYYYMMDD (UTC days) from from_day to
+-- Creates the daily partitions decisions_YYYYMMDD (UTC days of kafka_timestamp) from from_day to
 -- from_day + days_ahead when missing; returns how many it created. The service
 -- calls it at start and daily (it may: SECURITY DEFINER, the service has no DDL
 -- rights of its own). An advisory lock serialises concurrent callers.
@@ -36,7 +36,7 @@ END
 $$;
 
 -- Drops daily partitions whose whole day is older than keep_days before today
--- (UTC) and forgets their keys; returns how many partitions it dropped.
+-- (UTC); returns how many partitions it dropped.
 -- Retention deletes audit rows, so only the schema owner may run it.
 CREATE FUNCTION @schema@.drop_decision_partitions(keep_days integer)
 RETURNS integer
@@ -62,7 +62,6 @@ BEGIN
         EXECUTE format('DROP TABLE %I.%I', @schema_literal@, part.relname);
         dropped := dropped + 1;
     END LOOP;
-    DELETE FROM @schema@.decision_keys WHERE decided_at < (cutoff::timestamp AT TIME ZONE 'UTC');
     RETURN dropped;
 END
 $$;

@@ -34,7 +34,6 @@ GRANT SELECT, INSERT ON @schema@.alerts, @schema@.labels, @schema@.dead_letters 
 GRANT SELECT, INSERT, UPDATE ON @schema@.models, @schema@.consumer_offsets, @schema@.backtest_runs TO @service_role@;
 -- Old snapshots are pruned by the service once a newer one is committed.
 GRANT SELECT, INSERT, DELETE ON @schema@.entity_snapshots TO @service_role@;
-GRANT SELECT ON @schema@.decision_keys TO @service_role@;
 GRANT EXECUTE ON FUNCTION @schema@.create_decision_partitions(integer, date) TO @service_role@;
 GRANT EXECUTE ON FUNCTION @schema@.advance_offset(text, text, integer, bigint, bigint, text) TO @service_role@;
 

@@ -6,6 +6,8 @@ import Foundation
 
 final class ConnectionHandle {
     private let connection: OpaquePointer
+    /// For cancelling this connection's running statement from another thread.
+    let cancelToken: CancelToken?
 
     /// Opens a connection; throws `connectionFailed` with libpq's message.
     init(parameters: [(String, String)]) throws {
@@ -29,6 +31,7 @@ final class ConnectionHandle {
         // errors and can quote data, so they are dropped (the server log keeps them).
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.connection = connection
+        self.cancelToken = CancelToken(connection: connection)
     }
 
     deinit { PQfinish(connection) }
@@ -40,6 +43,9 @@ final class ConnectionHandle {
         let status = PQtransactionStatus(connection)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
     }
+
+    /// True inside a transaction that an error aborted: COMMIT would only roll back.
+    var isInFailedTransaction: Bool { PQtransactionStatus(connection) == PQTRANS_INERROR }
 
     var backendPID: Int32 { PQbackendPID(connection) }
 
@@ -118,7 +124,7 @@ final class ConnectionHandle {
         let message = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
         let broken = isBroken
         return PostgresError(
-            broken ? .connectionLost : .server,
+            broken ? .connectionLost : (sqlState == "57014" ? .queryCancelled : .server),
             sqlState: sqlState, serverInfo: sqlState == nil ? nil : info, reason: message
         )
     }

@@ -18,12 +18,31 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Runs `body` with the synchronous session on the connection's queue.
+    /// Cancelling the calling task asks the server to cancel the running
+    /// statement (it then fails with SQLSTATE 57014); a call whose task is
+    /// already cancelled when its turn comes does not start.
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            queue.async {
-                let result = Result { try self.session.withLock { session in try body(session) } }
-                continuation.resume(with: result)
+        try await run(connecting: true, body)
+    }
+
+    private func run<T: Sendable>(connecting: Bool, _ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        let call = CallCancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                queue.async {
+                    let result = Result {
+                        try self.session.withLock { session in
+                            if connecting { try session.connect() }
+                            guard call.start(session.cancelToken) else { throw CancellationError() }
+                            defer { call.finish() }
+                            return try body(session)
+                        }
+                    }
+                    continuation.resume(with: result)
+                }
             }
+        } onCancel: {
+            call.cancel()
         }
     }
 
@@ -78,6 +97,35 @@ public final class PostgresConnection: Sendable {
     }
 
     public func close() async {
-        _ = try? await withSession { $0.close() }
+        _ = try? await run(connecting: false) { $0.close() }
+    }
+}
+
+/// One call's cancellation state: cancelled before it started (do not start),
+/// or running with a cancel token (ask the server to cancel).
+final class CallCancellation: Sendable {
+    private enum State { case waiting, running(CancelToken?), cancelled, finished }
+    private let state = Mutex<State>(.waiting)
+
+    /// False when the call was cancelled before its turn came.
+    func start(_ token: CancelToken?) -> Bool {
+        state.withLock { state in
+            if case .cancelled = state { return false }
+            state = .running(token)
+            return true
+        }
+    }
+
+    func finish() { state.withLock { $0 = .finished } }
+
+    func cancel() {
+        let token: CancelToken? = state.withLock { state in
+            switch state {
+            case .waiting: state = .cancelled; return nil
+            case .running(let token): return token
+            case .cancelled, .finished: return nil
+            }
+        }
+        token?.requestCancel() // outside the lock: it does network I/O
     }
 }

@@ -30,6 +30,9 @@ public final class PostgresSession {
         transactionDepth = 0
     }
 
+    /// Cancels the running statement of the current connection, if any.
+    var cancelToken: CancelToken? { handle?.cancelToken }
+
     /// The server process serving this session (for pg_terminate_backend in tests and ops).
     public func backendPID() throws -> Int32 { try connectedHandle().backendPID }
 
@@ -51,6 +54,10 @@ public final class PostgresSession {
     public func queryPrepared(_ name: String, _ sql: String, _ parameters: [PostgresValue]) throws -> PostgresRows {
         try run { handle in
             if prepared[name] != sql {
+                if prepared[name] != nil {
+                    _ = try handle.execute("DEALLOCATE \(quoteIdentifier(name))", [])
+                    prepared[name] = nil
+                }
                 try handle.prepare(name: name, sql: sql)
                 prepared[name] = sql
             }
@@ -83,6 +90,12 @@ public final class PostgresSession {
             // A broken connection already rolled back on the server.
             if let handle, !handle.isBroken { _ = try? handle.execute("ROLLBACK", []) }
             throw error
+        }
+        // After an error the body caught, the server answers COMMIT with a silent
+        // ROLLBACK; report that instead of pretending the work was committed.
+        if let handle, handle.isInFailedTransaction {
+            _ = try? handle.execute("ROLLBACK", [])
+            throw PostgresError(.server, sqlState: "25P02", reason: "the transaction was aborted by an earlier statement error; rolled back")
         }
         try execute("COMMIT")
         return value

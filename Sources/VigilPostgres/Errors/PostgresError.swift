@@ -12,7 +12,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case invalidConfiguration, connectionFailed, connectionLost, server, decoding, encoding
-            case copyFailed, migration, timeout, misuse
+            case migration, misuse, queryCancelled
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -29,14 +29,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let decoding = Code(.decoding)
         /// A Swift value cannot be sent (for example a string with a NUL byte).
         public static let encoding = Code(.encoding)
-        /// COPY could not be started, fed or finished.
-        public static let copyFailed = Code(.copyFailed)
         /// A migration file is missing, changed after it was applied, or malformed.
         public static let migration = Code(.migration)
-        /// Waiting (for a notification) ran out of time.
-        public static let timeout = Code(.timeout)
         /// The API was used out of order (nested transaction, COPY not finished...).
         public static let misuse = Code(.misuse)
+        /// The statement was cancelled (task cancellation, or SQLSTATE 57014 from
+        /// statement_timeout or another session's pg_cancel_backend).
+        public static let queryCancelled = Code(.queryCancelled)
 
         public var description: String { base.rawValue }
     }
@@ -85,7 +84,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// crash shutdown, too many connections, and the server being in recovery.
     public var isRetriable: Bool {
         switch code {
-        case .connectionLost, .connectionFailed, .timeout: return true
+        case .connectionLost, .connectionFailed: return true
         case .server: return sqlState.map(Self.isRetriable(sqlState:)) ?? false
         default: return false
         }
