@@ -96,6 +96,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilPostgres",
+                "VigilFeatures",
                 "VigilSimulator",
                 "VigilService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

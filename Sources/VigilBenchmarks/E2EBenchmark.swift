@@ -189,7 +189,3 @@ struct E2EBenchmark: AsyncParsableCommand {
         return (percentile(0.5), percentile(0.99))
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -6,10 +6,26 @@ import VigilML
 extension ModelsBenchmark {
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
+    /// CPU time consumed by the calling thread. Rates per CPU-second measure "on one core"
+    /// even while other processes share the machine (time spent descheduled is excluded;
+    /// cache and memory-bandwidth interference is not).
+    static func cpuNow() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
+    /// Events per CPU-second and per wall-clock second.
+    struct Rate {
+        var cpu: Double
+        var wall: Double
+        static func best(_ a: Rate, _ b: Rate) -> Rate { Rate(cpu: max(a.cpu, b.cpu), wall: max(a.wall, b.wall)) }
+    }
+
     /// Events per second scoring `batch`-event slices of `rows` (cycled) for `seconds`.
     /// Slices and their sparse batches are prepared before the clock starts.
     func throughput(rows: [Float], width: Int, total: Int, sparse: SparseBatch? = nil,
-                    body: (UnsafeBufferPointer<Float>, Int, SparseBatch?) throws -> Void) throws -> Double {
+                    body: (UnsafeBufferPointer<Float>, Int, SparseBatch?) throws -> Void) throws -> Rate {
         let n = min(batch, total)
         let starts = Array(stride(from: 0, through: total - n, by: n))
         let sparseSlices = starts.map { start in sparse.map { slice($0, start, n) } }
@@ -19,9 +35,10 @@ extension ModelsBenchmark {
             }
             // Best of three windows: on a shared machine the best window is the one least
             // disturbed by other processes, so it measures the code rather than the neighbours.
-            var best = 0.0
+            var best = Rate(cpu: 0, wall: 0)
             for _ in 0..<3 {
                 var events = 0
+                let cpuBegin = Self.cpuNow()
                 let begin = Self.now()
                 var elapsed: UInt64 = 0
                 var i = 0
@@ -32,13 +49,14 @@ extension ModelsBenchmark {
                     i += 1
                     elapsed = Self.now() - begin
                 }
-                best = max(best, Double(events) / (Double(elapsed) / 1e9))
+                let cpu = Self.cpuNow() - cpuBegin
+                best = Rate.best(best, Rate(cpu: Double(events) / (Double(cpu) / 1e9), wall: Double(events) / (Double(elapsed) / 1e9)))
             }
             return best
         }
     }
 
-    func throughput(rows: [Float], width: Int, total: Int, body: (UnsafeBufferPointer<Float>, Int) throws -> Void) throws -> Double {
+    func throughput(rows: [Float], width: Int, total: Int, body: (UnsafeBufferPointer<Float>, Int) throws -> Void) throws -> Rate {
         try throughput(rows: rows, width: width, total: total, sparse: nil) { r, n, _ in try body(r, n) }
     }
 
@@ -71,15 +89,14 @@ extension ModelsBenchmark {
         try latencies(rows: rows, width: width, sparse: nil) { r, _ in try body(r) }
     }
 
-    /// Median seconds of one training step (100 timed steps after 5 warm-up steps); the
-    /// median ignores steps that were preempted by other processes.
+    /// Median thread-CPU seconds of one training step (100 timed steps after 5 warm-up steps).
     func timeTrainingStep(_ step: () throws -> Void) throws -> Double {
         for _ in 0..<5 { try step() }
         var times: [UInt64] = []
         for _ in 0..<100 {
-            let begin = Self.now()
+            let begin = Self.cpuNow()
             try step()
-            times.append(Self.now() - begin)
+            times.append(Self.cpuNow() - begin)
         }
         return Double(times.sorted()[50]) / 1e9
     }
@@ -105,18 +122,40 @@ struct SgemmBaseline {
 
     var flopsPerEvent: Int { layers.reduce(0) { $0 + 2 * $1.inputs * $1.outputs } }
 
-    /// Best of three windows, like the model measurements.
-    func eventsPerSecond(seconds: Double) -> Double {
-        (0..<3).map { _ in window(seconds: seconds) }.max()!
+    /// Median seconds of the matrix products of one training step on `rows` events:
+    /// per layer the forward product, the weight gradient and the input gradient.
+    func trainingStepSeconds(rows: Int) -> Double {
+        let widest = layers.map { max($0.inputs, $0.outputs) }.max()!
+        let weights = layers.map { [Float](repeating: 1 / Float($0.inputs), count: $0.inputs * $0.outputs) }
+        var gradient = [Float](repeating: 0, count: layers.map { $0.inputs * $0.outputs }.max()!)
+        let input = [Float](repeating: 0.5, count: widest * rows)
+        var output = [Float](repeating: 0.5, count: widest * rows)
+        var times: [UInt64] = []
+        for _ in 0..<105 {
+            let begin = ModelsBenchmark.cpuNow()
+            for (i, layer) in layers.enumerated() {
+                BLAS.gemm(transposeA: false, transposeB: false, m: layer.outputs, n: rows, k: layer.inputs, a: weights[i], b: input, c: &output)
+                BLAS.gemm(transposeA: false, transposeB: true, m: layer.outputs, n: layer.inputs, k: rows, a: input, b: input, c: &gradient)
+                BLAS.gemm(transposeA: true, transposeB: false, m: layer.inputs, n: rows, k: layer.outputs, a: weights[i], b: input, c: &output)
+            }
+            times.append(ModelsBenchmark.cpuNow() - begin)
+        }
+        return Double(times.dropFirst(5).sorted()[50]) / 1e9
     }
 
-    private func window(seconds: Double) -> Double {
+    /// Best of three windows, like the model measurements.
+    func eventsPerSecond(seconds: Double) -> ModelsBenchmark.Rate {
+        (0..<3).map { _ in window(seconds: seconds) }.reduce(ModelsBenchmark.Rate(cpu: 0, wall: 0), ModelsBenchmark.Rate.best)
+    }
+
+    private func window(seconds: Double) -> ModelsBenchmark.Rate {
         // Weights 1/inputs keep activations near 0.5 (no denormal slow paths).
         let weights = layers.map { [Float](repeating: 1 / Float($0.inputs), count: $0.inputs * $0.outputs) }
         let widest = layers.map { max($0.inputs, $0.outputs) }.max()!
         var a = [Float](repeating: 0.5, count: widest * batch)
         var b = [Float](repeating: 0.5, count: widest * batch)
         var events = 0
+        let cpuBegin = ModelsBenchmark.cpuNow()
         let begin = ModelsBenchmark.now()
         var elapsed: UInt64 = 0
         while elapsed < UInt64(seconds * 1e9) {
@@ -130,6 +169,7 @@ struct SgemmBaseline {
             events += batch
             elapsed = ModelsBenchmark.now() - begin
         }
-        return Double(events) / (Double(elapsed) / 1e9)
+        let cpu = ModelsBenchmark.cpuNow() - cpuBegin
+        return ModelsBenchmark.Rate(cpu: Double(events) / (Double(cpu) / 1e9), wall: Double(events) / (Double(elapsed) / 1e9))
     }
 }

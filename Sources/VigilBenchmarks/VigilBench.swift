@@ -9,7 +9,7 @@ struct VigilBench: AsyncParsableCommand {
         commandName: "vigil-bench",
         abstract: "Vigil's benchmarks. Run them through tools/bench NAME (release build, local stack).",
         subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, FeaturesBenchmark.self,
-                      ModelsBenchmark.self, E2EBenchmark.self]
+                      ModelsBenchmark.self, HotswapBenchmark.self, ScoringBenchmark.self, E2EBenchmark.self]
     )
 }
 

@@ -7,6 +7,10 @@ public struct MLError: Error, CustomStringConvertible, Sendable {
         let name: String
         /// An input contained NaN or an infinite value.
         public static let nonFiniteInput = Code(name: "nonFiniteInput")
+        /// A model produced a non-finite score (the batch's outputs must be discarded).
+        public static let nonFiniteOutput = Code(name: "nonFiniteOutput")
+        /// An input value is finite but far outside the range of standardised features.
+        public static let inputOutOfRange = Code(name: "inputOutOfRange")
         /// An input had the wrong number of values or an out-of-range index.
         public static let shapeMismatch = Code(name: "shapeMismatch")
         /// A configuration value is out of range.
@@ -17,6 +21,8 @@ public struct MLError: Error, CustomStringConvertible, Sendable {
         public static let checksumMismatch = Code(name: "checksumMismatch")
         /// A model file is not a Vigil model, or has an unknown version or kind.
         public static let unsupportedFormat = Code(name: "unsupportedFormat")
+        /// A model file was trained on a different feature specification.
+        public static let featureSpecMismatch = Code(name: "featureSpecMismatch")
         /// A model file's payload could not be decoded.
         public static let corruptPayload = Code(name: "corruptPayload")
         /// Training produced a non-finite loss or weight and was rolled back.

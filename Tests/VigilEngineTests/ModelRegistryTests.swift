@@ -98,3 +98,20 @@ import VigilML
         #expect(!seen.isEmpty)
     }
 }
+
+@Suite struct ModelRecordTests {
+    @Test func aModelSetBecomesARowAndComesBackOnlyIfTheRowIsConsistent() throws {
+        let set = try ModelRegistryTests.sets(2)[1]
+        let row = set.record
+        #expect(row.version == 2 && row.parent == 1 && row.checksum == set.checksum)
+        #expect(row.metricsJSON.contains("\"classifier_steps\":0"))
+        let back = try ModelSet(record: row)
+        #expect(back.checksum == set.checksum && back.version == 2)
+        var wrongChecksum = row
+        wrongChecksum.checksum = String(repeating: "0", count: 64)
+        #expect(throws: EngineError.self) { try ModelSet(record: wrongChecksum) }
+        var wrongVersion = row
+        wrongVersion.version = 7
+        #expect(throws: EngineError.self) { try ModelSet(record: wrongVersion) }
+    }
+}

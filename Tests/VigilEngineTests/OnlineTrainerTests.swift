@@ -154,3 +154,41 @@ final class TrainingHarness {
         #expect(round.outcome == .skipped(reason: "fewer than 256 recent events"))
     }
 }
+
+@Suite struct TrainingExampleStoreTests {
+    static func batch(_ values: [Float]) -> ScoredBatch {
+        var b = ScoredBatch()
+        b.prepare(count: values.count, featureWidth: 2, sparseWidth: 1)
+        for (i, v) in values.enumerated() {
+            b.features[2 * i] = v
+            b.features[2 * i + 1] = -v
+            b.sparse[i] = UInt32(i)
+        }
+        return b
+    }
+
+    @Test func recentTrafficIsBoundedKeyedByEventAndCarriesKnownLabels() {
+        var recent = RecentTraffic(featureWidth: 2, sparseWidth: 1, capacity: 3)
+        let b = Self.batch([1, 2, 3, 4])
+        for i in 0..<4 { recent.record(eventHash: UInt64(100 + i), batch: b, index: i) }
+        #expect(recent.count == 3 && recent.recorded == 4)
+        #expect(recent.lookup(eventHash: 100) == nil, "the oldest was overwritten")
+        #expect(recent.lookup(eventHash: 102).map { Array($0.dense) } == [3, -3])
+        recent.markLabel(eventHash: 103, isFraud: true)
+        recent.markLabel(eventHash: 100, isFraud: true)  // forgotten: no effect
+        var g = SeededGenerator(seed: 1)
+        let sample = recent.sample(60, generator: &g)
+        #expect(sample.count == 60 && sample.known.count == 60)
+        for j in 0..<60 {
+            #expect(sample.known[j] == (sample.dense[2 * j] == 4 ? 1 : -1))
+        }
+    }
+
+    @Test func labelledExamplesKeepTheNewestInArrivalOrder() {
+        var store = LabelledExamples(featureWidth: 1, sparseWidth: 0, capacity: 4)
+        for i in 0..<10 { store.append(dense: [Float(i)], sparse: [], isFraud: i % 3 == 0) }
+        let all = store.all()
+        #expect(store.joined == 10 && all.count == 4)
+        #expect(all.dense == [6, 7, 8, 9] && all.labels == [1, 0, 0, 1])
+    }
+}

@@ -89,7 +89,9 @@ import VigilML
         try scorer.score(Array(stream.events.prefix(200)), extractor: &scoringExtractor, into: &batch)
         let names = Set(Fixture.spec.denseNames + ["cae.anomaly_score", "cae.embedding"])
         var classifierReasons = 0
+        var explainedEvents = 0
         for i in 0..<batch.count {
+            if batch.reasons[i].contains(where: { $0.kind == .classifier }) { explainedEvents += 1 }
             let expected = 1 - (1 - batch.scores[i].fraudProbability) * (1 - config.anomalyWeight * config.anomalyRisk(batch.scores[i].anomaly))
             #expect(abs(batch.risks[i] - expected) < 1e-6)
             for r in batch.reasons[i] where r.kind == .classifier {
@@ -99,6 +101,8 @@ import VigilML
             }
         }
         #expect(classifierReasons > 0)
+        // The costly path is bounded per batch.
+        #expect(explainedEvents > 0 && explainedEvents <= config.maxExplainedPerBatch)
     }
 
     @Test func aModelSetForAnotherFeatureSpecIsRefused() throws {
@@ -114,5 +118,31 @@ import VigilML
         #expect(throws: EngineError.self) {
             try ModelSet.coldStart(featureSpecHash: 1, featureWidth: 3, sparseDimension: 0, warmUpRows: [1, 2, 3], count: 1)
         }
+    }
+}
+
+@Suite struct ScoredDecisionTests {
+    @Test func everyScoredEventGetsADecisionWithItsScoresVersionAndReasons() throws {
+        let stream = Fixture.stream(transactions: 700)
+        let registry = ModelRegistry(initial: try Fixture.coldStart(events: stream.events))
+        var extractor = try Fixture.extractor()
+        let scorer = try RiskScorer(registry: registry, extractor: extractor)
+        // Thresholds low enough that some events are reviewed and blocked.
+        let policy = try DecisionPolicy(configuration: .init(reviewThreshold: 0.05, blockThreshold: 0.5))
+        var batch = ScoredBatch()
+        var decisions: [Decision] = []
+        let events = stream.events[100..<600]
+        try scorer.score(stream.events[0..<100], extractor: &extractor, into: &batch)
+        try scorer.score(events, extractor: &extractor, into: &batch)
+        policy.decide(events, in: batch, into: &decisions)
+        #expect(decisions.count == events.count)
+        for (i, (d, e)) in zip(decisions, events).enumerated() {
+            #expect(d.eventID == e.eventID && d.cardID == e.cardID && d.amount == e.amount)
+            #expect(d.risk == batch.risks[i] && d.anomalyScore == batch.scores[i].anomaly && d.modelVersion == 1)
+            #expect(d.outcome == policy.outcome(risk: d.risk))
+            #expect(d.reasons == batch.reasons[i])
+        }
+        let outcomes = Set(decisions.map(\.outcome))
+        #expect(outcomes.contains(.allow) && outcomes.count >= 2, "\(outcomes)")
     }
 }

@@ -184,3 +184,39 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
         }
     }
 }
+
+@Suite struct EventDecoderRobustnessTests {
+    /// Random mutations of valid events: every outcome is an event obeying the contract or a
+    /// rejection with a reason; the decoder never traps (a deterministic PRNG keeps it repeatable).
+    @Test func randomMutationsAreAcceptedValidOrRejected() {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 29
+        }
+        let decoder = EventDecoder()
+        let base = Array(#"{"event_id":"e-1","ts":"2026-03-01T12:30:00Z","card_id":"c","merchant_id":77,"amount":12.5e1,"currency":"EUR","features":{"a":-1.25,"b":null},"x":[{"y":"\u00e9\n"}]}"#.utf8)
+        let alphabet = Array(#"{}[]":,\-+.eE0123456789tfnaulrsx "#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xE2, 0xED, 0xF0, 0xFF]
+        var accepted = 0, rejected = 0
+        for _ in 0..<20_000 {
+            var bytes = base
+            for _ in 0...(next() % 4) {
+                let i = Int(next() % UInt64(bytes.count))
+                switch next() % 3 {
+                case 0: bytes[i] = alphabet[Int(next() % UInt64(alphabet.count))]
+                case 1: bytes.insert(alphabet[Int(next() % UInt64(alphabet.count))], at: i)
+                default: bytes.remove(at: i)
+                }
+            }
+            do {
+                let e = try decoder.decode(bytes)
+                #expect(e.amount > 0 && e.amount.isFinite && !e.eventID.isEmpty && !e.cardID.isEmpty)
+                accepted += 1
+            } catch {
+                #expect(!error.reason.isEmpty)
+                rejected += 1
+            }
+        }
+        #expect(accepted > 0 && rejected > 0)
+    }
+}

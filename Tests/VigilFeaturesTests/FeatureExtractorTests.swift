@@ -166,6 +166,22 @@ private func approx(_ a: Float, _ b: Double, _ tolerance: Double = 1e-4) -> Bool
         #expect(a.snapshot() == b.snapshot())
     }
 
+    @Test func batchedExtractionMatchesOneAtATime() throws {
+        let events = SyntheticStream.events(count: 1000, cards: 120, merchants: 10, seed: 5)
+        var single = try FeatureExtractor(spec: .standard)
+        var batched = try FeatureExtractor(spec: .standard)
+        let expected = events.map { single.extract($0) }
+        var vectors: [FeatureVector] = []
+        var got: [FeatureVector] = []
+        for start in stride(from: 0, to: events.count, by: 37) {
+            batched.extract(batch: events[start..<min(start + 37, events.count)], into: &vectors)
+            got += vectors
+        }
+        #expect(got.map { $0.dense.map(\.bitPattern) } == expected.map { $0.dense.map(\.bitPattern) })
+        #expect(got.map(\.sparse) == expected.map(\.sparse))
+        #expect(batched.snapshot() == single.snapshot())
+    }
+
     @Test func specHashIsStableAndSpecsAreChecked() throws {
         // A golden value: the hash must never depend on the process (Swift's Hasher is seeded).
         #expect(StableHash.hash("card-1") == StableHash.hash(Array("card-1".utf8)))

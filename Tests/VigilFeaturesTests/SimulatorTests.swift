@@ -141,3 +141,41 @@ private func run(_ c: SimulatorConfiguration, days: Int) -> (transactions: [Simu
         }
     }
 }
+
+@Suite struct SimulatedFeaturesTests {
+    /// The simulator's fraud shows in the features built for it: the two parts fit together.
+    @Test func fraudScenariosStandOutInTheirFeatures() throws {
+        var c = smallWorld(seed: 9)
+        c.cardTestingBurstsPerDay = 3
+        c.accountTakeoversPerDay = 3
+        c.largeAmountRate = 0.005
+        let decoder = EventDecoder()
+        var fx = try FeatureExtractor(spec: .standard)
+        let names = FeatureSpec.standard.denseNames
+        func column(_ name: String) -> Int { names.firstIndex(of: name)! }
+        var sums: [FraudScenario: [Double]] = [:]
+        var counts: [FraudScenario: Int] = [:]
+        var vector = fx.makeVector()
+        var labelsMatched = 0
+        for record in TransactionSimulator(configuration: c, maxDays: 20) {
+            switch record {
+            case .transaction(let t):
+                let event = try decoder.decode(Array(t.json(truth: false).utf8))
+                fx.extract(event, into: &vector)
+                guard t.timestampMillis > c.startMillis + 5 * 86_400_000 else { continue } // let histories build up
+                var s = sums[t.scenario] ?? Array(repeating: 0, count: names.count)
+                for i in s.indices { s[i] += Double(vector.dense[i]) }
+                sums[t.scenario] = s
+                counts[t.scenario, default: 0] += 1
+            case .label(let l):
+                if fx.apply(label: try decoder.decodeLabel(Array(l.json().utf8))) { labelsMatched += 1 }
+            }
+        }
+        func mean(_ s: FraudScenario, _ name: String) -> Double { sums[s]![column(name)] / Double(counts[s]!) }
+        #expect(mean(.cardTesting, "card.count_1h") > 2 * mean(.legit, "card.count_1h"))
+        #expect(mean(.accountTakeover, "card.new_country") > 0.3 && mean(.legit, "card.new_country") < 0.05)
+        #expect(mean(.largeAmount, "card.amount_zscore") > mean(.legit, "card.amount_zscore") + 2)
+        #expect(mean(.compromisedTerminal, "terminal.risk") > mean(.legit, "terminal.risk"))
+        #expect(labelsMatched > 0)
+    }
+}

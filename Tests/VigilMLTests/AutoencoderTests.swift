@@ -39,6 +39,10 @@ import Testing
         let ap = RankingMetrics.averagePrecision(scores: scores, labels: test.isAnomaly)
         #expect(ap > 0.9, "AUPRC \(ap) vs anomaly rate \(rate)")
         #expect(ap > 20 * rate)
+        // Float16 weights: stated tolerance 0.05 standard-score units per event, same ranking quality.
+        let half = try model.snapshot(precision: .float16).score(rows: test.rows, count: 1000)
+        #expect(maxAbsDifference(half, scores) < 0.05)
+        #expect(abs(RankingMetrics.averagePrecision(scores: half, labels: test.isAnomaly) - ap) < 0.01)
         // Normal traffic sits near zero in standard-score units.
         let normal = zip(scores, test.isAnomaly).filter { !$0.1 }.map(\.0)
         #expect(abs(normal.reduce(0, +) / Float(normal.count)) < 0.5)

@@ -136,6 +136,27 @@ import Testing
         #expect(Set(top) == [0, 1])
     }
 
+    @Test func contributionsAreExactForALinearModelAndAgreeAcrossFormats() throws {
+        var c = SparseClassifier.Configuration(denseWidth: 5)
+        c.hiddenWidths = []
+        c.sparsity = .dense
+        let linear = try SparseClassifier(configuration: c)
+        let row: [Float] = [0.5, -1, 2, 0.25, -0.75]
+        let contributions = try linear.snapshot(precision: .float32).contributions(row: row)
+        let weights = linear.layers[0].weights
+        #expect(maxAbsDifference(contributions, zip(weights, row).map { $0 * $1 }) < 1e-6)
+        let logit = try linear.logits(rows: row, count: 1)[0]
+        #expect(abs(contributions.reduce(0, +) + linear.layers[0].bias[0] - logit) < 1e-5)
+
+        let model = try Self.trained(steps: 260)
+        let event: [Float] = [1, -0.5, 0.3, 0.2, -1.1, 0.4]
+        let dense = try model.snapshot(precision: .float32, format: .dense).contributions(row: event, sparseIndices: [3, 9])
+        let sparse = try model.snapshot(precision: .float32, format: .sparse).contributions(row: event, sparseIndices: [3, 9])
+        let half = try model.snapshot(precision: .float16, format: .dense).contributions(row: event, sparseIndices: [3, 9])
+        #expect(maxAbsDifference(dense, sparse) < 1e-4)
+        #expect(maxAbsDifference(dense, half) < 2e-2)
+    }
+
     @Test func sameSeedSameModelAndBadInputRejected() throws {
         let a = try Self.trained(steps: 60), b = try Self.trained(steps: 60)
         #expect(a.layers == b.layers && a.table == b.table)

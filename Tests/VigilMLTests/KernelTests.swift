@@ -52,8 +52,10 @@ import Testing
         #expect(maxAbsDifference(y, expected) < 1e-5)
     }
 
-    @Test func packedLayersAgreeAcrossFormatsAndPrecisions() {
-        let inputs = 10, outputs = 6, n = 5
+    /// n = 1 and outputs = 1 take their own (gemv / gather) paths.
+    @Test(arguments: [(6, 5), (6, 1), (1, 5), (1, 1)])
+    func packedLayersAgreeAcrossFormatsAndPrecisions(outputs: Int, n: Int) {
+        let inputs = 10
         let w = randomArray(inputs * outputs, seed: 6), b = randomArray(outputs, seed: 7)
         var g = SeededGenerator(seed: 8)
         let mask = (0..<(inputs * outputs)).map { _ in g.nextUnit() < 0.5 ? Float(1) : 0 }
@@ -84,6 +86,13 @@ import Testing
             let error = #expect(throws: MLError.self) { try InputValidation.check(rows: [1, 2, bad, 4], count: 2, width: 2) }
             #expect(error?.code == .nonFiniteInput)
             #expect(error?.message.contains("row 1, feature 0") == true)
+        }
+        // The magnitude bound is exact at 2^20, for both signs, and subnormals pass.
+        #expect(throws: Never.self) { try InputValidation.check(rows: [1_048_575.9, -1_048_575.9, Float.leastNonzeroMagnitude, -0.0], count: 2, width: 2) }
+        for big: Float in [1_048_576, -1_048_576, 3e38] {
+            let error = #expect(throws: MLError.self) { try InputValidation.check(rows: [0, 0, 0, big], count: 2, width: 2) }
+            #expect(error?.code == .inputOutOfRange)
+            #expect(error?.message.contains("row 1, feature 1") == true)
         }
         let shape = #expect(throws: MLError.self) { try InputValidation.check(rows: [1, 2, 3], count: 2, width: 2) }
         #expect(shape?.code == .shapeMismatch)

@@ -24,6 +24,9 @@ import Testing
         #expect(caeHeader.widths == [12, 24, 4, 24, 12])
         #expect(classifierHeader.widths == classifier.configuration.widths)
         #expect(try ModelFile.header(of: caeFile) == caeHeader)
+        #expect(throws: Never.self) { try ModelFile.decodeClassifier(classifierFile, featureSpecHash: 0xFEED) }
+        let spec = #expect(throws: MLError.self) { try ModelFile.decodeAutoencoder(caeFile, featureSpecHash: 0xBEEF) }
+        #expect(spec?.code == .featureSpecMismatch)
         // Re-encoding the loaded model reproduces the file byte for byte.
         #expect(ModelFile.encode(caeBack, featureSpecHash: 0xFEED, createdAt: created) == caeFile)
         #expect(ModelFile.encode(classifierBack, featureSpecHash: 0xFEED, createdAt: created) == classifierFile)

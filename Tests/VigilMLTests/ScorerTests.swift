@@ -43,6 +43,15 @@ import Testing
         #expect(throws: MLError.self) { try scorer.score(batch: test.rows, count: 299, workspace: workspace) }
     }
 
+    @Test func pathologicalWeightsNeverYieldANonFiniteScore() throws {
+        var cae = try ContrastiveAutoencoder(configuration: AutoencoderTests.configuration())
+        let data = SyntheticData.anomalyMixture(count: 16, width: 12, anomalyRate: 0, seed: 1)
+        try cae.fitNormalRegion(rows: data.rows, count: 16)
+        cae.layers[0].weights = cae.layers[0].weights.map { $0 * 1e30 }  // as if a file had been forged
+        let error = #expect(throws: MLError.self) { try cae.snapshot().score(rows: data.rows, count: 16) }
+        #expect(error?.code == .nonFiniteOutput)
+    }
+
     @Test func mismatchedModelsAreRefused() throws {
         var cae = try ContrastiveAutoencoder(configuration: AutoencoderTests.configuration())
         let data = SyntheticData.anomalyMixture(count: 16, width: 12, anomalyRate: 0, seed: 1)

@@ -77,7 +77,8 @@ public final class ModelRegistry: Sendable {
             if let expected, s.current.version != expected {
                 throw EngineError(.versionConflict, "candidate was built on version \(expected), but \(s.current.version) is live")
             }
-            guard !s.retained.contains(where: { $0.version == set.version }), set.version > 0 else {
+            guard set.version > 0 else { throw EngineError(.invalidConfiguration, "model versions start at 1, got \(set.version)") }
+            guard !s.retained.contains(where: { $0.version == set.version }) else {
                 throw EngineError(.versionConflict, "version \(set.version) is already in the registry")
             }
             s.retained.append(set)

@@ -20,7 +20,8 @@ public final class RiskScorer {
     let specHash: UInt64
     let sparseDimension: Int
     private let workspace = ScoringWorkspace()
-    private var vector: FeatureVector
+    /// One reusable vector per event of the largest batch so far.
+    private var vectors: [FeatureVector] = []
     private var sparseBatch = SparseBatch(offsets: [0], indices: [])
     private var featureErrors: [Float] = []
     private var checkedVersion: Int64 = .min
@@ -34,7 +35,6 @@ public final class RiskScorer {
         featureNames = extractor.spec.denseNames
         specHash = extractor.spec.specHash
         sparseDimension = Int(extractor.sparseDimension)
-        vector = extractor.makeVector()
         featureErrors = [Float](repeating: 0, count: configuration.batchCapacity * featureNames.count)
         try check(registry.current)
     }
@@ -61,7 +61,9 @@ public final class RiskScorer {
     /// Extracts features for `events` (updating `extractor`'s state, in order), scores them
     /// with the live model set and writes everything into `batch`.
     public func score(_ events: ArraySlice<TransactionEvent>, extractor: inout FeatureExtractor, into batch: inout ScoredBatch) throws {
-        guard extractor.spec.specHash == specHash else {
+        // The full spec hash is checked at init (hashing the spec text per batch would cost
+        // microseconds); per batch the shapes must match.
+        guard extractor.denseCount == featureNames.count, Int(extractor.sparseDimension) == sparseDimension else {
             throw EngineError(.featureSpecMismatch, "the extractor's feature spec differs from the scorer's")
         }
         let models = registry.current
@@ -70,16 +72,30 @@ public final class RiskScorer {
         batch.prepare(count: n, featureWidth: d, sparseWidth: s)
         batch.modelVersion = models.version
         guard n > 0 else { return }
-        var j = 0
-        for event in events {
-            extractor.extract(event, into: &vector)
-            for f in 0..<d {
-                let v = vector.dense[f]
-                if v.isFinite { batch.features[j * d + f] = v } else { batch.features[j * d + f] = 0; sanitizedValues += 1 }
+        // Locals, not stored properties, inside the loops: a class's stored property costs a
+        // dynamic exclusivity check on every access.
+        var vectors: [FeatureVector] = []
+        swap(&vectors, &self.vectors)
+        defer { swap(&vectors, &self.vectors) }
+        // Batched extraction loads the cards' state slots ahead, overlapping cache misses.
+        extractor.extract(batch: events, into: &vectors)
+        var sanitized = 0
+        batch.features.withUnsafeMutableBufferPointer { features in
+            batch.sparse.withUnsafeMutableBufferPointer { sparse in
+                for j in 0..<n {
+                    vectors[j].dense.withUnsafeBufferPointer { dense in
+                        for f in 0..<d {
+                            let v = dense[f]
+                            if v.isFinite { features[j * d + f] = v } else { features[j * d + f] = 0; sanitized += 1 }
+                        }
+                    }
+                    vectors[j].sparse.withUnsafeBufferPointer { indices in
+                        for k in 0..<s { sparse[j * s + k] = indices[k] }
+                    }
+                }
             }
-            for k in 0..<s { batch.sparse[j * s + k] = vector.sparse[k] }
-            j += 1
         }
+        sanitizedValues += sanitized
         try scoreExtracted(count: n, models: models, into: &batch)
     }
 
@@ -87,22 +103,30 @@ public final class RiskScorer {
     func scoreExtracted(count n: Int, models: ModelSet, into batch: inout ScoredBatch) throws {
         let d = batch.featureWidth, s = batch.sparseWidth
         let usesSparse = models.classifier.configuration.hashBuckets > 0
+        if featureErrors.count < n * d { featureErrors = [Float](repeating: 0, count: n * d) }
+        var errorsOwner: [Float] = []
+        swap(&errorsOwner, &featureErrors)
+        defer { swap(&errorsOwner, &featureErrors) }
+        var sparseOwner = SparseBatch(offsets: [], indices: [])
+        swap(&sparseOwner, &sparseBatch)
+        defer { swap(&sparseOwner, &sparseBatch) }
         if usesSparse {
-            sparseBatch.offsets.removeAll(keepingCapacity: true)
-            sparseBatch.indices.removeAll(keepingCapacity: true)
-            sparseBatch.offsets.append(0)
-            for j in 0..<n {
-                for k in 0..<s { sparseBatch.indices.append(Int32(bitPattern: batch.sparse[j * s + k])) }
-                sparseBatch.offsets.append(Int32(sparseBatch.indices.count))
+            sparseOwner.offsets.removeAll(keepingCapacity: true)
+            sparseOwner.indices.removeAll(keepingCapacity: true)
+            sparseOwner.offsets.append(0)
+            batch.sparse.withUnsafeBufferPointer { sp in
+                for j in 0..<n {
+                    for k in 0..<s { sparseOwner.indices.append(Int32(bitPattern: sp[j * s + k])) }
+                    sparseOwner.offsets.append(Int32(truncatingIfNeeded: (j + 1) * s))
+                }
             }
         }
-        if featureErrors.count < n * d { featureErrors = [Float](repeating: 0, count: n * d) }
         do {
             try batch.features.withUnsafeBufferPointer { rows in
                 try batch.scores.withUnsafeMutableBufferPointer { out in
-                    try featureErrors.withUnsafeMutableBufferPointer { errors in
+                    try errorsOwner.withUnsafeMutableBufferPointer { errors in
                         try models.scorer.score(batch: UnsafeBufferPointer(rebasing: rows[0..<(n * d)]),
-                                                sparse: usesSparse ? sparseBatch : nil, count: n, into: out,
+                                                sparse: usesSparse ? sparseOwner : nil, count: n, into: out,
                                                 featureErrors: UnsafeMutableBufferPointer(rebasing: errors[0..<(n * d)]),
                                                 workspace: workspace)
                     }
@@ -112,39 +136,46 @@ public final class RiskScorer {
             throw EngineError.wrapping(error, "scoring with model set \(models.version) failed")
         }
         let trained = models.classifierIsTrained
-        for j in 0..<n {
-            let risk = configuration.risk(batch.scores[j], classifierIsTrained: trained)
-            batch.risks[j] = risk
-            batch.reasons[j].removeAll()
-            if trained && risk >= configuration.explainAbove {
-                try explain(event: j, models: models, batch: &batch)
-            } else {
-                appendReconstructionReasons(event: j, d: d, limit: configuration.reasonsPerEvent, into: &batch.reasons[j])
+        var explained = 0
+        try errorsOwner.withUnsafeMutableBufferPointer { errors in
+            for j in 0..<n {
+                let risk = configuration.risk(batch.scores[j], classifierIsTrained: trained)
+                batch.risks[j] = risk
+                if trained && risk >= configuration.explainAbove && explained < configuration.maxExplainedPerBatch {
+                    explained += 1
+                    try explain(event: j, models: models, errors: errors, batch: &batch)
+                } else {
+                    var list = ReasonList()
+                    appendReconstructionReasons(event: j, d: d, errors: errors, limit: configuration.reasonsPerEvent, into: &list)
+                    batch.reasons[j] = list
+                }
             }
         }
     }
 
     /// The strongest per-feature reconstruction errors above the configured ratio. Marks the
     /// chosen entries in the scratch error buffer (it is not needed afterwards).
-    private func appendReconstructionReasons(event j: Int, d: Int, limit: Int, into list: inout ReasonList) {
+    private func appendReconstructionReasons(event j: Int, d: Int, errors: UnsafeMutableBufferPointer<Float>, limit: Int,
+                                             into list: inout ReasonList) {
         let base = j * d
+        let minimum = configuration.minimumReconstructionRatio
         while list.count < limit {
             var best = -1
-            var bestValue = configuration.minimumReconstructionRatio
-            for f in 0..<d where featureErrors[base + f] > bestValue {
+            var bestValue = minimum
+            for f in 0..<d where errors[base + f] > bestValue {
                 best = f
-                bestValue = featureErrors[base + f]
+                bestValue = errors[base + f]
             }
             guard best >= 0 else { return }
-            featureErrors[base + best] = -1
+            errors[base + best] = -1
             list.append(RiskReason(kind: .reconstruction, name: featureNames[best], weight: bestValue))
         }
     }
 
     /// Reasons for a likely review: the classifier's strongest positive contributions (up to
     /// two), then reconstruction errors, then more contributions while there is room.
-    private func explain(event j: Int, models: ModelSet, batch: inout ScoredBatch) throws {
-        let d = batch.featureWidth, s = batch.sparseWidth
+    private func explain(event j: Int, models: ModelSet, errors: UnsafeMutableBufferPointer<Float>, batch: inout ScoredBatch) throws {
+        let d = batch.featureWidth
         var row = Array(batch.featureRow(j))
         let anomalyNames = models.scorer.usesAnomalyInputs
         if anomalyNames {
@@ -163,7 +194,6 @@ public final class RiskScorer {
         do { contributions = try models.scorer.classifier.contributions(row: row, sparseIndices: sparse, workspace: workspace) } catch {
             throw EngineError.wrapping(error, "explaining event \(j)")
         }
-        _ = s
         var named: [(String, Float)] = (0..<d).map { (featureNames[$0], contributions[$0]) }
         if anomalyNames {
             named.append(("cae.anomaly_score", contributions[d]))
@@ -173,7 +203,7 @@ public final class RiskScorer {
         let limit = configuration.reasonsPerEvent
         var list = ReasonList()
         for (name, w) in positive.prefix(min(2, limit)) { list.append(RiskReason(kind: .classifier, name: name, weight: w)) }
-        appendReconstructionReasons(event: j, d: d, limit: limit, into: &list)
+        appendReconstructionReasons(event: j, d: d, errors: errors, limit: limit, into: &list)
         for (name, w) in positive.dropFirst(min(2, limit)) where list.count < limit {
             list.append(RiskReason(kind: .classifier, name: name, weight: w))
         }

@@ -18,8 +18,12 @@ public struct RiskScorerConfiguration: Sendable, Equatable {
     /// A feature's reconstruction-error ratio must exceed this to be named as a reason. Default: 4.
     public var minimumReconstructionRatio: Float = 4
     /// Events at or above this risk also get classifier contributions as reasons (the costly
-    /// gradient × input path, so only for events likely to be reviewed). Default: 0.5.
+    /// gradient × input path, so only for events likely to be reviewed); above 1 turns it off. Default: 0.5.
     public var explainAbove: Float = 0.5
+    /// At most this many events per batch get classifier contributions (in batch order): a
+    /// burst of risky events must not make a batch many times slower (each costs tens of
+    /// microseconds). The rest keep reconstruction reasons. Default: 16.
+    public var maxExplainedPerBatch = 16
     /// Largest batch the scorer sizes its buffers for up front (larger ones grow them). Default: 1024.
     public var batchCapacity = 1024
 
@@ -28,7 +32,7 @@ public struct RiskScorerConfiguration: Sendable, Equatable {
     func validate() throws {
         guard anomalyScale > 0, anomalyMidpoint.isFinite, (0...1).contains(anomalyWeight),
               (0...ReasonList.capacity).contains(reasonsPerEvent), minimumReconstructionRatio >= 0,
-              (0...1).contains(explainAbove), batchCapacity > 0 else {
+              explainAbove >= 0, maxExplainedPerBatch >= 0, batchCapacity > 0 else {
             throw EngineError(.invalidConfiguration, "risk scorer setting out of range: \(self)")
         }
     }

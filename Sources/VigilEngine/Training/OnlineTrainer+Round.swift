@@ -32,12 +32,15 @@ extension OnlineTrainer {
         }
         guard data.trafficTrain.count >= 2 else { return skipped("fewer than \(configuration.minimumTraffic) recent events") }
 
-        // The autoencoder keeps learning on recent traffic, then re-learns where normal lives.
+        // The autoencoder keeps learning on recent traffic (known labels refine its negative
+        // mining), then re-learns where normal lives.
         var autoencoder = live.autoencoder
         let d = data.trafficTrain.featureWidth, b = min(configuration.batchSize, data.trafficTrain.count)
         for step in 0..<configuration.autoencoderSteps {
             let start = (step * b) % (data.trafficTrain.count - b + 1)
-            try autoencoder.train(rows: Array(data.trafficTrain.dense[(start * d)..<((start + b) * d)]), count: b)
+            let known = Array(data.trafficTrain.known[start..<(start + b)])
+            try autoencoder.train(rows: Array(data.trafficTrain.dense[(start * d)..<((start + b) * d)]), count: b,
+                                  labels: known.contains { $0 >= 0 } ? known : nil)
         }
         try autoencoder.fitNormalRegion(rows: data.trafficTrain.dense, count: data.trafficTrain.count)
         let anomaly = try autoencoder.snapshot(precision: live.architecture.autoencoderPrecision)

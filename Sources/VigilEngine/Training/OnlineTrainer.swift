@@ -92,7 +92,10 @@ public final class OnlineTrainer: Sendable {
     @discardableResult
     public func record(label: LabelEvent) -> Bool {
         let key = StableHash.hash(label.eventID)
-        let vector = recent.withLock { r in r.lookup(eventHash: key).map { (Array($0.dense), Array($0.sparse)) } }
+        let vector = recent.withLock { r in
+            r.markLabel(eventHash: key, isFraud: label.isFraud)
+            return r.lookup(eventHash: key).map { (Array($0.dense), Array($0.sparse)) }
+        }
         guard let vector else {
             control.withLock { $0.unmatchedLabels += 1 }
             return false
@@ -116,7 +119,7 @@ public final class OnlineTrainer: Sendable {
     // MARK: Background thread
 
     /// Starts the trainer's own thread: a round every `interval`, or sooner when
-    /// `labelsPerRound` new labels arrived. Idempotent.
+    /// `labelsPerRound` new labels arrived. Idempotent; a stopped trainer does not start again.
     public func start() {
         let first = control.withLock { c in
             defer { c.started = true }

@@ -14,6 +14,9 @@ struct RecentTraffic {
     private var keys: [UInt64]
     private var dense: [Float]
     private var sparse: [UInt32]
+    /// −1 unknown, 0 legit, 1 fraud: set when a label joins, used for the autoencoder's
+    /// negative mining (events known to share a label are not pushed apart).
+    private var known: [Int8]
     private var slotOf: [UInt64: Int32] = [:]
     /// Vectors recorded in total (including overwritten ones).
     private(set) var recorded = 0
@@ -25,6 +28,7 @@ struct RecentTraffic {
         keys = [UInt64](repeating: 0, count: capacity)
         dense = [Float](repeating: 0, count: capacity * featureWidth)
         sparse = [UInt32](repeating: 0, count: capacity * sparseWidth)
+        known = [Int8](repeating: -1, count: capacity)
         slotOf.reserveCapacity(capacity)
     }
 
@@ -32,6 +36,7 @@ struct RecentTraffic {
         let slot = next
         if count == capacity, slotOf[keys[slot]] == Int32(slot) { slotOf[keys[slot]] = nil }
         keys[slot] = key
+        known[slot] = -1
         let d = featureWidth, s = sparseWidth
         for f in 0..<d { dense[slot * d + f] = batch.features[i * d + f] }
         for k in 0..<s { sparse[slot * s + k] = batch.sparse[i * s + k] }
@@ -47,6 +52,12 @@ struct RecentTraffic {
         return (dense[(slot * featureWidth)..<((slot + 1) * featureWidth)], sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)])
     }
 
+    /// Remembers the label of a remembered event (for negative mining).
+    mutating func markLabel(eventHash key: UInt64, isFraud: Bool) {
+        guard let slot = slotOf[key].map(Int.init) else { return }
+        known[slot] = isFraud ? 1 : 0
+    }
+
     /// `n` vectors drawn uniformly (with replacement) from what is remembered.
     func sample(_ n: Int, generator g: inout SeededGenerator) -> ExampleRows {
         var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
@@ -55,6 +66,7 @@ struct RecentTraffic {
             let slot = Int(g.next() % UInt64(count))
             out.dense += dense[(slot * featureWidth)..<((slot + 1) * featureWidth)]
             out.sparse += sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)]
+            out.known.append(known[slot])
             out.count += 1
         }
         return out
@@ -69,6 +81,8 @@ struct ExampleRows: Sendable {
     var dense: [Float] = []
     var sparse: [UInt32] = []
     var labels: [Float] = []
+    /// Known labels of sampled traffic (−1 unknown), for the autoencoder; empty otherwise.
+    var known: [Int8] = []
 
     init(featureWidth: Int, sparseWidth: Int) {
         self.featureWidth = featureWidth
@@ -89,6 +103,7 @@ struct ExampleRows: Sendable {
         out.dense = Array(dense[(range.lowerBound * featureWidth)..<(range.upperBound * featureWidth)])
         out.sparse = Array(sparse[(range.lowerBound * sparseWidth)..<(range.upperBound * sparseWidth)])
         if !labels.isEmpty { out.labels = Array(labels[range]) }
+        if !known.isEmpty { out.known = Array(known[range]) }
         return out
     }
 

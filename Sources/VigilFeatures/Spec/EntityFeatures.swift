@@ -12,12 +12,23 @@ struct Decay {
 
     init() {}
 
+    /// Two exp calls instead of four: e^(-dt/1h) = (e^(-dt/24h))^24 and e^(-dt/24h) = (e^(-dt/7d))^7,
+    /// by repeated multiplication in Double (a few ulps, far below Float's precision).
     init(from last: UInt32, to now: UInt32, week needsWeek: Bool = true) {
         guard now > last, last != 0 else { return }
         let dt = Double(now - last)
-        hour = Float(exp(-dt / FeatureExtractor.windows.0))
-        day = Float(exp(-dt / FeatureExtractor.windows.1))
-        if needsWeek { week = Float(exp(-dt / FeatureExtractor.windows.2)) }
+        let d: Double
+        if needsWeek {
+            let w = exp(-dt / FeatureExtractor.windows.2)
+            let w2 = w * w, w4 = w2 * w2
+            d = w4 * w2 * w
+            week = Float(w)
+        } else {
+            d = exp(-dt / FeatureExtractor.windows.1)
+        }
+        let d2 = d * d, d4 = d2 * d2, d8 = d4 * d4, d16 = d8 * d8
+        hour = Float(d16 * d8)
+        day = Float(d)
         label = Float(exp(-dt / FeatureExtractor.labelWindow))
     }
 }

@@ -22,6 +22,8 @@ public struct FeatureExtractor: Sendable {
     var sweptDay: UInt32 = 0
     /// Last computed time features (a pure cache: not part of the state or the snapshot).
     var clockCache: ClockFeatures?
+    /// Where batched extraction folds the words it loads early, so the loads are kept.
+    var prefetchSink: UInt64 = 0
 
     public init(spec: FeatureSpec, configuration: FeatureStateConfiguration = FeatureStateConfiguration()) throws(FeaturesError) {
         self.spec = spec
@@ -43,6 +45,11 @@ public struct FeatureExtractor: Sendable {
     public var sparseDimension: UInt32 { compiled.sparseDimension }
     /// Start of each sparse slot's range in the sparse space.
     public var sparseOffsets: [UInt32] { compiled.sparse.map(\.offset) }
+    /// Number of buckets of each sparse slot.
+    public var sparseBuckets: [UInt32] { compiled.sparse.map(\.buckets) }
+    /// Names of the dense features and sparse slots, in order (for reasons and model files).
+    public var denseNames: [String] { spec.denseNames }
+    public var sparseNames: [String] { spec.sparseNames }
 
     /// A vector shaped for this spec, to pass to `extract(_:into:)` again and again.
     public func makeVector() -> FeatureVector { FeatureVector(denseCount: denseCount, sparseCount: sparseCount) }

@@ -77,17 +77,36 @@ public struct PackedLayer: Sendable, Equatable {
             w.withUnsafeBufferPointer { wp in
                 if n == 1 {
                     BLAS.gemv(transpose: false, rows: outputs, cols: inputs, a: wp.baseAddress!, x: x, y: out)
+                } else if outputs == 1 {
+                    // A single output (the logit) is Xᵀ·w: a matrix-vector product, which BLAS
+                    // does far better than a one-row matrix product.
+                    BLAS.gemv(transpose: true, rows: inputs, cols: n, a: x, x: wp.baseAddress!, y: out)
                 } else {
                     BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs,
                               a: wp.baseAddress!, b: x, c: out)
                 }
             }
         case .half(let w):
-            w.withUnsafeBufferPointer { HalfPrecision.widen($0.baseAddress!, count: $0.count, into: scratch) }
             if n == 1 {
-                BLAS.gemv(transpose: false, rows: outputs, cols: inputs, a: scratch, x: x, y: out)
+                // One event: widen on the fly inside the dot products (one pass over the
+                // weights instead of a widening pass plus a gemv pass).
+                HalfPrecision.table.withUnsafeBufferPointer { t in
+                    w.withUnsafeBufferPointer { hw in
+                        for o in 0..<outputs {
+                            let row = hw.baseAddress! + o * inputs
+                            var sum: Float = 0
+                            for i in 0..<inputs { sum += t[Int(row[i].bitPattern)] * x[i] }
+                            out[o] = sum
+                        }
+                    }
+                }
             } else {
-                BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs, a: scratch, b: x, c: out)
+                w.withUnsafeBufferPointer { HalfPrecision.widen($0.baseAddress!, count: $0.count, into: scratch) }
+                if outputs == 1 {
+                    BLAS.gemv(transpose: true, rows: inputs, cols: n, a: x, x: scratch, y: out)
+                } else {
+                    BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: n, k: inputs, a: scratch, b: x, c: out)
+                }
             }
         case .csr(let m):
             m.multiply(x, n: n, into: out)

@@ -42,7 +42,8 @@ public final class Scorer: Sendable {
     /// Scores `count` batch-major rows (count × featureWidth) into `results`.
     /// `featureErrors` (count × featureWidth), if given, receives the autoencoder's
     /// per-feature error ratios (the anomaly reasons). Allocation-free once the workspace
-    /// has seen a batch this large. Throws before writing anything on bad input.
+    /// has seen a batch this large. Throws before writing anything on bad input, and
+    /// (`.nonFiniteOutput`) instead of returning a non-finite score.
     public func score(batch rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
                       into results: UnsafeMutableBufferPointer<Score>,
                       featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
@@ -72,6 +73,8 @@ public final class Scorer: Sendable {
                                   featureErrors: featureErrors?.baseAddress, workspace: workspace)
         let probabilities = workspace.buffer(.reconstruction, count: n)
         classifier.scoreFeatureMajor(x, sparse: sparse, n: n, probabilities: probabilities, workspace: workspace)
+        try InputValidation.checkOutputs(anomalyScores, count: n)
+        try InputValidation.checkOutputs(probabilities, count: n)
         for j in 0..<n { results[j] = Score(anomaly: anomalyScores[j], fraudProbability: probabilities[j]) }
     }
 

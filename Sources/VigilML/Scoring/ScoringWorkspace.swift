@@ -37,11 +37,15 @@ public final class ScoringWorkspace {
     /// Runs `layers` over x (feature-major, n columns), ping-ponging between two buffers;
     /// returns the buffer holding the last layer's output.
     func forward(_ layers: ArraySlice<PackedLayer>, input x: UnsafePointer<Float>, n: Int) -> UnsafeMutablePointer<Float> {
-        let widest = layers.map(\.outputs).max() ?? 1
-        let scratchCount = layers.map(\.scratchCount).max() ?? 0
+        // Plain loops, not map/max: this runs per batch and must not allocate.
+        var widest = 1, scratchCount = 1
+        for layer in layers {
+            widest = max(widest, layer.outputs)
+            scratchCount = max(scratchCount, layer.scratchCount)
+        }
         let ping = buffer(.ping, count: widest * n)
         let pong = buffer(.pong, count: widest * n)
-        let scratch = buffer(.scratch, count: max(scratchCount, 1))
+        let scratch = buffer(.scratch, count: scratchCount)
         var source = UnsafePointer(x)
         var target = ping
         for layer in layers {

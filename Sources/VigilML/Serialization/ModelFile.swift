@@ -49,16 +49,21 @@ public enum ModelFile {
                      createdAt: createdAt, payload: payload.bytes)
     }
 
-    public static func decodeAutoencoder(_ bytes: [UInt8]) throws -> (model: ContrastiveAutoencoder, header: ModelHeader) {
+    /// Decodes an autoencoder file. With `featureSpecHash`, a model trained on another
+    /// feature specification is refused (`.featureSpecMismatch`).
+    public static func decodeAutoencoder(_ bytes: [UInt8], featureSpecHash: UInt64? = nil) throws -> (model: ContrastiveAutoencoder, header: ModelHeader) {
         let (header, start) = try verify(bytes, expecting: .contrastiveAutoencoder)
+        try checkSpec(header, featureSpecHash)
         var reader = BinaryReader(bytes, offset: start)
         let model = try ContrastiveAutoencoder(decoding: &reader)
         try finish(reader, widths: model.configuration.widths, header: header)
         return (model, header)
     }
 
-    public static func decodeClassifier(_ bytes: [UInt8]) throws -> (model: SparseClassifier, header: ModelHeader) {
+    /// Decodes a classifier file; `featureSpecHash` as for `decodeAutoencoder`.
+    public static func decodeClassifier(_ bytes: [UInt8], featureSpecHash: UInt64? = nil) throws -> (model: SparseClassifier, header: ModelHeader) {
         let (header, start) = try verify(bytes, expecting: .sparseClassifier)
+        try checkSpec(header, featureSpecHash)
         var reader = BinaryReader(bytes, offset: start)
         let model = try SparseClassifier(decoding: &reader)
         try finish(reader, widths: model.configuration.widths, header: header)
@@ -121,6 +126,12 @@ public enum ModelFile {
         let header = ModelHeader(formatVersion: version, kind: fileKind, featureSpecHash: specHash,
                                  createdAtMilliseconds: created, widths: widths, checksum: digest)
         return (header, r.offset)
+    }
+
+    private static func checkSpec(_ header: ModelHeader, _ expected: UInt64?) throws {
+        if let expected, expected != header.featureSpecHash {
+            throw MLError(.featureSpecMismatch, "model was trained on feature spec \(String(header.featureSpecHash, radix: 16)), this build uses \(String(expected, radix: 16))")
+        }
     }
 
     private static func finish(_ reader: BinaryReader, widths: [Int], header: ModelHeader) throws {

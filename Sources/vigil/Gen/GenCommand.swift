@@ -64,6 +64,15 @@ struct GenCommand: AsyncParsableCommand {
         return ms
     }
 
+    /// Where the stream goes. Files today; when VigilKafka's producer is merged, a `--kafka`
+    /// option selects a Kafka `SimulationSink` here (transactions and labels topics, key = card id).
+    func makeSink(_ fileFormat: SimulationFileFormat) throws -> any SimulationSink {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        return try FileSink(
+            transactionsPath: "\(out)/transactions.\(fileFormat.rawValue)", labelsPath: "\(out)/labels.\(fileFormat.rawValue)",
+            format: fileFormat, includeTruth: truth)
+    }
+
     func run() async throws {
         var c = SimulatorConfiguration()
         c.seed = seed
@@ -79,10 +88,7 @@ struct GenCommand: AsyncParsableCommand {
         c.cardTestingBurstsPerDay = cardTestingPerDay
         c.accountTakeoversPerDay = takeoversPerDay
         let fileFormat = SimulationFileFormat(rawValue: format) ?? .jsonl
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let sink = try FileSink(
-            transactionsPath: "\(out)/transactions.\(fileFormat.rawValue)", labelsPath: "\(out)/labels.\(fileFormat.rawValue)",
-            format: fileFormat, includeTruth: truth)
+        let sink = try makeSink(fileFormat)
         let maxDays = days ?? (events == nil ? 30 : nil)
         var simulator = TransactionSimulator(configuration: c, maxTransactions: events, maxDays: maxDays)
         var progress = GenProgress(quiet: quiet, totalTransactions: events, totalDays: maxDays)

@@ -27,7 +27,7 @@ public final class AnomalySnapshot: Sendable {
     /// - embeddings: if given, count × embeddingWidth batch-major.
     /// - featureErrors: if given, count × inputWidth: each feature's squared reconstruction
     ///   error divided by its mean on normal traffic (1 ≈ normal; large = the reason).
-    /// Throws `.nonFiniteInput` or `.shapeMismatch` before writing anything.
+    /// Throws `.nonFiniteInput`, `.inputOutOfRange` or `.shapeMismatch` before writing anything.
     public func score(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
                       embeddings: UnsafeMutableBufferPointer<Float>? = nil,
                       featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
@@ -43,6 +43,7 @@ public final class AnomalySnapshot: Sendable {
         let embeddingOut = workspace.buffer(.embedding, count: e * n)
         scoreFeatureMajor(x, n: n, scores: scores.baseAddress!, embeddings: embeddingOut,
                           featureErrors: featureErrors?.baseAddress, workspace: workspace)
+        try InputValidation.checkOutputs(scores.baseAddress!, count: n)
         if let embeddings { Transpose.toBatchMajor(embeddingOut, count: n, width: e, into: embeddings.baseAddress!) }
     }
 

@@ -42,6 +42,7 @@ public final class ClassifierSnapshot: Sendable {
         let x = workspace.buffer(.classifierInput, count: configuration.inputWidth * n)
         Transpose.toFeatureMajor(rows.baseAddress!, count: n, width: denseWidth, into: x)
         scoreFeatureMajor(x, sparse: sparse, n: n, probabilities: probabilities.baseAddress!, workspace: workspace)
+        try InputValidation.checkOutputs(probabilities.baseAddress!, count: n)
     }
 
     /// Convenience for tests and tools: allocates its output.
@@ -115,7 +116,9 @@ public final class ClassifierSnapshot: Sendable {
 
     /// Gradient × input of the logit for each dense feature of one event: how much each
     /// feature pushed the score up (positive) or down. Sums to roughly the logit minus
-    /// the logit at a zero input for near-linear regions. Length denseWidth.
+    /// the logit at a zero input for near-linear regions (exactly, for a linear model).
+    /// Length denseWidth. Allocates a few small arrays: meant for the events that are
+    /// reviewed or blocked, not for every event.
     public func contributions(row: [Float], sparseIndices: [Int32] = [], workspace: ScoringWorkspace = ScoringWorkspace()) throws -> [Float] {
         let sparse = configuration.hashBuckets > 0 ? SparseBatch(lists: [sparseIndices]) : nil
         try row.withUnsafeBufferPointer { try validate(rows: $0, sparse: sparse, count: 1) }
