@@ -16,7 +16,7 @@ import VigilService
             let decision = Decision(eventID: "e\(offset)", cardID: "c1", merchantID: "m1", amount: 10, currency: "EUR",
                                     eventTimeMillis: 1_767_225_600_000, risk: offset % 2 == 0 ? 0.1 : 0.95, anomalyScore: 1,
                                     fraudProbability: 0, modelVersion: 1, outcome: offset % 2 == 0 ? .allow : .block, reasons: ReasonList())
-            batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offset, decision: decision, features: [1, 2]))
+            batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offset, recordTimestampMillis: 1_767_225_600_000, decision: decision, features: [1, 2]))
         }
         batch.deadLetters.append(AuditBatch.DeadLetter(partition: partition, offset: offsets.upperBound, key: nil, payload: [1],
                                                        reasonCode: "malformed_json", reason: "test"))

@@ -16,6 +16,7 @@ final class BatchDecider {
     private var scored = ScoredBatch()
     private var events: [TransactionEvent] = []
     private var offsets: [Int64] = []
+    private var recordTimes: [Int64] = []
     private var vector: FeatureVector
 
     init(scorer: RiskScorer, policy: DecisionPolicy, decoder: EventDecoder, spec: FeatureSpec, snapshotEvery: Int,
@@ -77,6 +78,7 @@ final class BatchDecider {
         guard let last = messages.last else { return }
         events.removeAll(keepingCapacity: true)
         offsets.removeAll(keepingCapacity: true)
+        recordTimes.removeAll(keepingCapacity: true)
         let partition = lease.partition
         for message in messages {
             let decoded: Result<TransactionEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
@@ -91,6 +93,8 @@ final class BatchDecider {
             case .success(let event):
                 events.append(event)
                 offsets.append(message.offset)
+                // A record without a broker timestamp keys on its own event time (also fixed per record).
+                recordTimes.append(message.timestampMilliseconds ?? event.timestampMillis)
             case .failure(let rejection):
                 batch.deadLetters.append(AuditBatch.DeadLetter(
                     partition: partition, offset: message.offset, key: message.key.map(Array.init),
@@ -100,7 +104,7 @@ final class BatchDecider {
         if !events.isEmpty {
             try scorer.score(events, extractor: &lease.extractor, into: &scored)
             for i in 0..<events.count {
-                batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i],
+                batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i], recordTimestampMillis: recordTimes[i],
                                                                decision: policy.decide(events[i], index: i, in: scored),
                                                                features: Array(scored.featureRow(i))))
             }

@@ -11,12 +11,16 @@ public struct AuditBatch: Sendable {
     public struct DecidedEvent: Sendable {
         public var partition: KafkaTopicPartition
         public var offset: Int64
+        /// The Kafka record's timestamp (ms): fixed for the record, so every redelivery
+        /// carries the same one; with the coordinates it is the decisions table's unique key.
+        public var recordTimestampMillis: Int64
         public var decision: Decision
         public var features: [Float]
 
-        public init(partition: KafkaTopicPartition, offset: Int64, decision: Decision, features: [Float]) {
+        public init(partition: KafkaTopicPartition, offset: Int64, recordTimestampMillis: Int64, decision: Decision, features: [Float]) {
             self.partition = partition
             self.offset = offset
+            self.recordTimestampMillis = recordTimestampMillis
             self.decision = decision
             self.features = features
         }

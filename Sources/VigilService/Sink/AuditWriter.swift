@@ -67,7 +67,7 @@ public struct AuditWriter: Sendable {
         }
     }
 
-    static let decisionColumns = ["decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
+    static let decisionColumns = ["kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
                                   "merchant_id", "amount", "currency", "anomaly_score", "classifier_score", "risk",
                                   "model_version", "decision", "reasons", "features"]
 
@@ -76,6 +76,7 @@ public struct AuditWriter: Sendable {
             for row in batch.decisions {
                 let d = row.decision
                 writer.beginRow()
+                writer.append(Date(timeIntervalSince1970: Double(row.recordTimestampMillis) / 1000))
                 writer.append(batch.decidedAt)
                 try writer.append(d.eventID)
                 try writer.append(row.partition.topic)
