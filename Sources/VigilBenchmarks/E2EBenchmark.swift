@@ -23,6 +23,7 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "Messages per batch (one database transaction).") var batch = 5_000
     @Option(help: "Events per second of the steady-rate latency run.") var latencyRate = 10_000
     @Option(help: "Seconds of the steady-rate latency run.") var latencySeconds = 5
+    @Option(help: "librdkafka fetch.wait.max.ms for the latency run (default: librdkafka's 500).") var fetchWaitMs: Int?
     @Option(help: "Risk at or above which an event is reviewed (alerted). Default: the engine's.") var reviewThreshold: Float?
     @Option(help: "Risk at or above which an event is blocked. Default: the engine's.") var blockThreshold: Float?
 
@@ -124,6 +125,7 @@ struct E2EBenchmark: AsyncParsableCommand {
             "review_threshold": Double(c.decisionPolicy.reviewThreshold),
             "baseline_copy_rows_per_s": copyRate.rounded(),
             "latency_rate_per_s": latencyRate,
+            "latency_fetch_wait_ms": fetchWaitMs ?? 500,
             "latency_p50_ms": (latency.p50 * 100).rounded() / 100,
             "latency_p99_ms": (latency.p99 * 100).rounded() / 100,
             "target_latency_p99_ms": 5,
@@ -161,6 +163,7 @@ struct E2EBenchmark: AsyncParsableCommand {
         c.batchWait = .milliseconds(2)
         c.recordLatencies = true
         c.exitWhenIdle = .seconds(8)  // longer than the wait for the group join below
+        if let fetchWaitMs { c.kafkaProperties["fetch.wait.max.ms"] = String(fetchWaitMs) }
         try KafkaBaseline.createTopic(brokers: brokers, topic: c.topic, partitions: partitions)
         let pipeline = try FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning))
         let serving = Task { try await pipeline.run() }
