@@ -72,6 +72,13 @@ let package = Package(
             dependencies: ["VigilML", "VigilFeatures"]
         ),
 
+        // The runtime behind `vigil serve`: partition ownership, the exactly-once audit sink,
+        // dead letters, entity-state snapshots and the pipeline wiring.
+        .target(
+            name: "VigilService",
+            dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -80,6 +87,7 @@ let package = Package(
                 "VigilSimulator",
                 "VigilPostgres",
                 "VigilKafka",
+                "VigilService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,6 +103,7 @@ let package = Package(
                 "VigilFeatures",
                 "VigilSimulator",
                 "VigilEngine",
+                "VigilService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -117,6 +126,10 @@ let package = Package(
             dependencies: ["VigilEngine", "VigilML", "VigilFeatures", "VigilSimulator"]
         ),
         .testTarget(
+            name: "VigilServiceTests",
+            dependencies: ["VigilService", "VigilKafka", "VigilFeatures", "VigilEngine"]
+        ),
+        .testTarget(
             name: "VigilFeaturesTests",
             dependencies: ["VigilFeatures", "VigilSimulator"]
         ),
@@ -124,7 +137,8 @@ let package = Package(
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KafkaBaseline", "VigilKafka", "VigilPostgres", "CLibPQ", "COpenBLAS"]
+            dependencies: ["KafkaBaseline", "VigilKafka", "VigilPostgres", "CLibPQ", "COpenBLAS",
+                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine"]
         ),
     ]
 )

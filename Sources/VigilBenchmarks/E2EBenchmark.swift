@@ -1,0 +1,194 @@
+// `tools/bench e2e`: the whole pipeline (poll, decode, features, both models, decision,
+// one PostgreSQL transaction per batch with every decision COPYed, alerts and the offset
+// compare-and-set) over simulated transactions, next to the plain librdkafka consume loop
+// over the same topic in the same run.
+import ArgumentParser
+import Foundation
+import KafkaBaseline
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+import VigilPostgres
+import VigilService
+import VigilSimulator
+
+struct E2EBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "e2e",
+        abstract: "Sustained events/s of vigil serve's pipeline with every decision audited, exactly once."
+    )
+
+    @Option(help: "Simulated transactions to produce and decide.") var events = 200_000
+    @Option(help: "Partitions of the benchmark topic.") var partitions = 4
+    @Option(help: "Messages per batch (one database transaction).") var batch = 5_000
+    @Option(help: "Events per second of the steady-rate latency run.") var latencyRate = 10_000
+    @Option(help: "Seconds of the steady-rate latency run.") var latencySeconds = 5
+    @Option(help: "librdkafka fetch.wait.max.ms for the latency run (default: librdkafka's 500).") var fetchWaitMs: Int?
+    @Option(help: "Risk at or above which an event is reviewed (alerted). Default: the engine's.") var reviewThreshold: Float?
+    @Option(help: "Risk at or above which an event is blocked. Default: the engine's.") var blockThreshold: Float?
+
+    func validate() throws {
+        guard events >= 2_000, partitions > 0, batch > 0 else { throw ValidationError("events >= 2000, partitions and batch > 0") }
+    }
+
+    func run() async throws {
+        let brokers = try BenchReport.environment("VIGIL_KAFKA_BROKERS")
+        let databaseURL = try BenchReport.environment("VIGIL_DATABASE_URL")
+        let id = UUID().uuidString.prefix(8).lowercased()
+        let topic = "bench-e2e-\(id)"
+        try KafkaBaseline.createTopic(brokers: brokers, topic: topic, partitions: partitions)
+
+        var simulator = SimulatorConfiguration()
+        simulator.seed = 11
+        var payloads: [(key: [UInt8], value: [UInt8])] = []
+        payloads.reserveCapacity(events)
+        for record in TransactionSimulator(configuration: simulator, maxTransactions: events) {
+            if case .transaction(let t) = record { payloads.append((Array(t.cardID.utf8), Array(t.json(truth: false).utf8))) }
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [brokers]))
+        for (key, value) in payloads {
+            let message = KafkaProducerMessage(topic: topic, key: key, value: value)
+            while true {
+                do { try producer.send(message); break } catch let error as KafkaError where error.code == .queueFull {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+            }
+        }
+        try await producer.close(timeout: .seconds(120))
+        print("topic \(topic): \(payloads.count) simulated transactions on \(partitions) partitions")
+
+        let baseline = try KafkaBaseline.consume(brokers: brokers, topic: topic, partitions: partitions, expected: payloads.count)
+        print("baseline: plain librdkafka consume \(BenchReport.rate(baseline.messagesPerSecond))")
+
+        // A private schema with a first model trained on the first 2,000 events.
+        let target = try MigrationTarget(schema: "bench_e2e_\(id)", serviceRole: "bench_e2e_\(id)_svc", analystRole: "bench_e2e_\(id)_an")
+        let connection = PostgresConnection(configuration: try PostgresConfiguration(url: databaseURL), label: "bench.e2e")
+        let directory = try MigrationDirectory.locate(explicit: nil, environment: ProcessInfo.processInfo.environment,
+                                                      executablePath: CommandLine.arguments[0],
+                                                      currentDirectory: FileManager.default.currentDirectoryPath)
+        let migrations = try Migration.load(directory: directory)
+        _ = try await connection.withSession { try MigrationRunner(session: $0, target: target).migrate(migrations) }
+        let decoder = EventDecoder()
+        let warmUp = payloads.prefix(2_000).compactMap { p in
+            p.value.withUnsafeBytes { bytes -> TransactionEvent? in
+                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
+            }
+        }
+        let models = try ColdStart.train(events: warmUp, spec: .standard, state: FeatureStateConfiguration())
+        _ = try await ModelStore(connection: connection, schema: target.schema).promoteFirst(models)
+
+        var c = ServeConfiguration()
+        c.brokers = [brokers]
+        c.databaseURL = databaseURL
+        c.schema = target.schema
+        c.topic = topic
+        c.groupID = "bench-e2e-\(id)"
+        c.batchSize = batch
+        c.exitWhenIdle = .seconds(3)
+        c.maxEvents = payloads.count
+        c.sessionTimeout = .seconds(6)
+        if let blockThreshold { c.decisionPolicy.blockThreshold = blockThreshold }
+        if let reviewThreshold { c.decisionPolicy.reviewThreshold = reviewThreshold }
+        let summary = try await FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning)).run()
+        let stored = try await connection.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions").single().decode(0, as: Int64.self)
+        let copyRate = try await copyBaseline(connection: connection, schema: target.schema)
+        let latency = try await steadyLatency(configuration: c, brokers: brokers, payloads: payloads)
+        _ = try? await connection.withSession { session in
+            try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
+            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
+            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+        }
+        await connection.close()
+        guard stored == Int64(payloads.count), summary.decided == payloads.count else {
+            throw ValidationError("decided \(summary.decided), stored \(stored) of \(payloads.count)")
+        }
+        let rate = Double(summary.decided) / summary.activeSeconds
+        let ratio = rate / baseline.messagesPerSecond
+        print("""
+            pipeline: \(summary.decided) decisions (\(summary.alerts) alerts) in \(summary.batches) transactions, \
+            \(String(format: "%.2f", summary.activeSeconds)) s: \(BenchReport.rate(rate)) (target >= 100k/s); \
+            ratio to the plain consume loop \(String(format: "%.3f", ratio)); \
+            deciding \(String(format: "%.2f", summary.decideSeconds)) s, writing \(String(format: "%.2f", summary.writeSeconds)) s
+            baseline: binary COPY of the same decision rows into a table without indexes or trigger: \(BenchReport.rate(copyRate)) rows
+            latency at a steady \(latencyRate)/s: p50 \(String(format: "%.2f", latency.p50)) ms, p99 \(String(format: "%.2f", latency.p99)) ms (target p99 < 5 ms)
+            """)
+        try BenchReport.finish([
+            "bench": "e2e",
+            "events": payloads.count,
+            "batch": batch,
+            "partitions": partitions,
+            "events_per_s": rate.rounded(),
+            "target_events_per_s": 100_000,
+            "baseline_consume_per_s": baseline.messagesPerSecond.rounded(),
+            "ratio": (ratio * 1000).rounded() / 1000,
+            "alerts": summary.alerts,
+            "review_threshold": Double(c.decisionPolicy.reviewThreshold),
+            "baseline_copy_rows_per_s": copyRate.rounded(),
+            "latency_rate_per_s": latencyRate,
+            "latency_fetch_wait_ms": fetchWaitMs ?? 500,
+            "latency_p50_ms": (latency.p50 * 100).rounded() / 100,
+            "latency_p99_ms": (latency.p99 * 100).rounded() / 100,
+            "target_latency_p99_ms": 5,
+            "ratio_to_copy": (rate / copyRate * 1000).rounded() / 1000,
+            "transactions": summary.batches,
+            "decide_s": (summary.decideSeconds * 100).rounded() / 100,
+            "write_s": (summary.writeSeconds * 100).rounded() / 100,
+        ])
+    }
+
+    /// Rows per second of a bare binary COPY of the stored decision rows (read back first)
+    /// into a table of the same columns without indexes, trigger or partitions: what the
+    /// sink's audit writes are measured against.
+    private func copyBaseline(connection: PostgresConnection, schema: String) async throws -> Double {
+        let s = quoteIdentifier(schema)
+        try await connection.execute("CREATE TABLE \(s).copy_baseline (LIKE \(s).decisions)")
+        let rows = try await connection.query("SELECT * FROM \(s).decisions")
+        let columns = rows.columns.map(\.name)
+        let started = ContinuousClock.now
+        let copied = try await connection.copy(into: "copy_baseline", schema: schema, columns: columns) { writer in
+            for row in rows { try writer.appendRow(row.values) }
+        }
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        return Double(copied) / (Double(seconds) + Double(attoseconds) / 1e18)
+    }
+
+    /// Event-to-decision latency (Kafka timestamp to commit) while a producer sends at a
+    /// steady `latencyRate` into a fresh topic that the pipeline is already serving.
+    private func steadyLatency(configuration: ServeConfiguration, brokers: String,
+                               payloads: [(key: [UInt8], value: [UInt8])]) async throws -> (p50: Double, p99: Double) {
+        var c = configuration
+        c.topic = configuration.topic + "-steady"
+        c.groupID = configuration.groupID + "-steady"
+        c.maxEvents = nil
+        c.batchWait = .milliseconds(2)
+        c.recordLatencies = true
+        c.exitWhenIdle = .seconds(8)  // longer than the wait for the group join below
+        if let fetchWaitMs { c.kafkaProperties["fetch.wait.max.ms"] = String(fetchWaitMs) }
+        try KafkaBaseline.createTopic(brokers: brokers, topic: c.topic, partitions: partitions)
+        let pipeline = try FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning))
+        let serving = Task { try await pipeline.run() }
+        try await Task.sleep(for: .seconds(4))  // the group join
+        var producerConfig = KafkaProducerConfiguration(bootstrapServers: [brokers])
+        producerConfig.linger = .milliseconds(1)
+        let producer = try KafkaProducer(configuration: producerConfig)
+        let total = latencyRate * latencySeconds
+        let clock = ContinuousClock()
+        let start = clock.now
+        var sent = 0
+        while sent < total {
+            let due = Int(Double(latencyRate) * (clock.now - start).seconds)
+            while sent < min(due, total) {
+                let p = payloads[sent % payloads.count]
+                try producer.send(KafkaProducerMessage(topic: c.topic, key: p.key, value: p.value))
+                sent += 1
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        try await producer.close(timeout: .seconds(30))
+        let summary = try await serving.value
+        let sorted = summary.latenciesMilliseconds.sorted()
+        guard !sorted.isEmpty else { throw ValidationError("the steady run decided nothing") }
+        func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
+        return (percentile(0.5), percentile(0.99))
+    }
+}

@@ -1,0 +1,167 @@
+// Settings of `vigil serve`, with documented defaults, and how they are layered: a JSON
+// config file, then VIGIL_... environment variables, then flags (applied by the command).
+import Foundation
+import VigilEngine
+import VigilFeatures
+
+public struct ServeConfiguration: Sendable {
+    /// Kafka `host:port` pairs. Required (file `brokers`, env VIGIL_KAFKA_BROKERS).
+    public var brokers: [String] = []
+    /// PostgreSQL URL or keywords, without password (file `database_url`, env VIGIL_DATABASE_URL).
+    /// Default: nil (libpq's PG* variables).
+    public var databaseURL: String?
+    /// Schema holding the tables. Default: "vigil" (env VIGIL_SCHEMA).
+    public var schema = "vigil"
+    /// Transactions topic. Default: "transactions" (env VIGIL_TOPIC).
+    public var topic = "transactions"
+    /// Labels topic (chargebacks, analyst verdicts), stored in `labels` exactly once with the
+    /// same offset fencing. Default: nil (not consumed) (file `labels_topic`, env VIGIL_LABELS_TOPIC).
+    public var labelsTopic: String?
+    /// Consumer group; also the key of stored offsets and snapshots. Default: "vigil" (env VIGIL_GROUP).
+    public var groupID = "vigil"
+    /// Recorded with every offset advance. Default: hostname and process id.
+    public var memberName = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    /// Most messages per batch (one transaction). Default: 5,000.
+    public var batchSize = 5_000
+    /// Longest wait for a batch to fill, so latency stays low at low rates. Default: 50 ms.
+    public var batchWait: Duration = .milliseconds(50)
+    /// A partition's feature state is snapshotted with the batch after this many events
+    /// (and on revocation and shutdown). Default: 100,000.
+    public var snapshotEvery = 100_000
+    /// Dead-letter payloads are cut to this many bytes. Default: 16,384.
+    public var deadLetterPayloadLimit = 16_384
+    /// Stop after no message arrived for this long. Default: nil (run until SIGTERM).
+    public var exitWhenIdle: Duration?
+    /// Stop after this many events were decided or dead-lettered. Default: nil.
+    public var maxEvents: Int?
+    /// Kafka group session timeout. Default: 10 s.
+    public var sessionTimeout: Duration = .seconds(10)
+    /// With an empty registry, train the first model on this many valid events. Default: 2,000.
+    public var coldStartEvents = 2_000
+    /// Review and block thresholds and rules. Default: the engine's (0.5 / 0.9, no rules).
+    public var decisionPolicy = DecisionPolicyConfiguration()
+    /// Default: `FeatureSpec.standard` (file `feature_spec` names a spec JSON file).
+    public var featureSpec = FeatureSpec.standard
+    /// Default: the features module's bounds.
+    public var featureState = FeatureStateConfiguration()
+    /// How often the live model version is checked in the database, so `vigil models promote`
+    /// and `rollback` take effect while the service runs. Default: 2 s.
+    public var modelPollInterval: Duration = .seconds(2)
+    /// How often a progress line (counts, rate, partitions, model version) is logged. Default: 10 s.
+    public var progressInterval: Duration = .seconds(10)
+    /// Keep each event's event-to-decision latency (commit time minus the Kafka message
+    /// timestamp) in the run summary, for benchmarks. Default: false.
+    public var recordLatencies = false
+    /// Raw librdkafka consumer properties (TLS, SASL, tuning). Default: none.
+    public var kafkaProperties: [String: String] = [:]
+
+    public init() {}
+
+    /// Defaults, then `file` (when given), then the environment.
+    public static func load(file: String?, environment: [String: String]) throws -> ServeConfiguration {
+        var configuration = ServeConfiguration()
+        if let file { try configuration.apply(file: file) }
+        configuration.apply(environment: environment)
+        return configuration
+    }
+
+    /// Keys of the JSON config file (all optional).
+    struct FileSettings: Decodable {
+        var brokers: String?
+        var database_url: String?
+        var schema: String?
+        var topic: String?
+        var group: String?
+        var labels_topic: String?
+        var batch_size: Int?
+        var batch_wait_ms: Int?
+        var snapshot_every: Int?
+        var dead_letter_payload_limit: Int?
+        var session_timeout_ms: Int?
+        var cold_start_events: Int?
+        var review_threshold: Float?
+        var block_threshold: Float?
+        var feature_spec: String?
+        var max_cards: Int?
+        var recent_events: Int?
+        var kafka: [String: String]?
+    }
+
+    public mutating func apply(file: String) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw ServiceError(.invalidConfiguration, "cannot read config file \(file): \(error.localizedDescription)")
+        }
+        let settings: FileSettings
+        do { settings = try JSONDecoder().decode(FileSettings.self, from: data) } catch {
+            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid: \(error)")
+        }
+        if let v = settings.brokers { brokers = Self.brokerList(v) }
+        if let v = settings.database_url { databaseURL = v }
+        if let v = settings.schema { schema = v }
+        if let v = settings.topic { topic = v }
+        if let v = settings.group { groupID = v }
+        if let v = settings.labels_topic { labelsTopic = v.isEmpty ? nil : v }
+        if let v = settings.batch_size { batchSize = v }
+        if let v = settings.batch_wait_ms { batchWait = .milliseconds(v) }
+        if let v = settings.snapshot_every { snapshotEvery = v }
+        if let v = settings.dead_letter_payload_limit { deadLetterPayloadLimit = v }
+        if let v = settings.session_timeout_ms { sessionTimeout = .milliseconds(v) }
+        if let v = settings.cold_start_events { coldStartEvents = v }
+        if let v = settings.review_threshold { decisionPolicy.reviewThreshold = v }
+        if let v = settings.block_threshold { decisionPolicy.blockThreshold = v }
+        if let v = settings.feature_spec {
+            do { featureSpec = try FeatureSpec.load(path: v) } catch {
+                throw ServiceError(.invalidConfiguration, "feature spec \(v): \(error)")
+            }
+        }
+        if let v = settings.max_cards { featureState.maxCards = v }
+        if let v = settings.recent_events { featureState.recentEvents = v }
+        if let v = settings.kafka { kafkaProperties.merge(v) { _, new in new } }
+    }
+
+    public mutating func apply(environment: [String: String]) {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let v = value("VIGIL_KAFKA_BROKERS") { brokers = Self.brokerList(v) }
+        if let v = value("VIGIL_DATABASE_URL") { databaseURL = v }
+        if let v = value("VIGIL_SCHEMA") { schema = v }
+        if let v = value("VIGIL_TOPIC") { topic = v }
+        if let v = value("VIGIL_GROUP") { groupID = v }
+        if let v = value("VIGIL_LABELS_TOPIC") { labelsTopic = v }
+    }
+
+    /// Refuses settings the service cannot run with, naming the setting.
+    public func validate() throws {
+        func fail(_ message: String) -> ServiceError { ServiceError(.invalidConfiguration, message) }
+        guard !brokers.isEmpty else { throw fail("no Kafka brokers: set VIGIL_KAFKA_BROKERS, `brokers` in the config file or --brokers") }
+        guard !topic.isEmpty, !groupID.isEmpty else { throw fail("topic and group must not be empty") }
+        guard labelsTopic != topic else { throw fail("the labels topic must differ from the transactions topic") }
+        guard batchSize > 0, batchSize <= 1_000_000 else { throw fail("batch size must be in 1...1000000, got \(batchSize)") }
+        guard batchWait >= .zero else { throw fail("batch wait must not be negative") }
+        guard snapshotEvery > 0 else { throw fail("snapshot interval must be positive, got \(snapshotEvery)") }
+        guard deadLetterPayloadLimit >= 0 else { throw fail("dead-letter payload limit must not be negative") }
+        guard featureState.maxCards > 0, featureState.recentEvents > 0 else { throw fail("max_cards and recent_events must be positive") }
+        guard coldStartEvents >= 64 else { throw fail("a cold start needs at least 64 events, got \(coldStartEvents)") }
+        if let maxEvents, maxEvents <= 0 { throw fail("--max-events must be positive, got \(maxEvents)") }
+        if let databaseURL, databaseURL.contains("password=") || databaseURL.range(of: #"://[^/@]*:[^/@]*@"#, options: .regularExpression) != nil {
+            throw fail("the database URL must not contain a password; use PGPASSFILE or PGPASSWORD")
+        }
+        do { _ = try DecisionPolicy(configuration: decisionPolicy) } catch { throw fail("\(error)") }
+    }
+
+    static func brokerList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Parses `500ms`, `5s`, `2m`, `1h` or a plain number of seconds.
+    public static func parseDuration(_ text: String) -> Duration? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            guard let v = Double(t.dropLast(suffix.count)), v.isFinite, v >= 0 else { return nil }
+            return .milliseconds(Int64((v * scale * 1000).rounded()))
+        }
+        guard let v = Double(t), v.isFinite, v >= 0 else { return nil }
+        return .milliseconds(Int64((v * 1000).rounded()))
+    }
+}

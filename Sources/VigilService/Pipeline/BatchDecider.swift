@@ -1,0 +1,123 @@
+// One polled batch to one AuditBatch: per partition, in offset order, decode and validate
+// every message, replay already-decided offsets into the feature state only, score the rest
+// with the live models, decide, and queue the offset advance and any snapshot due.
+import Foundation
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+
+/// Owns the scorer and its reusable buffers (not Sendable: one batch loop uses it).
+final class BatchDecider {
+    let scorer: RiskScorer
+    let policy: DecisionPolicy
+    let decoder: EventDecoder
+    let snapshotEvery: Int
+    let payloadLimit: Int
+    private var scored = ScoredBatch()
+    private var events: [TransactionEvent] = []
+    private var offsets: [Int64] = []
+    private var recordTimes: [Int64] = []
+    private var vector: FeatureVector
+
+    init(scorer: RiskScorer, policy: DecisionPolicy, decoder: EventDecoder, spec: FeatureSpec, snapshotEvery: Int,
+         payloadLimit: Int) throws {
+        self.scorer = scorer
+        self.policy = policy
+        self.decoder = decoder
+        self.snapshotEvery = snapshotEvery
+        self.payloadLimit = payloadLimit
+        vector = try FeatureExtractor(spec: spec).makeVector()
+    }
+
+    /// Messages grouped by partition in first-seen order, each group in offset order. A
+    /// message at or below an offset already seen for its partition is dropped: after a
+    /// rebalance during a cold start's accumulation, a partition can be delivered again
+    /// from its stored offset, and nothing may be decided twice.
+    static func byPartition(_ messages: [KafkaMessage]) -> [(KafkaTopicPartition, ArraySlice<KafkaMessage>)] {
+        var order: [KafkaTopicPartition] = []
+        var gathered: [KafkaTopicPartition: [KafkaMessage]] = [:]
+        for message in messages {
+            let tp = message.topicPartition
+            if let last = gathered[tp]?.last {
+                guard message.offset > last.offset else { continue }
+            } else {
+                order.append(tp)
+            }
+            gathered[tp, default: []].append(message)
+        }
+        return order.map { ($0, gathered[$0]![...]) }
+    }
+
+    /// Stores one labels partition's messages into `batch` (invalid ones as dead letters).
+    func record(labels messages: ArraySlice<KafkaMessage>, lease: inout PartitionOwnership.StateMachine.Lease,
+                into batch: inout AuditBatch) {
+        guard let last = messages.last else { return }
+        for message in messages where message.offset >= lease.replayUntil {
+            let decoded: Result<LabelEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
+                do throws(EventRejection) { return .success(try decoder.decodeLabel(bytes)) } catch { return .failure(error) }
+            }
+            switch decoded {
+            case .success(let label):
+                batch.labels.append(AuditBatch.StreamLabel(partition: lease.partition, offset: message.offset, label: label))
+            case .failure(let rejection):
+                batch.deadLetters.append(AuditBatch.DeadLetter(
+                    partition: lease.partition, offset: message.offset, key: message.key.map(Array.init),
+                    payload: Array(message.value.prefix(payloadLimit)), reasonCode: rejection.code.rawValue, reason: rejection.reason))
+            }
+        }
+        let next = last.offset + 1
+        lease.position = next
+        guard next > lease.replayUntil else { return }
+        batch.offsets.append(AuditBatch.OffsetAdvance(partition: lease.partition, expected: lease.committedNext, next: next))
+        lease.committedNext = next
+    }
+
+    /// Decides one partition's messages into `batch`, advancing `lease`.
+    func decide(_ messages: ArraySlice<KafkaMessage>, lease: inout PartitionOwnership.StateMachine.Lease,
+                into batch: inout AuditBatch) throws {
+        guard let last = messages.last else { return }
+        events.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        recordTimes.removeAll(keepingCapacity: true)
+        let partition = lease.partition
+        for message in messages {
+            let decoded: Result<TransactionEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
+                do throws(EventRejection) { return .success(try decoder.decode(bytes)) } catch { return .failure(error) }
+            }
+            if message.offset < lease.replayUntil {
+                // Decided before a crash or rebalance: only rebuild the state it left behind.
+                if case .success(let event) = decoded { lease.extractor.extract(event, into: &vector) }
+                continue
+            }
+            switch decoded {
+            case .success(let event):
+                events.append(event)
+                offsets.append(message.offset)
+                // A record without a broker timestamp keys on its own event time (also fixed per record).
+                recordTimes.append(message.timestampMilliseconds ?? event.timestampMillis)
+            case .failure(let rejection):
+                batch.deadLetters.append(AuditBatch.DeadLetter(
+                    partition: partition, offset: message.offset, key: message.key.map(Array.init),
+                    payload: Array(message.value.prefix(payloadLimit)), reasonCode: rejection.code.rawValue, reason: rejection.reason))
+            }
+        }
+        if !events.isEmpty {
+            try scorer.score(events, extractor: &lease.extractor, into: &scored)
+            for i in 0..<events.count {
+                batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i], recordTimestampMillis: recordTimes[i],
+                                                               decision: policy.decide(events[i], index: i, in: scored),
+                                                               features: Array(scored.featureRow(i))))
+            }
+        }
+        let next = last.offset + 1
+        lease.position = next
+        lease.eventsSinceSnapshot += messages.count
+        guard next > lease.replayUntil else { return }  // a replay-only batch changes nothing stored
+        batch.offsets.append(AuditBatch.OffsetAdvance(partition: partition, expected: lease.committedNext, next: next))
+        lease.committedNext = next
+        if lease.eventsSinceSnapshot >= snapshotEvery {
+            batch.snapshots.append(AuditBatch.StateSnapshot(partition: partition, through: next, state: lease.extractor.snapshot()))
+            lease.eventsSinceSnapshot = 0
+        }
+    }
+}

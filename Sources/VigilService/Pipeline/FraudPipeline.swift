@@ -1,0 +1,238 @@
+// The running service: Kafka batches in, one exactly-once PostgreSQL transaction per batch
+// out. Lifecycle: connect, load (or cold-start) the models, subscribe, loop until stopped,
+// idle or at the event limit, then leave the group (revocation snapshots the state).
+import Foundation
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+import VigilPostgres
+
+/// What a run did.
+public struct PipelineSummary: Sendable, Equatable {
+    public var decided = 0
+    public var deadLettered = 0
+    /// Labels stored from the labels topic.
+    public var labels = 0
+    public var alerts = 0
+    public var batches = 0
+    /// Batches rolled back because an offset compare-and-set failed.
+    public var fencedBatches = 0
+    public var modelVersion: Int64 = 0
+    /// From the first message polled to the last batch committed: the busy part of the run
+    /// (without the group join and the idle wait), for throughput figures.
+    public var activeSeconds: Double = 0
+    /// Of which: decoding, features, scoring and deciding.
+    public var decideSeconds: Double = 0
+    /// Of which: the database transactions.
+    public var writeSeconds: Double = 0
+    /// Milliseconds from each decided event's Kafka timestamp to its batch's commit (only
+    /// with `ServeConfiguration.recordLatencies`).
+    public var latenciesMilliseconds: [Double] = []
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// One consumer instance of the fraud pipeline. `run` owns everything it creates.
+public final class FraudPipeline {
+    public let configuration: ServeConfiguration
+    let log: ServiceLog
+
+    public init(configuration: ServeConfiguration, log: ServiceLog = ServiceLog()) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.log = log
+    }
+
+    public func run(stop: StopSignal = StopSignal()) async throws -> PipelineSummary {
+        let c = configuration
+        var pg = try c.databaseURL.map(PostgresConfiguration.init(url:)) ?? PostgresConfiguration.fromEnvironment([:])
+        pg.keywords["application_name"] = "vigil-serve"
+        let connection = PostgresConnection(configuration: pg, label: "vigil.serve.sink")
+        try await connection.connect()
+
+        let ownership = PartitionOwnership()
+        let restorer = PartitionRestorer(connection: connection, schema: c.schema, groupID: c.groupID, spec: c.featureSpec,
+                                         stateConfiguration: c.featureState, log: log, statelessTopics: Set(c.labelsTopic.map { [$0] } ?? []))
+        let writer = AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName)
+        let store = ModelStore(connection: connection, schema: c.schema)
+        let rebalances = RebalanceCounter()
+        let handler = OwnershipHandler(ownership: ownership, restorer: restorer, writer: writer, log: log, rebalances: rebalances)
+
+        var summary = PipelineSummary()
+        let decoder = EventDecoder()
+        var decider: BatchDecider?
+        if let models = try await store.loadPromoted() {
+            log.info("loaded the promoted model set", ["version": .int(models.version)])
+            decider = try makeDecider(models, decoder: decoder)
+        } else {
+            log.info("the model registry is empty: the first model set will be trained on early traffic",
+                     ["events": .int(Int64(c.coldStartEvents))])
+        }
+        var kafka = KafkaConsumerConfiguration(bootstrapServers: c.brokers, groupID: c.groupID)
+        kafka.clientID = "vigil-serve"
+        kafka.sessionTimeout = c.sessionTimeout
+        kafka.maxPollInterval = max(.seconds(30), c.sessionTimeout * 3)
+        kafka.properties["log_level"] = "3"
+        for (key, value) in c.kafkaProperties { kafka.properties[key] = value }
+        let consumer = try KafkaConsumer(configuration: kafka, partitionHandler: handler)
+        try consumer.subscribe(topics: [c.topic] + (c.labelsTopic.map { [$0] } ?? []))
+        log.info("serving", ["topic": .string(c.topic), "group": .string(c.groupID), "schema": .string(c.schema),
+                             "member": .string(c.memberName)])
+
+        var pending: [KafkaMessage] = []  // held for the cold start
+        var idleSince = ContinuousClock.now
+        var seenRebalances = rebalances.count
+        var failure: (any Error)?
+        var firstMessageAt: ContinuousClock.Instant?
+        var modelCheckedAt = ContinuousClock.now
+        var progressAt = ContinuousClock.now
+        var progressDecided = 0
+
+        do {
+            while !stop.isStopped {
+                if let registry = decider?.scorer.registry, ContinuousClock.now - modelCheckedAt >= c.modelPollInterval {
+                    modelCheckedAt = .now
+                    if let version = try await store.follow(registry) {
+                        log.info("model version changed in the registry: now scoring with it", ["version": .int(version)])
+                    }
+                }
+                if let max = c.maxEvents, summary.decided + summary.deadLettered >= max { break }
+                let limit = c.maxEvents.map { min(c.batchSize, $0 - summary.decided - summary.deadLettered) } ?? c.batchSize
+                let messages = try await consumer.poll(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
+                if rebalances.count != seenRebalances { seenRebalances = rebalances.count; idleSince = .now }
+                if messages.isEmpty {
+                    if let idle = c.exitWhenIdle, ContinuousClock.now - idleSince >= idle {
+                        if decider == nil && !pending.isEmpty {
+                            decider = try await coldStart(pending, store: store, decoder: decoder, minimum: 64)
+                            try await process(pending, decider: decider!, consumer: consumer, ownership: ownership,
+                                              restorer: restorer, writer: writer, summary: &summary)
+                            pending = []
+                            idleSince = .now
+                            continue
+                        }
+                        log.info("idle: stopping", ["idle_ms": .int(Int64(idle.components.seconds * 1000))])
+                        break
+                    }
+                    continue
+                }
+                idleSince = .now
+                if firstMessageAt == nil { firstMessageAt = .now }
+                var batch = messages
+                if decider == nil {
+                    pending += messages
+                    guard let trained = try await coldStart(pending, store: store, decoder: decoder, minimum: c.coldStartEvents) else { continue }
+                    decider = trained
+                    batch = pending
+                    pending = []
+                }
+                try await process(batch, decider: decider!, consumer: consumer, ownership: ownership, restorer: restorer,
+                                  writer: writer, summary: &summary)
+                if let firstMessageAt { summary.activeSeconds = (ContinuousClock.now - firstMessageAt).seconds }
+                if ContinuousClock.now - progressAt >= c.progressInterval {
+                    let rate = Double(summary.decided - progressDecided) / (ContinuousClock.now - progressAt).seconds
+                    log.info("progress", ["decided": .int(Int64(summary.decided)), "dead_lettered": .int(Int64(summary.deadLettered)),
+                                          "alerts": .int(Int64(summary.alerts)), "events_per_s": .int(Int64(rate.rounded())),
+                                          "partitions": .int(Int64(ownership.owned.count)), "model_version": .int(decider?.scorer.registry.currentVersion ?? 0)])
+                    progressAt = .now
+                    progressDecided = summary.decided
+                }
+            }
+        } catch {
+            failure = error
+        }
+        summary.modelVersion = decider?.scorer.registry.currentVersion ?? 0
+        // Leaving the group revokes the partitions, which snapshots their state.
+        do { try await consumer.close() } catch { log.warning("consumer close failed", ["error": .string("\(error)")]) }
+        await connection.close()
+        if let failure {
+            log.error("stopped on an error; nothing uncommitted was kept", ["error": .string("\(failure)")])
+            throw failure
+        }
+        log.info("stopped", ["decided": .int(Int64(summary.decided)), "dead_lettered": .int(Int64(summary.deadLettered)),
+                             "alerts": .int(Int64(summary.alerts)), "batches": .int(Int64(summary.batches)),
+                             "fenced_batches": .int(Int64(summary.fencedBatches)), "model_version": .int(summary.modelVersion)])
+        return summary
+    }
+
+    func makeDecider(_ models: ModelSet, decoder: EventDecoder) throws -> BatchDecider {
+        let c = configuration
+        let extractor = try FeatureExtractor(spec: c.featureSpec, configuration: c.featureState)
+        let scorer = try RiskScorer(registry: ModelRegistry(initial: models), extractor: extractor)
+        return try BatchDecider(scorer: scorer, policy: DecisionPolicy(configuration: c.decisionPolicy), decoder: decoder,
+                                spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit)
+    }
+
+    /// Trains and stores the first model set once `pending` holds `minimum` valid events
+    /// (nil before that). Another instance may win the race; its set is used then.
+    func coldStart(_ pending: [KafkaMessage], store: ModelStore, decoder: EventDecoder, minimum: Int) async throws -> BatchDecider? {
+        if let live = try await store.loadPromoted() {
+            log.info("another instance stored the first model set", ["version": .int(live.version)])
+            return try makeDecider(live, decoder: decoder)
+        }
+        let events = ColdStart.validEvents(pending, decoder: decoder)
+        guard events.count >= minimum else {
+            if minimum <= 64 {
+                throw ServiceError(.coldStartStarved, "the stream went idle after \(events.count) valid events; a first model needs 64")
+            }
+            return nil
+        }
+        let trained = try ColdStart.train(events: events, spec: configuration.featureSpec, state: configuration.featureState)
+        let live = try await store.promoteFirst(trained)
+        log.info("cold start: first model set stored", ["version": .int(live.version), "events": .int(Int64(events.count))])
+        return try makeDecider(live, decoder: decoder)
+    }
+
+    /// Decides a batch and writes it in one transaction. A fenced batch is dropped and its
+    /// partitions restored from the database (the next rebalance will take them away).
+    func process(_ messages: [KafkaMessage], decider: BatchDecider, consumer: KafkaConsumer, ownership: PartitionOwnership,
+                 restorer: PartitionRestorer, writer: AuditWriter, summary: inout PipelineSummary) async throws {
+        let groups = BatchDecider.byPartition(messages)
+        var leases = ownership.checkOut(groups.map(\.0))
+        var batch = AuditBatch()
+        var decided: [PartitionOwnership.StateMachine.Lease] = []
+        let clock = ContinuousClock()
+        let started = clock.now
+        var written = started
+        do {
+            for (partition, group) in groups {
+                guard var lease = leases.removeValue(forKey: partition) else { continue }  // not ours any more
+                if partition.topic == configuration.labelsTopic {
+                    decider.record(labels: group, lease: &lease, into: &batch)
+                } else {
+                    try decider.decide(group, lease: &lease, into: &batch)
+                }
+                decided.append(lease)
+            }
+            written = clock.now
+            try await writer.write(batch)
+        } catch {
+            let restore = ownership.checkIn(decided + leases.values, committed: false)
+            let fenced = (error as? ServiceError)?.code == .partitionFenced
+            if fenced { summary.fencedBatches += 1 }
+            log.warning(fenced ? "batch fenced: another member owns a partition; batch dropped" : "batch failed; rolled back",
+                        ["error": .string("\(error)"), "partitions": .string(restore.map(\.description).joined(separator: ","))])
+            if !fenced { throw error }
+            for partition in restore {
+                let start = ownership.assigned(partition, try await restorer.restore(partition))
+                try await consumer.seek(partition, to: start)
+            }
+            return
+        }
+        _ = ownership.checkIn(decided, committed: true)
+        if configuration.recordLatencies {
+            let committedAt = Date().timeIntervalSince1970 * 1000
+            for message in messages {
+                if let t = message.timestampMilliseconds { summary.latenciesMilliseconds.append(committedAt - Double(t)) }
+            }
+        }
+        summary.decideSeconds += (written - started).seconds
+        summary.writeSeconds += (clock.now - written).seconds
+        summary.batches += 1
+        summary.decided += batch.decisions.count
+        summary.deadLettered += batch.deadLetters.count
+        summary.labels += batch.labels.count
+        summary.alerts += batch.decisions.reduce(0) { $0 + ($1.decision.outcome.raisesAlert ? 1 : 0) }
+    }
+}

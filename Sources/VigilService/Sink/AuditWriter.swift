@@ -1,0 +1,196 @@
+// The exactly-once sink: one PostgreSQL transaction per batch holding the offset
+// compare-and-sets, every decision (binary COPY), the alerts, the dead letters and any
+// state snapshots. If any partition's stored offset is not what this instance expects, it
+// lost the partition: the whole transaction rolls back and nothing of the batch is kept.
+import Foundation
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+import VigilPostgres
+
+/// Writes batches into the `vigil` schema (or a test schema of the same shape).
+public struct AuditWriter: Sendable {
+    public let connection: PostgresConnection
+    public let schema: String
+    public let groupID: String
+    /// Stored in `consumer_offsets.updated_by`: which instance moved the offset.
+    public let memberName: String
+
+    public init(connection: PostgresConnection, schema: String, groupID: String, memberName: String) {
+        self.connection = connection
+        self.schema = schema
+        self.groupID = groupID
+        self.memberName = memberName
+    }
+
+    private var s: String { quoteIdentifier(schema) }
+
+    /// Writes the batch or nothing. Throws `ServiceError(.partitionFenced)` when an offset
+    /// compare-and-set found another value (the partitions are named in the message).
+    public func write(_ batch: AuditBatch) async throws {
+        guard !batch.isEmpty else { return }
+        let s = self.s, group = groupID, member = memberName
+        try await connection.transaction { session in
+            var fenced: [KafkaTopicPartition] = []
+            // Offsets first: the row locks also make a concurrent owner wait for this commit.
+            for advance in batch.offsets {
+                let row = try session.queryPrepared(
+                    "vigil_advance_offset", "SELECT \(s).advance_offset($1, $2, $3, $4, $5, $6)",
+                    [.text(group), .text(advance.partition.topic), .int32(advance.partition.partition),
+                     advance.expected.map { .int64($0) } ?? .null, .int64(advance.next), .text(member)]).single()
+                if try !row.decode(0, as: Bool.self) { fenced.append(advance.partition) }
+            }
+            if !fenced.isEmpty {
+                throw ServiceError(.partitionFenced, "stored offsets moved under this instance for \(fenced.map(\.description).joined(separator: ", ")): another member owns them")
+            }
+            if !batch.decisions.isEmpty { try Self.copyDecisions(batch, session: session, schema: schema) }
+            if batch.decisions.contains(where: { $0.decision.outcome.raisesAlert }) {
+                try Self.copyAlerts(batch, session: session, schema: schema)
+            }
+            if !batch.deadLetters.isEmpty { try Self.copyDeadLetters(batch, session: session, schema: schema) }
+            if !batch.labels.isEmpty { try Self.copyLabels(batch, session: session, schema: schema) }
+            for snapshot in batch.snapshots {
+                try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: nil)
+            }
+        }
+    }
+
+    /// Stores snapshots outside a batch (revocation, shutdown), each only if the stored
+    /// offset still equals `expected` (this instance still owns the partition).
+    public func writeSnapshots(_ snapshots: [(AuditBatch.StateSnapshot, expected: Int64)]) async throws {
+        guard !snapshots.isEmpty else { return }
+        let s = self.s, group = groupID
+        try await connection.transaction { session in
+            for (snapshot, expected) in snapshots {
+                try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: expected)
+            }
+        }
+    }
+
+    static let decisionColumns = ["kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
+                                  "merchant_id", "amount", "currency", "anomaly_score", "classifier_score", "risk",
+                                  "model_version", "decision", "reasons", "features"]
+
+    static func copyDecisions(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
+        try session.copy(into: "decisions", schema: schema, columns: decisionColumns) { writer in
+            for row in batch.decisions {
+                let d = row.decision
+                writer.beginRow()
+                writer.append(Date(timeIntervalSince1970: Double(row.recordTimestampMillis) / 1000))
+                writer.append(batch.decidedAt)
+                try writer.append(d.eventID)
+                try writer.append(row.partition.topic)
+                writer.append(row.partition.partition)
+                writer.append(row.offset)
+                writer.append(Date(timeIntervalSince1970: Double(d.eventTimeMillis) / 1000))
+                try writer.append(d.cardID)
+                try writer.append(d.merchantID)
+                writer.append(d.amount)
+                try writer.append(d.currency)
+                writer.append(d.anomalyScore)
+                writer.append(d.fraudProbability)
+                writer.append(d.risk)
+                writer.append(d.modelVersion)
+                try writer.append(d.outcome.rawValue)
+                try writer.append(jsonb: reasonsJSON(d.reasons))
+                writer.append(floats: row.features.map { Optional($0) })
+                try writer.endRow()
+            }
+        }
+    }
+
+    static func copyAlerts(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
+        let columns = ["event_id", "topic", "kafka_partition", "kafka_offset", "decided_at", "card_id", "merchant_id", "amount",
+                       "currency", "risk", "model_version", "decision", "reasons"]
+        try session.copy(into: "alerts", schema: schema, columns: columns) { writer in
+            for row in batch.decisions where row.decision.outcome.raisesAlert {
+                let d = row.decision
+                writer.beginRow()
+                try writer.append(d.eventID)
+                try writer.append(row.partition.topic)
+                writer.append(row.partition.partition)
+                writer.append(row.offset)
+                writer.append(batch.decidedAt)
+                try writer.append(d.cardID)
+                try writer.append(d.merchantID)
+                writer.append(d.amount)
+                try writer.append(d.currency)
+                writer.append(d.risk)
+                writer.append(d.modelVersion)
+                try writer.append(d.outcome.rawValue)
+                try writer.append(jsonb: reasonsJSON(d.reasons))
+                try writer.endRow()
+            }
+        }
+    }
+
+    static func copyDeadLetters(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
+        let columns = ["topic", "kafka_partition", "kafka_offset", "received_at", "reason_code", "reason", "message_key", "payload"]
+        try session.copy(into: "dead_letters", schema: schema, columns: columns) { writer in
+            for letter in batch.deadLetters {
+                writer.beginRow()
+                try writer.append(letter.partition.topic)
+                writer.append(letter.partition.partition)
+                writer.append(letter.offset)
+                writer.append(batch.decidedAt)
+                try writer.append(letter.reasonCode)
+                // A reason quotes no payload bytes, but strip NUL defensively: text cannot hold it.
+                try writer.append(letter.reason.replacingOccurrences(of: "\u{0}", with: ""))
+                if let key = letter.key { writer.append(bytea: key) } else { writer.appendNull() }
+                writer.append(bytea: letter.payload)
+                try writer.endRow()
+            }
+        }
+    }
+
+    static func copyLabels(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
+        let columns = ["event_id", "label", "source", "labeled_at", "source_topic", "source_partition", "source_offset"]
+        try session.copy(into: "labels", schema: schema, columns: columns) { writer in
+            for row in batch.labels {
+                writer.beginRow()
+                try writer.append(row.label.eventID)
+                try writer.append(row.label.isFraud ? "fraud" : "legit")
+                try writer.append("stream")
+                writer.append(Date(timeIntervalSince1970: Double(row.label.timestampMillis) / 1000))
+                try writer.append(row.partition.topic)
+                writer.append(row.partition.partition)
+                writer.append(row.offset)
+                try writer.endRow()
+            }
+        }
+    }
+
+    static func insertSnapshot(_ snapshot: AuditBatch.StateSnapshot, group: String, session: PostgresSession, schema s: String,
+                               guardedBy expected: Int64?) throws {
+        let p = snapshot.partition
+        var parameters: [PostgresValue] = [.text(group), .text(p.topic), .int32(p.partition), .int64(snapshot.through),
+                                           .int32(Int32(FeatureExtractor.snapshotVersion)), .bytea(snapshot.state)]
+        var guardClause = ""
+        if let expected {
+            parameters.append(.int64(expected))
+            guardClause = " WHERE EXISTS (SELECT 1 FROM \(s).consumer_offsets o WHERE o.group_id = $1 AND o.topic = $2 AND o.kafka_partition = $3 AND o.next_offset = $7)"
+        }
+        let inserted = try session.execute("""
+            INSERT INTO \(s).entity_snapshots (group_id, topic, kafka_partition, through_offset, format_version, state)
+            SELECT $1, $2, $3, $4, $5, $6\(guardClause)
+            ON CONFLICT (group_id, topic, kafka_partition, through_offset) DO NOTHING
+            """, parameters)
+        if inserted > 0 || expected == nil {
+            // Older snapshots are never read again once a newer one is stored.
+            try session.execute("DELETE FROM \(s).entity_snapshots WHERE group_id = $1 AND topic = $2 AND kafka_partition = $3 AND through_offset < $4",
+                                [.text(group), .text(p.topic), .int32(p.partition), .int64(snapshot.through)])
+        }
+    }
+
+    /// `[{"name":..., "kind":..., "weight":...}, ...]`, strongest first.
+    static func reasonsJSON(_ reasons: ReasonList) -> String {
+        var out = "["
+        for (i, r) in reasons.enumerated() {
+            if i > 0 { out += "," }
+            let kind = switch r.kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule" }
+            let weight = r.weight.isFinite ? String((r.weight * 1000).rounded() / 1000) : "null"
+            out += "{\"name\":\(JSONText.string(r.name)),\"kind\":\"\(kind)\",\"weight\":\(weight)}"
+        }
+        return out + "]"
+    }
+}

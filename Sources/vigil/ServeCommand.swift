@@ -1,0 +1,94 @@
+// `vigil serve`: runs the fraud pipeline (VigilService) until SIGTERM/SIGINT, an idle
+// period or an event limit. Only settings and signals live here.
+import ArgumentParser
+import Dispatch
+import Foundation
+import VigilService
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Consume transactions from Kafka, score and decide them, and audit every decision in PostgreSQL exactly once.",
+        discussion: """
+            Settings: defaults, then --config FILE (JSON: brokers, database_url, schema, topic, labels_topic, group, batch_size,
+            batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
+            review_threshold, block_threshold, feature_spec, max_cards, recent_events, kafka {librdkafka properties}), then the environment
+            (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP), then these flags.
+            The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
+            SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0.
+            Logs are JSON lines on standard error; the final summary is one JSON line on standard output.
+            Exit codes: 0 stopped cleanly, 64 bad settings, 1 other errors (nothing uncommitted is kept).
+            """
+    )
+
+    @Option(help: "JSON config file.") var config: String?
+    @Option(help: "Kafka bootstrap servers, comma-separated.") var brokers: String?
+    @Option(help: "PostgreSQL URL or libpq keywords, without password.") var databaseURL: String?
+    @Option(help: "Schema holding Vigil's tables.") var schema: String?
+    @Option(help: "Transactions topic.") var topic: String?
+    @Option(help: "Labels topic, stored in the labels table (default: not consumed).") var labelsTopic: String?
+    @Option(help: "Consumer group.") var group: String?
+    @Option(help: "Most messages per batch (one database transaction).") var batchSize: Int?
+    @Option(help: "Longest wait for a batch to fill, in milliseconds.") var batchWaitMs: Int?
+    @Option(help: "Stop after no message arrived for this long (e.g. 5s, 500ms).") var exitWhenIdle: String?
+    @Option(help: "Stop after this many events were decided or dead-lettered.") var maxEvents: Int?
+    @Option(help: "Log level: debug, info, warning, error.") var logLevel = "info"
+
+    func validate() throws {
+        if let exitWhenIdle, ServeConfiguration.parseDuration(exitWhenIdle) == nil {
+            throw ValidationError("--exit-when-idle takes a duration such as 5s or 500ms, got \(exitWhenIdle)")
+        }
+        if let maxEvents, maxEvents <= 0 { throw ValidationError("--max-events must be positive") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let batchWaitMs, batchWaitMs < 0 { throw ValidationError("--batch-wait-ms must not be negative") }
+        guard ["debug", "info", "warning", "error"].contains(logLevel) else {
+            throw ValidationError("--log-level must be debug, info, warning or error")
+        }
+    }
+
+    func settings() throws -> ServeConfiguration {
+        var c = try ServeConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+        if let brokers { c.brokers = brokers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if let databaseURL { c.databaseURL = databaseURL }
+        if let schema { c.schema = schema }
+        if let topic { c.topic = topic }
+        if let group { c.groupID = group }
+        if let labelsTopic { c.labelsTopic = labelsTopic.isEmpty ? nil : labelsTopic }
+        if let batchSize { c.batchSize = batchSize }
+        if let batchWaitMs { c.batchWait = .milliseconds(batchWaitMs) }
+        if let exitWhenIdle { c.exitWhenIdle = ServeConfiguration.parseDuration(exitWhenIdle) }
+        if let maxEvents { c.maxEvents = maxEvents }
+        return c
+    }
+
+    func run() async throws {
+        let level: ServiceLog.Level = switch logLevel { case "debug": .debug; case "warning": .warning; case "error": .error; default: .info }
+        let log = ServiceLog(minimumLevel: level)
+        let pipeline: FraudPipeline
+        do {
+            pipeline = try FraudPipeline(configuration: try settings(), log: log)
+        } catch let error as ServiceError {
+            FileHandle.standardError.write(Data("vigil serve: \(error.message)\n".utf8))
+            throw ExitCode(64)
+        }
+        let stop = StopSignal()
+        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                log.info("signal received: finishing the current batch", ["signal": .int(Int64(number))])
+                stop.stop()
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        do {
+            let summary = try await pipeline.run(stop: stop)
+            print(#"{"decided":\#(summary.decided),"dead_lettered":\#(summary.deadLettered),"alerts":\#(summary.alerts),"batches":\#(summary.batches),"labels":\#(summary.labels),"fenced_batches":\#(summary.fencedBatches),"model_version":\#(summary.modelVersion)}"#)
+        } catch {
+            FileHandle.standardError.write(Data("vigil serve: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
