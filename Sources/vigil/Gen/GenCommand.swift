@@ -33,6 +33,8 @@ struct GenCommand: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers, comma-separated (--to kafka; default: VIGIL_KAFKA_BROKERS).") var brokers: String?
     @Option(help: "Topic for transactions (--to kafka).") var transactionsTopic = "transactions"
     @Option(help: "Topic for labels (--to kafka).") var labelsTopic = "labels"
+    @Option(help: "How long Kafka delivery of one message may take before the run fails, in ms (--to kafka).")
+    var messageTimeoutMs = 30_000
     @Option(help: "Output format: jsonl or csv.") var format = "jsonl"
     @Flag(help: "Add ground truth (fraud, scenario) to each transaction.") var truth = false
     @Option(help: "Target transactions per second (0 = as fast as possible).") var rate = 0.0
@@ -51,6 +53,7 @@ struct GenCommand: AsyncParsableCommand {
         if let events, events <= 0 { throw ValidationError("--events must be positive") }
         guard SimulationFileFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or csv") }
         guard to == "file" || to == "kafka" else { throw ValidationError("--to must be file or kafka") }
+        guard messageTimeoutMs > 0 else { throw ValidationError("--message-timeout-ms must be positive") }
         if to == "kafka" && kafkaBrokers.isEmpty {
             throw ValidationError("--to kafka needs --brokers or VIGIL_KAFKA_BROKERS")
         }
@@ -86,6 +89,7 @@ struct GenCommand: AsyncParsableCommand {
         if to == "kafka" {
             var configuration = KafkaProducerConfiguration(bootstrapServers: kafkaBrokers)
             configuration.clientID = "vigil-gen"
+            configuration.messageTimeout = .milliseconds(messageTimeoutMs)
             // Brokers that auto-create topics may; production clusters usually have them made ahead.
             configuration.allowAutoCreateTopics = true
             return try KafkaSimulationSink(configuration: configuration, transactionsTopic: transactionsTopic, labelsTopic: labelsTopic)
