@@ -72,6 +72,13 @@ let package = Package(
             dependencies: ["VigilML", "VigilFeatures"]
         ),
 
+        // Deterministic backtests (`vigil replay`): file input with column mappings, prequential
+        // evaluation with delayed labels through VigilEngine's own scorer, policy and trainer, metrics and reports.
+        .target(
+            name: "VigilReplay",
+            dependencies: ["VigilEngine", "VigilFeatures", "VigilML"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -79,6 +86,8 @@ let package = Package(
                 "VigilFeatures",
                 "VigilSimulator",
                 "VigilPostgres",
+                "VigilEngine",
+                "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -94,6 +103,7 @@ let package = Package(
                 "VigilFeatures",
                 "VigilSimulator",
                 "VigilEngine",
+                "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -114,6 +124,10 @@ let package = Package(
         .testTarget(
             name: "VigilEngineTests",
             dependencies: ["VigilEngine", "VigilML", "VigilFeatures", "VigilSimulator"]
+        ),
+        .testTarget(
+            name: "VigilReplayTests",
+            dependencies: ["VigilReplay", "VigilEngine", "VigilFeatures", "VigilSimulator"]
         ),
         .testTarget(
             name: "VigilFeaturesTests",

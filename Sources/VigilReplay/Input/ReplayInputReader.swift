@@ -1,0 +1,143 @@
+// Reads events (JSONL contract or mapped CSV) and optional labels files into a ReplayInput.
+import Foundation
+import VigilFeatures
+
+/// Reads replay input files. JSONL lines go through the service's own `EventDecoder` (the
+/// event contract); CSV rows through a `CSVColumnMapping`. Malformed rows are reported with
+/// their line numbers and skipped or fatal per `onMalformed`.
+public struct ReplayInputReader: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonl, csv
+        /// From the file name's extension (`.csv` is CSV, anything else JSONL).
+        public static func guess(path: String) -> Format { path.lowercased().hasSuffix(".csv") ? .csv : .jsonl }
+    }
+
+    public var mapping: CSVColumnMapping
+    public var onMalformed: MalformedRowPolicy
+    /// Currency for CSV rows without a currency column. Default: EUR.
+    public var defaultCurrency = "EUR"
+    let decoder = EventDecoder()
+
+    public init(mapping: CSVColumnMapping = CSVColumnMapping(), onMalformed: MalformedRowPolicy = .skip) {
+        self.mapping = mapping
+        self.onMalformed = onMalformed
+    }
+
+    /// Reads the events file and, if given, the labels file (`vigil gen`'s labels.jsonl/csv).
+    public func read(events path: String, format: Format? = nil, labels labelsPath: String? = nil) throws -> ReplayInput {
+        var input = ReplayInput()
+        let data = try Self.load(path)
+        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
+            switch format ?? .guess(path: path) {
+            case .jsonl: try readJSONL(bytes, file: path, into: &input)
+            case .csv: try readCSV(bytes, file: path, into: &input)
+            }
+        }
+        if let labelsPath {
+            let labels = try Self.load(labelsPath)
+            try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
+                try readLabels(bytes, file: labelsPath, csv: Format.guess(path: labelsPath) == .csv, into: &input)
+            }
+        }
+        return input
+    }
+
+    static func load(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw ReplayError(.io, "cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    func problem(_ input: inout ReplayInput, _ file: String, _ line: Int, _ reason: String) throws {
+        let p = InputProblem(file: file, line: line, reason: reason)
+        if onMalformed == .fail { throw ReplayError(.malformedInput, "malformed row: \(p)") }
+        input.problems.append(p)
+    }
+
+    // MARK: JSONL
+
+    func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
+        try forEachLine(bytes) { (line, number) throws in
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            do {
+                let event = try decoder.decode(line)
+                input.events.append(event)
+                input.truth.append(Self.truth(inJSON: line))
+            } catch {
+                try problem(&input, file, number, (error as? EventRejection)?.reason ?? "\(error)")
+            }
+        }
+    }
+
+    /// Ground truth carried by a JSONL event: `"fraud":true|false` (`vigil gen --truth`) or
+    /// `"label":"fraud"|"legit"`. The decoder has validated the line; this only looks for the keys.
+    static func truth(inJSON line: UnsafeRawBufferPointer) -> Truth {
+        for (key, values) in [(Array(#""fraud":"#.utf8), [("true", Truth.fraud), ("false", .legit)]),
+                              (Array(#""label":"#.utf8), [(#""fraud""#, .fraud), (#""legit""#, .legit)])] {
+            guard let at = find(key, in: line) else { continue }
+            var i = at + key.count
+            while i < line.count, line[i] == 0x20 { i += 1 }
+            for (text, truth) in values {
+                let t = Array(text.utf8)
+                if i + t.count <= line.count, t.indices.allSatisfy({ line[i + $0] == t[$0] }) { return truth }
+            }
+        }
+        return .unknown
+    }
+
+    static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        outer: for i in 0...(hay.count - needle.count) where hay[i] == needle[0] {
+            for j in 1..<needle.count where hay[i + j] != needle[j] { continue outer }
+            return i
+        }
+        return nil
+    }
+
+    // MARK: Labels
+
+    func readLabels(_ bytes: UnsafeRawBufferPointer, file: String, csv: Bool, into input: inout ReplayInput) throws {
+        var fields: [String] = []
+        var header: [String: Int]?
+        try forEachLine(bytes) { (line, number) throws in
+            if line.isEmpty { return }
+            guard csv else {
+                do { input.labels.append(try decoder.decodeLabel(line)) } catch { try problem(&input, file, number, (error as? EventRejection)?.reason ?? "\(error)") }
+                return
+            }
+            guard CSVLineSplitter.split(line, into: &fields) else { return try problem(&input, file, number, "unterminated quote") }
+            guard let h = header else {
+                header = Dictionary(fields.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+                for column in ["event_id", "label", "ts"] where header?[column] == nil {
+                    throw ReplayError(.malformedInput, "\(file): labels header lacks the column \(column)")
+                }
+                return
+            }
+            guard fields.count == h.count else { return try problem(&input, file, number, "expected \(h.count) fields, got \(fields.count)") }
+            let id = fields[h["event_id"]!], label = fields[h["label"]!]
+            guard !id.isEmpty else { return try problem(&input, file, number, "empty event_id") }
+            guard let isFraud = Self.parseLabel(label) else { return try problem(&input, file, number, "label '\(label)' is not fraud or legit") }
+            guard let ts = Self.parseTime(fields[h["ts"]!], unitMillis: 1) else {
+                return try problem(&input, file, number, "ts '\(fields[h["ts"]!])' is not a time")
+            }
+            input.labels.append(LabelEvent(eventID: id, isFraud: isFraud, timestampMillis: ts))
+        }
+    }
+
+    static func parseLabel(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "true", "fraud", "yes": true
+        case "0", "false", "legit", "no": false
+        default: nil
+        }
+    }
+
+    static func parseTime(_ text: String, unitMillis: Double) -> Int64? {
+        if let value = Double(text), value.isFinite {
+            let ms = value * unitMillis
+            guard ms >= 0, ms <= Double(EventTimestamp.maxMillis) else { return nil }
+            return Int64(ms)
+        }
+        return EventTimestamp.parseRFC3339(Array(text.utf8))
+    }
+}
