@@ -1,0 +1,80 @@
+// CSV and JSONL input: mappings, truth, and malformed rows reported with their line numbers.
+import Testing
+import VigilFeatures
+@testable import VigilReplay
+
+struct InputReaderTests {
+    let csv = """
+        Time,V1,V2,Amount,Class
+        0,1.5,-2,10.00,0
+        1,0.5,oops,5.00,0
+        2,0.1,0.2,7.50
+        3,0.3,0.4,-1,0
+        4,2.5,1.0,99.99,1
+
+        """
+
+    func mapping() throws -> CSVColumnMapping {
+        try CSVColumnMapping.parse("id=none,time=Time,time_unit=s,label=Class,amount=Amount,card=none,merchant=none,features=*")
+    }
+
+    @Test func malformedCSVRowsAreSkippedWithLineNumbers() throws {
+        let path = try Support.temporaryFile("data.csv", csv)
+        let input = try ReplayInputReader(mapping: mapping(), onMalformed: .skip).read(events: path)
+        #expect(input.events.count == 2)
+        #expect(input.problems.map(\.line) == [3, 4, 5])
+        #expect(input.problems[0].reason.contains("oops"))
+        #expect(input.problems[1].reason.contains("expected 5 fields"))
+        #expect(input.problems[2].reason.contains("not positive"))
+        #expect(input.truth == [.legit, .fraud])
+        #expect(input.events[1].eventID == "line-6")
+        #expect(input.events[1].timestampMillis == 4000)
+        #expect(input.events[1].extraFeature("V1") == 2.5)
+        #expect(input.events[1].extraFeature("Time") == nil)
+    }
+
+    @Test func malformedCSVRowsAreFatalOnRequest() throws {
+        let path = try Support.temporaryFile("data.csv", csv)
+        #expect {
+            _ = try ReplayInputReader(mapping: mapping(), onMalformed: .fail).read(events: path)
+        } throws: { error in
+            "\(error)".contains(":3:") && (error as? ReplayError)?.code == .malformedInput
+        }
+    }
+
+    @Test func genCSVWithTruthAndQuotedFields() throws {
+        let text = """
+            event_id,ts,card_id,merchant_id,amount,currency,mcc,country,channel,terminal_id,customer_id,fraud,scenario
+            e1,2026-01-01T00:00:00Z,c1,"m,1",12.50,EUR,5411,FR,pos,t1,u1,false,legit
+            e2,2026-01-01T00:00:01Z,c1,m2,99.00,EUR,5411,FR,pos,t1,u1,true,large_amount
+            """
+        let path = try Support.temporaryFile("transactions.csv", text)
+        let input = try ReplayInputReader().read(events: path)
+        #expect(input.problems.isEmpty)
+        #expect(input.events.map(\.merchantID) == ["m,1", "m2"])
+        #expect(input.truth == [.legit, .fraud])
+    }
+
+    @Test func jsonlThroughTheEventContractWithLabelsFile() throws {
+        let events = """
+            {"event_id":"e1","ts":"2026-01-01T00:00:00Z","card_id":"c1","merchant_id":"m1","amount":10,"currency":"EUR"}
+            {"event_id":"e2","ts":"2026-01-01T00:00:01Z","card_id":"c1","merchant_id":"m1","amount":"ten","currency":"EUR"}
+            {"event_id":"e3","ts":"2026-01-01T00:00:02Z","card_id":"c2","merchant_id":"m1","amount":20,"currency":"EUR","fraud":true}
+            """
+        let labels = #"{"event_id":"e1","label":"fraud","ts":"2026-01-02T00:00:00Z"}"# + "\nnot json\n"
+        let e = try Support.temporaryFile("transactions.jsonl", events), l = try Support.temporaryFile("labels.jsonl", labels)
+        var input = try ReplayInputReader().read(events: e, labels: l)
+        #expect(input.events.map(\.eventID) == ["e1", "e3"])
+        #expect(input.problems.map(\.line) == [2, 2])
+        #expect(input.problems[0].reason.hasPrefix("wrong_type"))
+        #expect(input.truth == [.unknown, .fraud])
+        #expect(input.labels.count == 1)
+        input.resolveTruthFromLabels()
+        #expect(input.truth == [.fraud, .fraud])
+    }
+
+    @Test func badMappingIsAClearError() {
+        #expect(throws: ReplayError.self) { try CSVColumnMapping.parse("colour=Red") }
+        #expect(throws: ReplayError.self) { try CSVColumnMapping.parse("time=none") }
+    }
+}
