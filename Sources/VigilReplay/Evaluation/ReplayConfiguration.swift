@@ -79,6 +79,16 @@ public struct ReplayConfiguration: Sendable {
 
     public init() {}
 
+    /// The standard spec plus one standardised, clipped dense feature per extra numeric column
+    /// (`features.<column>`), for datasets whose signal is in their own columns.
+    public static func spec(addingFeatures columns: [String], to base: FeatureSpec = .standard) -> FeatureSpec {
+        var spec = base
+        for column in columns {
+            spec.dense.append(FeatureSpec.DenseFeature("features.\(column)", standardize: true, clip: -8...8, default: 0))
+        }
+        return spec
+    }
+
     func validate() throws {
         guard batchSize > 0, trainEvery > 0, warmUpEvents >= 64, cardsPerDay > 0,
               alertBudgets.allSatisfy({ $0 > 0 && $0 <= 1 }) else {

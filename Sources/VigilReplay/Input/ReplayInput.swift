@@ -41,6 +41,8 @@ public struct ReplayInput: Sendable {
     public var labels: [LabelEvent]
     /// Malformed rows that were skipped.
     public var problems: [InputProblem]
+    /// CSV columns carried as `features.<column>` (empty for JSONL).
+    public var featureColumns: [String] = []
 
     public init(events: [TransactionEvent] = [], truth: [Truth] = [], labels: [LabelEvent] = [], problems: [InputProblem] = []) {
         self.events = events

@@ -39,6 +39,7 @@ extension ReplayInputReader {
             guard CSVLineSplitter.split(line, into: &fields) else { return try problem(&input, file, number, "unterminated quote") }
             guard let c = columns else {
                 columns = try resolve(header: fields, file: file)
+                input.featureColumns = featureColumns(header: fields)
                 return
             }
             guard fields.count == c.count else { return try problem(&input, file, number, "expected \(c.count) fields, got \(fields.count)") }
