@@ -13,7 +13,7 @@ struct ReplayBenchmark: ParsableCommand {
 
     @Option(help: "Generated events.") var events = 1_000_000
     @Option(help: "A training round after every this many events.") var trainEvery = 100_000
-    @Option(help: "Label delay in events.") var labelDelay = 1000
+    @Option(help: "Label delay: N events, a duration of event time, or 'recorded' (the simulator's label times).") var labelDelay = "recorded"
     @Option(help: "Events per scoring batch.") var batchSize = 256
 
     func run() throws {
@@ -21,33 +21,40 @@ struct ReplayBenchmark: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("transactions.jsonl").path
+        let labelsPath = dir.appendingPathComponent("labels.jsonl").path
 
         // The same simulator as `vigil gen --truth`, written as JSONL (ground truth in each line).
         var simulator = SimulatorConfiguration()
         simulator.seed = 11
-        var text = ""
+        var text = "", labels = ""
         text.reserveCapacity(events * 300)
         for record in TransactionSimulator(configuration: simulator, maxTransactions: events) {
-            if case .transaction(let t) = record { text += t.json(truth: true); text += "\n" }
+            switch record {
+            case .transaction(let t): text += t.json(truth: true); text += "\n"
+            case .label(let l): labels += l.json(); labels += "\n"
+            }
         }
         try text.write(toFile: path, atomically: false, encoding: .utf8)
+        try labels.write(toFile: labelsPath, atomically: false, encoding: .utf8)
         text = ""
-        print("generated \(events) events into \(path)")
+        labels = ""
+        print("generated \(events) events into \(path), their labels (vigil gen's: every fraud, \(Int(simulator.legitLabelRate * 100))% of legit, delayed) into \(labelsPath)")
 
         let clock = ContinuousClock()
-        // Baseline: read and decode only (the same reader the replay uses).
+        // Baseline: read and decode only (the same reader the replay uses, the same files).
         var began = clock.now
-        let decoded = try ReplayInputReader().read(events: path)
+        let decoded = try ReplayInputReader().read(events: path, labels: labelsPath)
         let decodeSeconds = Self.seconds(clock.now - began)
         print("read + decode: \(decoded.events.count) events in \(String(format: "%.2f", decodeSeconds)) s: \(BenchReport.rate(Double(decoded.events.count) / decodeSeconds))")
 
         var c = ReplayConfiguration()
         c.trainEvery = trainEvery
-        c.labelDelay = .events(labelDelay)
+        guard let delay = LabelDelay.parse(labelDelay) else { throw ValidationError("--label-delay: N events, 72h, or recorded") }
+        c.labelDelay = delay
         c.batchSize = batchSize
         let tty = isatty(STDERR_FILENO) == 1
         began = clock.now
-        let input = try ReplayInputReader().read(events: path)
+        let input = try ReplayInputReader().read(events: path, labels: labelsPath)
         let result = try ReplayRunner.run(input, configuration: c) { done in
             if tty, done & 0xFFFF < batchSize { FileHandle.standardError.write(Data("\rreplayed \(done)/\(input.events.count)   ".utf8)) }
         }

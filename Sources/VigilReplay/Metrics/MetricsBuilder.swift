@@ -40,16 +40,18 @@ enum MetricsBuilder {
         struct DayState { var events = 0, frauds = 0, alerts = 0; var cards: [String: Card] = [:] }
         var byDay: [Int64: DayState] = [:]
         for i in from..<events.count where truth[i] != .unknown {
-            let day = events[i].timestampMillis / 86_400_000
-            var d = byDay[day] ?? DayState()
-            d.events += 1
-            if truth[i] == .fraud { d.frauds += 1 }
-            if alerts[i] { d.alerts += 1 }
-            var c = d.cards[events[i].cardID] ?? Card(risk: -1, fraud: false, first: i)
-            c.risk = max(c.risk, risks[i])
-            c.fraud = c.fraud || truth[i] == .fraud
-            d.cards[events[i].cardID] = c
-            byDay[day] = d
+            // Mutated in place: copying a day out and back would copy its card dictionary per event.
+            func update(_ d: inout DayState) {
+                d.events += 1
+                if truth[i] == .fraud { d.frauds += 1 }
+                if alerts[i] { d.alerts += 1 }
+                update(&d.cards[events[i].cardID, default: Card(risk: -1, fraud: false, first: i)])
+            }
+            func update(_ c: inout Card) {
+                c.risk = max(c.risk, risks[i])
+                c.fraud = c.fraud || truth[i] == .fraud
+            }
+            update(&byDay[events[i].timestampMillis / 86_400_000, default: DayState()])
         }
         return byDay.keys.sorted().map { day in
             let d = byDay[day]!
