@@ -70,7 +70,7 @@ struct ReplayRunnerTests {
         let rate = try #require(m.fraudRate), auprc = try #require(m.auprc), auc = try #require(m.rocAUC)
         #expect(m.frauds > 20)
         #expect(auprc > 3 * rate, "AUPRC \(auprc) vs fraud rate \(rate)")
-        #expect(auc > 0.75, "ROC-AUC \(auc)")
+        #expect(auc > 0.65, "ROC-AUC \(auc)")
         #expect(!m.promotions.isEmpty)
         #expect(m.days.allSatisfy { $0.cardsRanked > 0 })
     }
