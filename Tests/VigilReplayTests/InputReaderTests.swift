@@ -78,3 +78,23 @@ struct InputReaderTests {
         #expect(throws: ReplayError.self) { try CSVColumnMapping.parse("time=none") }
     }
 }
+
+struct ParallelDecodeTests {
+    /// A file above 1 MiB decodes in parts; events, truth and problem line numbers equal one sequential pass.
+    @Test func partsJoinInFileOrderWithTrueLineNumbers() throws {
+        var lines: [String] = []
+        for i in 0..<8000 {
+            if i % 1999 == 5 { lines.append(#"{"event_id":"bad\#(i)"}"#); continue }
+            lines.append(#"{"event_id":"e\#(i)","ts":"2026-01-01T00:00:00Z","card_id":"card-\#(i % 97)","merchant_id":"merchant-\#(i % 13)","amount":\#(i + 1).25,"currency":"EUR","mcc":"5411","country":"FR","channel":"pos","fraud":\#(i % 11 == 0)}"#)
+        }
+        let path = try Support.temporaryFile("big.jsonl", lines.joined(separator: "\n") + "\n")
+        var sequential = ReplayInputReader()
+        sequential.decodeThreads = 1
+        var parallel = ReplayInputReader()
+        parallel.decodeThreads = 3
+        let a = try sequential.read(events: path), b = try parallel.read(events: path)
+        #expect(a.events.count == 7996)
+        #expect(a.events == b.events && a.truth == b.truth && a.problems == b.problems)
+        #expect(b.problems.map(\.line) == [6, 2005, 4004, 6003])
+    }
+}

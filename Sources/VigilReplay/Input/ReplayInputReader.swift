@@ -1,5 +1,6 @@
 // Reads events (JSONL contract or mapped CSV) and optional labels files into a ReplayInput.
 import Foundation
+import Synchronization
 import VigilFeatures
 
 /// Reads replay input files. JSONL lines go through the service's own `EventDecoder` (the
@@ -14,6 +15,8 @@ public struct ReplayInputReader: Sendable {
 
     public var mapping: CSVColumnMapping
     public var onMalformed: MalformedRowPolicy
+    /// Threads decoding a large JSONL file (parts joined in file order). Default: the active processors, at most 4.
+    public var decodeThreads = min(4, ProcessInfo.processInfo.activeProcessorCount)
     /// Currency for CSV rows without a currency column. Default: EUR.
     public var defaultCurrency = "EUR"
     let decoder = EventDecoder()
@@ -29,7 +32,7 @@ public struct ReplayInputReader: Sendable {
         let data = try Self.load(path)
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
             switch format ?? .guess(path: path) {
-            case .jsonl: try readJSONL(bytes, file: path, into: &input)
+            case .jsonl: try readJSONLInParallel(bytes, file: path, into: &input)
             case .csv: try readCSV(bytes, file: path, into: &input)
             }
         }
@@ -56,8 +59,54 @@ public struct ReplayInputReader: Sendable {
 
     // MARK: JSONL
 
-    func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
-        try forEachLine(bytes) { (line, number) throws in
+    /// Splits the file at line boundaries into `decodeThreads` parts decoded concurrently, then
+    /// joins them in file order (line numbers continue across parts), so the result is the
+    /// same as one sequential pass.
+    func readJSONLInParallel(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
+        let parts = bytes.count < 1 << 20 ? 1 : max(1, decodeThreads)
+        guard parts > 1, let base = bytes.baseAddress else { return try readJSONL(bytes, file: file, into: &input) }
+        // Part boundaries just after a newline, and the line number each part starts at.
+        var cuts = [0]
+        for p in 1..<parts {
+            let target = max(cuts[p - 1], bytes.count * p / parts)
+            let cut = memchr(base + target, 0x0A, bytes.count - target).map { base.distance(to: UnsafeRawPointer($0)) + 1 } ?? bytes.count
+            cuts.append(cut)
+        }
+        cuts.append(bytes.count)
+        var firstLines = [0]
+        for p in 1..<parts {
+            var lines = 0, i = cuts[p - 1]
+            while i < cuts[p], let hit = memchr(base + i, 0x0A, cuts[p] - i) {
+                lines += 1
+                i = base.distance(to: UnsafeRawPointer(hit)) + 1
+            }
+            firstLines.append(firstLines[p - 1] + lines)
+        }
+        let results = Mutex<[Int: Result<ReplayInput, ReplayError>]>([:])
+        let address = UInt(bitPattern: base)  // the mapped file outlives the concurrent loop
+        let (partCuts, partLines) = (cuts, firstLines)
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let chunk = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address)! + partCuts[p], count: partCuts[p + 1] - partCuts[p])
+            var partial = ReplayInput()
+            let outcome: Result<ReplayInput, ReplayError>
+            do {
+                try readJSONL(chunk, file: file, into: &partial, lineOffset: partLines[p])
+                outcome = .success(partial)
+            } catch let e as ReplayError { outcome = .failure(e) } catch { outcome = .failure(ReplayError(.io, "\(error)")) }
+            results.withLock { $0[p] = outcome }
+        }
+        let all = results.withLock { $0 }
+        for p in 0..<parts {
+            let partial = try all[p]!.get()
+            input.events += partial.events
+            input.truth += partial.truth
+            input.problems += partial.problems
+        }
+    }
+
+    func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput, lineOffset: Int = 0) throws {
+        try forEachLine(bytes) { (line, localNumber) throws in
+            let number = localNumber + lineOffset
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             do {
                 let event = try decoder.decode(line)
