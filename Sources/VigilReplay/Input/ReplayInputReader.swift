@@ -134,13 +134,19 @@ public struct ReplayInputReader: Sendable {
         return .unknown
     }
 
+    /// memchr for the first byte, memcmp for the rest (memmem is a GNU extension Swift does not see).
     static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
-        guard hay.count >= needle.count else { return nil }
-        outer: for i in 0...(hay.count - needle.count) where hay[i] == needle[0] {
-            for j in 1..<needle.count where hay[i + j] != needle[j] { continue outer }
-            return i
+        guard let base = hay.baseAddress, hay.count >= needle.count else { return nil }
+        return needle.withUnsafeBytes { n -> Int? in
+            var i = 0
+            let last = hay.count - n.count
+            while i <= last, let hit = memchr(base + i, Int32(n[0]), last - i + 1) {
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at }
+                i = at + 1
+            }
+            return nil
         }
-        return nil
     }
 
     // MARK: Labels
