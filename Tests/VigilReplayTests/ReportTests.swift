@@ -39,3 +39,31 @@ struct ReportTests {
         #expect(LabelDelay.parse("-3h") == nil)
     }
 }
+
+struct CompareTests {
+    @Test func overridesChangeOnlyWhatTheyName() throws {
+        var base = ReplayConfiguration()
+        base.name = "live"
+        base.trainEvery = 5000
+        let b = try base.applying(overrides: "models=cae, freeze=true,label_delay=72h")
+        #expect(b.name == "live-compare" && b.models == .cae && b.freeze && b.labelDelay == .eventTime(millis: 72 * 3_600_000))
+        #expect(b.trainEvery == 5000 && b.seed == base.seed)
+        #expect(try base.applying(overrides: "name=live").name == "live-b")
+        #expect(ReplayConfiguration.modelOverride(in: "seed=2,model=m.bin") == "m.bin")
+        #expect(throws: ReplayError.self) { try base.applying(overrides: "colour=red") }
+        #expect(throws: ReplayError.self) { try base.applying(overrides: "warm_up=3") }
+        #expect(throws: ReplayError.self) { try base.applying(overrides: "freeze=yes") }
+    }
+
+    /// Two configurations over the same input in one run differ where they should.
+    @Test func twoConfigurationsOverOneInput() throws {
+        let input = Support.simulated(transactions: 2500)
+        let a = Support.configuration(trainEvery: 1000)
+        let b = try a.applying(overrides: "freeze=true")
+        let ra = try ReplayRunner.run(input, configuration: a), rb = try ReplayRunner.run(input, configuration: b)
+        #expect(ra.metrics.events == rb.metrics.events && ra.metrics.frauds == rb.metrics.frauds)
+        #expect(rb.metrics.promotions.isEmpty && !ra.metrics.promotions.isEmpty)
+        let html = HTMLReport.render([(ra.metrics, ra.timing), (rb.metrics, rb.timing)])
+        #expect(html.contains(a.name) && html.contains(b.name))
+    }
+}

@@ -132,26 +132,14 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func overridden(_ base: ReplayConfiguration, with text: String) throws -> ReplayConfiguration {
-        var c = base
-        c.name = base.name + "-compare"
-        for pair in text.split(separator: ",") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2 else { throw ValidationError("--compare entry '\(pair)' is not key=value") }
-            let (k, v) = (kv[0].trimmingCharacters(in: .whitespaces), kv[1].trimmingCharacters(in: .whitespaces))
-            switch k {
-            case "name": c.name = v
-            case "models": c.models = try ReplayModels(rawValue: v) ?? { throw ValidationError("--compare models must be cae, classifier or both") }()
-            case "freeze": c.freeze = v == "true"
-            case "label_delay": c.labelDelay = try LabelDelay.parse(v) ?? { throw ValidationError("--compare label_delay '\(v)' is not a delay") }()
-            case "train_every": c.trainEvery = try Int(v).flatMap { $0 > 0 ? $0 : nil } ?? { throw ValidationError("--compare train_every must be positive") }()
-            case "seed": c.seed = try UInt64(v) ?? { throw ValidationError("--compare seed must be a number") }()
-            case "warm_up": c.warmUpEvents = try Int(v).flatMap { $0 >= 64 ? $0 : nil } ?? { throw ValidationError("--compare warm_up must be ≥ 64") }()
-            case "model":
-                if v == "none" { c.initialModel = nil; c.initialModelSource = "cold start" } else { try load(model: v, into: &c) }
-            default: throw ValidationError("--compare: unknown setting '\(k)'")
-            }
+        var c = try base.applying(overrides: text)
+        switch ReplayConfiguration.modelOverride(in: text) {
+        case nil: break
+        case "none"?:
+            c.initialModel = nil
+            c.initialModelSource = "cold start"
+        case let path?: try load(model: path, into: &c)
         }
-        if c.name == base.name { c.name += "-b" }
         return c
     }
 
