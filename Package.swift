@@ -79,6 +79,13 @@ let package = Package(
             dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine"]
         ),
 
+        // `vigil replay`: deterministic backtests over recorded streams, prequential
+        // evaluation with delayed labels through VigilEngine's own scorer, policy and trainer, metrics and reports.
+        .target(
+            name: "VigilReplay",
+            dependencies: ["VigilEngine", "VigilFeatures", "VigilML"]
+        ),
+
         // The command-line interface.
         .executableTarget(
             name: "vigil",
@@ -88,6 +95,8 @@ let package = Package(
                 "VigilPostgres",
                 "VigilKafka",
                 "VigilService",
+                "VigilEngine",
+                "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +113,7 @@ let package = Package(
                 "VigilSimulator",
                 "VigilEngine",
                 "VigilService",
+                "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -128,6 +138,10 @@ let package = Package(
         .testTarget(
             name: "VigilServiceTests",
             dependencies: ["VigilService", "VigilKafka", "VigilFeatures", "VigilEngine"]
+        ),
+        .testTarget(
+            name: "VigilReplayTests",
+            dependencies: ["VigilReplay", "VigilEngine", "VigilFeatures", "VigilSimulator"]
         ),
         .testTarget(
             name: "VigilFeaturesTests",

@@ -11,6 +11,6 @@ struct Vigil: AsyncParsableCommand {
             See README.md for the local stack (tools/demo) and the tests (tools/test).
             """,
         version: VigilVersion.current,
-        subcommands: [MigrateCommand.self, GenCommand.self, ServeCommand.self, ModelsCommand.self]
+        subcommands: [MigrateCommand.self, GenCommand.self, ServeCommand.self, ModelsCommand.self, ReplayCommand.self]
     )
 }

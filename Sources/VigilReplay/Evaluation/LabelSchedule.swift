@@ -1,0 +1,63 @@
+// When each label becomes visible during a replay: the guard against leaking the future.
+import VigilFeatures
+
+/// Labels ordered by the moment they may be released. The clock is the index of the last
+/// scored event (delays in events) or the latest event time scored (event-time and recorded
+/// delays). A label is released only once its clock key is reached AND its own event has been
+/// scored, so no event is ever scored after its own label (or a later one) was seen.
+struct LabelSchedule {
+    struct Pending {
+        var key: Int64
+        var eventIndex: Int
+        var label: LabelEvent
+    }
+
+    private(set) var pending: [Pending] = []
+    private var next = 0
+    let countsEvents: Bool
+    /// Labels naming no event of the input.
+    private(set) var unmatched = 0
+
+    init(input: ReplayInput, delay: LabelDelay) throws {
+        countsEvents = if case .events = delay { true } else { false }
+        if input.labels.isEmpty {
+            if delay == .recorded { throw ReplayError(.invalidConfiguration, "a recorded label delay needs a labels file") }
+            for (i, t) in input.truth.enumerated() where t != .unknown {
+                let e = input.events[i]
+                let key: Int64 = switch delay {
+                case .events(let n): Int64(i + n - 1)
+                case .eventTime(let ms): e.timestampMillis &+ ms
+                case .recorded: 0
+                }
+                let ts = countsEvents ? e.timestampMillis : key
+                pending.append(Pending(key: key, eventIndex: i, label: LabelEvent(eventID: e.eventID, isFraud: t == .fraud, timestampMillis: ts)))
+            }
+        } else {
+            var index: [String: Int] = [:]
+            index.reserveCapacity(input.events.count)
+            for (i, e) in input.events.enumerated() where index[e.eventID] == nil { index[e.eventID] = i }
+            for label in input.labels {
+                guard let i = index[label.eventID] else { unmatched += 1; continue }
+                let key: Int64 = switch delay {
+                case .events(let n): Int64(i + n - 1)
+                case .eventTime(let ms): input.events[i].timestampMillis &+ ms
+                case .recorded: label.timestampMillis
+                }
+                pending.append(Pending(key: key, eventIndex: i, label: label))
+            }
+        }
+        // Stable: equal keys keep event order.
+        pending = pending.enumerated().sorted { a, b in
+            a.element.key != b.element.key ? a.element.key < b.element.key : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// Releases every label due once events up to `lastScored` (whose latest time is `latestTime`) were scored.
+    mutating func release(lastScored: Int, latestTime: Int64, _ body: (Pending) -> Void) {
+        let clock = countsEvents ? Int64(lastScored) : latestTime
+        while next < pending.count, pending[next].key <= clock, pending[next].eventIndex <= lastScored {
+            body(pending[next])
+            next += 1
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// The prequential loop: score each batch with the engine, decide, learn from labels once
+// their delay has passed, train at fixed points; then measure.
+import Foundation
+import VigilEngine
+import VigilFeatures
+import VigilML
+
+/// What a replay produced: the deterministic metrics, the wall-clock timing, and per-event risks.
+public struct ReplayResult: Sendable {
+    public var metrics: ReplayMetrics
+    public var timing: ReplayTiming
+    public var risks: [Float]
+    /// Day-by-day alert counts are in `metrics.days`; the model that was live at the end:
+    public var finalModel: ModelSet
+}
+
+/// Runs VigilEngine's own `RiskScorer`, `DecisionPolicy` and `OnlineTrainer` over a decoded
+/// input, exactly as `serve` wires them for one partition, with two differences that make the
+/// run reproducible: training rounds run synchronously every `trainEvery` events (not on the
+/// trainer's thread on a timer), and labels arrive by the replay's label clock.
+public enum ReplayRunner {
+    public static func run(_ input: ReplayInput, configuration c: ReplayConfiguration,
+                           progress: ((Int) -> Void)? = nil) throws -> ReplayResult {
+        try c.validate()
+        let n = input.events.count
+        guard n > 0 else { throw ReplayError(.malformedInput, "the input holds no events") }
+        let clock = ContinuousClock(), began = clock.now
+        var extractor: FeatureExtractor
+        do { extractor = try FeatureExtractor(spec: c.featureSpec) } catch {
+            throw ReplayError(.invalidConfiguration, "feature spec: \(error)")
+        }
+
+        var architecture = c.architecture
+        architecture.seed = c.seed
+        var risk = c.risk, trainerSettings = c.trainer
+        trainerSettings.seed = c.seed
+        switch c.models {
+        case .cae: trainerSettings.minimumLabels = Int.max
+        case .classifier:
+            architecture.classifierUsesAnomalyInputs = false
+            risk.anomalyWeight = 0
+        case .both: break
+        }
+
+        // The starting model: a saved set, or a cold start on the leading events.
+        var warmUp = 0
+        let initial: ModelSet
+        do {
+            if let bytes = c.initialModel {
+                initial = try ModelSet.decode(bytes)
+            } else {
+                warmUp = min(c.warmUpEvents, n)
+                guard warmUp >= 64 else { throw ReplayError(.malformedInput, "a cold start needs at least 64 events, the input has \(n)") }
+                var warmExtractor = extractor
+                var rows: [Float] = []
+                rows.reserveCapacity(warmUp * extractor.denseCount)
+                for e in input.events[0..<warmUp] { rows += warmExtractor.extract(e).dense }
+                initial = try ModelSet.coldStart(featureSpecHash: c.featureSpec.specHash, featureWidth: extractor.denseCount,
+                                                 sparseDimension: Int(extractor.sparseDimension), architecture: architecture,
+                                                 warmUpRows: rows, count: warmUp, createdAtMillis: input.events[0].timestampMillis)
+            }
+        } catch let e as ReplayError { throw e } catch {
+            throw ReplayError(.engineFailure, "starting model: \(error)")
+        }
+        let coldStartSeconds = seconds(clock.now - began)
+
+        let registry = ModelRegistry(initial: initial)
+        let scorer: RiskScorer, policy: DecisionPolicy, trainer: OnlineTrainer?
+        do {
+            scorer = try RiskScorer(registry: registry, extractor: extractor, configuration: risk)
+            policy = try DecisionPolicy(configuration: c.policy)
+            trainer = c.freeze ? nil : try OnlineTrainer(registry: registry, featureWidth: extractor.denseCount,
+                                                         sparseWidth: extractor.sparseCount, configuration: trainerSettings, risk: risk)
+        } catch {
+            throw ReplayError(.engineFailure, "engine setup: \(error)")
+        }
+        var schedule = try LabelSchedule(input: input, delay: c.labelDelay)
+
+        var risks = [Float](repeating: 0, count: n)
+        var alerts = [Bool](repeating: false, count: n)
+        var batch = ScoredBatch()
+        var decisions: [Decision] = []
+        var promotions: [ReplayMetrics.Promotion] = []
+        var delivered = 0, latestTime = Int64.min, nextRound = c.trainEvery
+        var trainingSeconds = 0.0
+        var start = 0
+        while start < n {
+            let end = min(start + c.batchSize, n)
+            let slice = input.events[start..<end]
+            do { try scorer.score(slice, extractor: &extractor, into: &batch) } catch {
+                throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
+            }
+            policy.decide(slice, in: batch, into: &decisions)
+            trainer?.observe(batch, events: slice)
+            for j in 0..<(end - start) {
+                risks[start + j] = batch.risks[j]
+                alerts[start + j] = decisions[j].outcome.raisesAlert
+                latestTime = max(latestTime, slice[start + j].timestampMillis)
+            }
+            schedule.release(lastScored: end - 1, latestTime: latestTime) { p in
+                extractor.apply(label: p.label)
+                trainer?.record(label: p.label)
+                delivered += 1
+            }
+            if let trainer, end >= nextRound {
+                while nextRound <= end { nextRound += c.trainEvery }
+                let round = trainer.runRound()
+                trainingSeconds += round.seconds
+                promotions.append(promotion(round, afterEvents: end, time: latestTime))
+            }
+            start = end
+            progress?(end)
+        }
+
+        let elapsed = seconds(clock.now - began)
+        var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
+                                           risks: risks, alerts: alerts, from: warmUp, budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay)
+        metrics.promotions = promotions
+        metrics.labelsDelivered = delivered
+        metrics.labelsUnmatched = schedule.unmatched
+        metrics.finalModelVersion = registry.currentVersion
+        metrics.skippedRows = input.problems.count
+        let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
+                                  trainingSeconds: trainingSeconds, coldStartSeconds: coldStartSeconds)
+        return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
+    }
+
+    static func promotion(_ round: TrainingRound, afterEvents: Int, time: Int64) -> ReplayMetrics.Promotion {
+        let (outcome, version, detail): (String, Int64, String) = switch round.outcome {
+        case .promoted(let v): ("promoted", v, round.verdict?.summary ?? "")
+        case .rejected: ("rejected", round.liveVersion, round.verdict?.summary ?? "")
+        case .stale: ("stale", round.liveVersion, "")
+        case .skipped(let reason): ("skipped", round.liveVersion, reason)
+        }
+        return ReplayMetrics.Promotion(afterEvents: afterEvents, eventTime: EventTimestamp.formatRFC3339(time), round: round.number,
+                                       outcome: outcome, version: version, detail: detail)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,198 @@
+// Reads events (JSONL contract or mapped CSV) and optional labels files into a ReplayInput.
+import Foundation
+import Synchronization
+import VigilFeatures
+
+/// Reads replay input files. JSONL lines go through the service's own `EventDecoder` (the
+/// event contract); CSV rows through a `CSVColumnMapping`. Malformed rows are reported with
+/// their line numbers and skipped or fatal per `onMalformed`.
+public struct ReplayInputReader: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonl, csv
+        /// From the file name's extension (`.csv` is CSV, anything else JSONL).
+        public static func guess(path: String) -> Format { path.lowercased().hasSuffix(".csv") ? .csv : .jsonl }
+    }
+
+    public var mapping: CSVColumnMapping
+    public var onMalformed: MalformedRowPolicy
+    /// Threads decoding a large JSONL file (parts joined in file order). Default: the active processors, at most 4.
+    public var decodeThreads = min(4, ProcessInfo.processInfo.activeProcessorCount)
+    /// Currency for CSV rows without a currency column. Default: EUR.
+    public var defaultCurrency = "EUR"
+    let decoder = EventDecoder()
+
+    public init(mapping: CSVColumnMapping = CSVColumnMapping(), onMalformed: MalformedRowPolicy = .skip) {
+        self.mapping = mapping
+        self.onMalformed = onMalformed
+    }
+
+    /// Reads the events file and, if given, the labels file (`vigil gen`'s labels.jsonl/csv).
+    public func read(events path: String, format: Format? = nil, labels labelsPath: String? = nil) throws -> ReplayInput {
+        var input = ReplayInput()
+        let data = try Self.load(path)
+        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
+            switch format ?? .guess(path: path) {
+            case .jsonl: try readJSONLInParallel(bytes, file: path, into: &input)
+            case .csv: try readCSV(bytes, file: path, into: &input)
+            }
+        }
+        if let labelsPath {
+            let labels = try Self.load(labelsPath)
+            try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
+                try readLabels(bytes, file: labelsPath, csv: Format.guess(path: labelsPath) == .csv, into: &input)
+            }
+        }
+        return input
+    }
+
+    static func load(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw ReplayError(.io, "cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    func problem(_ input: inout ReplayInput, _ file: String, _ line: Int, _ reason: String) throws {
+        let p = InputProblem(file: file, line: line, reason: reason)
+        if onMalformed == .fail { throw ReplayError(.malformedInput, "malformed row: \(p)") }
+        input.problems.append(p)
+    }
+
+    // MARK: JSONL
+
+    /// Splits the file at line boundaries into `decodeThreads` parts decoded concurrently, then
+    /// joins them in file order (line numbers continue across parts), so the result is the
+    /// same as one sequential pass.
+    func readJSONLInParallel(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
+        let parts = bytes.count < 1 << 20 ? 1 : max(1, decodeThreads)
+        guard parts > 1, let base = bytes.baseAddress else { return try readJSONL(bytes, file: file, into: &input) }
+        // Part boundaries just after a newline, and the line number each part starts at.
+        var cuts = [0]
+        for p in 1..<parts {
+            let target = max(cuts[p - 1], bytes.count * p / parts)
+            let cut = memchr(base + target, 0x0A, bytes.count - target).map { base.distance(to: UnsafeRawPointer($0)) + 1 } ?? bytes.count
+            cuts.append(cut)
+        }
+        cuts.append(bytes.count)
+        var firstLines = [0]
+        for p in 1..<parts {
+            var lines = 0, i = cuts[p - 1]
+            while i < cuts[p], let hit = memchr(base + i, 0x0A, cuts[p] - i) {
+                lines += 1
+                i = base.distance(to: UnsafeRawPointer(hit)) + 1
+            }
+            firstLines.append(firstLines[p - 1] + lines)
+        }
+        let results = Mutex<[Int: Result<ReplayInput, ReplayError>]>([:])
+        let address = UInt(bitPattern: base)  // the mapped file outlives the concurrent loop
+        let (partCuts, partLines) = (cuts, firstLines)
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let chunk = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address)! + partCuts[p], count: partCuts[p + 1] - partCuts[p])
+            var partial = ReplayInput()
+            let outcome: Result<ReplayInput, ReplayError>
+            do {
+                try readJSONL(chunk, file: file, into: &partial, lineOffset: partLines[p])
+                outcome = .success(partial)
+            } catch let e as ReplayError { outcome = .failure(e) } catch { outcome = .failure(ReplayError(.io, "\(error)")) }
+            results.withLock { $0[p] = outcome }
+        }
+        let all = results.withLock { $0 }
+        for p in 0..<parts {
+            let partial = try all[p]!.get()
+            input.events += partial.events
+            input.truth += partial.truth
+            input.problems += partial.problems
+        }
+    }
+
+    func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput, lineOffset: Int = 0) throws {
+        try forEachLine(bytes) { (line, localNumber) throws in
+            let number = localNumber + lineOffset
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            do {
+                let event = try decoder.decode(line)
+                input.events.append(event)
+                input.truth.append(Self.truth(inJSON: line))
+            } catch {
+                try problem(&input, file, number, (error as? EventRejection)?.reason ?? "\(error)")
+            }
+        }
+    }
+
+    /// Ground truth carried by a JSONL event: `"fraud":true|false` (`vigil gen --truth`) or
+    /// `"label":"fraud"|"legit"`. The decoder has validated the line; this only looks for the keys.
+    static func truth(inJSON line: UnsafeRawBufferPointer) -> Truth {
+        for (key, values) in [(Array(#""fraud":"#.utf8), [("true", Truth.fraud), ("false", .legit)]),
+                              (Array(#""label":"#.utf8), [(#""fraud""#, .fraud), (#""legit""#, .legit)])] {
+            guard let at = find(key, in: line) else { continue }
+            var i = at + key.count
+            while i < line.count, line[i] == 0x20 { i += 1 }
+            for (text, truth) in values {
+                let t = Array(text.utf8)
+                if i + t.count <= line.count, t.indices.allSatisfy({ line[i + $0] == t[$0] }) { return truth }
+            }
+        }
+        return .unknown
+    }
+
+    /// memchr for the first byte, memcmp for the rest (memmem is a GNU extension Swift does not see).
+    static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
+        guard let base = hay.baseAddress, hay.count >= needle.count else { return nil }
+        return needle.withUnsafeBytes { n -> Int? in
+            var i = 0
+            let last = hay.count - n.count
+            while i <= last, let hit = memchr(base + i, Int32(n[0]), last - i + 1) {
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at }
+                i = at + 1
+            }
+            return nil
+        }
+    }
+
+    // MARK: Labels
+
+    func readLabels(_ bytes: UnsafeRawBufferPointer, file: String, csv: Bool, into input: inout ReplayInput) throws {
+        var fields: [String] = []
+        var header: [String: Int]?
+        try forEachLine(bytes) { (line, number) throws in
+            if line.isEmpty { return }
+            guard csv else {
+                do { input.labels.append(try decoder.decodeLabel(line)) } catch { try problem(&input, file, number, (error as? EventRejection)?.reason ?? "\(error)") }
+                return
+            }
+            guard CSVLineSplitter.split(line, into: &fields) else { return try problem(&input, file, number, "unterminated quote") }
+            guard let h = header else {
+                header = Dictionary(fields.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+                for column in ["event_id", "label", "ts"] where header?[column] == nil {
+                    throw ReplayError(.malformedInput, "\(file): labels header lacks the column \(column)")
+                }
+                return
+            }
+            guard fields.count == h.count else { return try problem(&input, file, number, "expected \(h.count) fields, got \(fields.count)") }
+            let id = fields[h["event_id"]!], label = fields[h["label"]!]
+            guard !id.isEmpty else { return try problem(&input, file, number, "empty event_id") }
+            guard let isFraud = Self.parseLabel(label) else { return try problem(&input, file, number, "label '\(label)' is not fraud or legit") }
+            guard let ts = Self.parseTime(fields[h["ts"]!], unitMillis: 1) else {
+                return try problem(&input, file, number, "ts '\(fields[h["ts"]!])' is not a time")
+            }
+            input.labels.append(LabelEvent(eventID: id, isFraud: isFraud, timestampMillis: ts))
+        }
+    }
+
+    static func parseLabel(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "true", "fraud", "yes": true
+        case "0", "false", "legit", "no": false
+        default: nil
+        }
+    }
+
+    static func parseTime(_ text: String, unitMillis: Double) -> Int64? {
+        if let value = Double(text), value.isFinite {
+            let ms = value * unitMillis
+            guard ms >= 0, ms <= Double(EventTimestamp.maxMillis) else { return nil }
+            return Int64(ms)
+        }
+        return EventTimestamp.parseRFC3339(Array(text.utf8))
+    }
+}

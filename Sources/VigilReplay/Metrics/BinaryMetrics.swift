@@ -1,0 +1,100 @@
+// Ranking metrics of scores against binary truth: exact, with tied scores handled as groups.
+
+/// Ranking metrics over (score, isFraud) pairs. Tied scores form one group: the PR and ROC
+/// curves step over a whole group at once (no tie order can flatter the score), ROC-AUC uses
+/// average ranks (Mann–Whitney U), and AUPRC is the step-wise average precision
+/// Σ (Rₖ − Rₖ₋₁)·Pₖ over the distinct thresholds.
+public struct BinaryMetrics: Sendable {
+    /// Scores in descending order with their truth; ties keep input order (for budgets).
+    let sortedScores: [Float]
+    let sortedFraud: [Bool]
+    public let positives: Int
+    public let negatives: Int
+
+    public init(scores: [Float], isFraud: [Bool]) {
+        precondition(scores.count == isFraud.count, "one truth per score")
+        let order = scores.indices.sorted { a, b in scores[a] != scores[b] ? scores[a] > scores[b] : a < b }
+        sortedScores = order.map { scores[$0] }
+        sortedFraud = order.map { isFraud[$0] }
+        positives = isFraud.lazy.filter { $0 }.count
+        negatives = isFraud.count - positives
+    }
+
+    /// One point per distinct threshold: (threshold, true positives, false positives) at "score ≥ threshold".
+    func thresholdPoints() -> [(threshold: Float, tp: Int, fp: Int)] {
+        var points: [(Float, Int, Int)] = []
+        var tp = 0, fp = 0, i = 0
+        while i < sortedScores.count {
+            let s = sortedScores[i]
+            while i < sortedScores.count, sortedScores[i] == s {
+                if sortedFraud[i] { tp += 1 } else { fp += 1 }
+                i += 1
+            }
+            points.append((s, tp, fp))
+        }
+        return points
+    }
+
+    /// Area under the precision–recall curve (average precision); nil without frauds.
+    public var auprc: Double? {
+        guard positives > 0 else { return nil }
+        var ap = 0.0, previousTP = 0
+        for p in thresholdPoints() where p.tp > previousTP {
+            ap += Double(p.tp - previousTP) / Double(positives) * Double(p.tp) / Double(p.tp + p.fp)
+            previousTP = p.tp
+        }
+        return ap
+    }
+
+    /// Area under the ROC curve with tied scores given their average rank; nil unless both classes occur.
+    public var rocAUC: Double? {
+        guard positives > 0, negatives > 0 else { return nil }
+        // Ranks ascending: the sorted array is descending, so rank of position i is n - i.
+        let n = sortedScores.count
+        var rankSum = 0.0, i = 0
+        while i < n {
+            var j = i
+            while j < n, sortedScores[j] == sortedScores[i] { j += 1 }
+            // Positions i..<j hold ranks n-j+1 ... n-i; their average:
+            let average = (Double(n - j + 1) + Double(n - i)) / 2
+            for k in i..<j where sortedFraud[k] { rankSum += average }
+            i = j
+        }
+        let u = rankSum - Double(positives) * Double(positives + 1) / 2
+        return u / (Double(positives) * Double(negatives))
+    }
+
+    /// Precision and recall among the top `budget` share of events (at least one event).
+    /// Ties at the cut are broken by input order, so the count is exactly the budget.
+    public func atBudget(_ budget: Double) -> (alerts: Int, precision: Double?, recall: Double?) {
+        let n = sortedScores.count
+        guard n > 0 else { return (0, nil, nil) }
+        let k = min(n, max(1, Int((budget * Double(n)).rounded(.up))))
+        let tp = sortedFraud[0..<k].lazy.filter { $0 }.count
+        return (k, Double(tp) / Double(k), positives > 0 ? Double(tp) / Double(positives) : nil)
+    }
+
+    /// The PR curve (recall, precision) and ROC curve (false positive rate, true positive rate),
+    /// each thinned to at most `maxPoints` points for plotting.
+    public func curves(maxPoints: Int = 200) -> (pr: [CurvePoint], roc: [CurvePoint]) {
+        let points = thresholdPoints()
+        guard positives > 0, negatives > 0, !points.isEmpty else { return ([], []) }
+        let step = max(1, points.count / maxPoints)
+        var pr: [CurvePoint] = [], roc: [CurvePoint] = [CurvePoint(x: 0, y: 0)]
+        for (i, p) in points.enumerated() where i % step == 0 || i == points.count - 1 {
+            pr.append(CurvePoint(x: Double(p.tp) / Double(positives), y: Double(p.tp) / Double(p.tp + p.fp)))
+            roc.append(CurvePoint(x: Double(p.fp) / Double(negatives), y: Double(p.tp) / Double(positives)))
+        }
+        return (pr, roc)
+    }
+}
+
+/// One point of a plotted curve.
+public struct CurvePoint: Sendable, Equatable, Codable {
+    public var x: Double
+    public var y: Double
+    public init(x: Double, y: Double) {
+        self.x = x
+        self.y = y
+    }
+}

@@ -1,0 +1,82 @@
+// The deterministic result of one backtest: what goes into the metrics JSON file.
+import Foundation
+
+/// Metrics of one replay. Contains nothing measured in wall-clock time, so the same input,
+/// configuration and seed give byte-identical JSON (`encodedJSON()`); timing lives in `ReplayTiming`.
+public struct ReplayMetrics: Sendable, Codable, Equatable {
+    public struct Budget: Sendable, Codable, Equatable {
+        public var budget: Double
+        public var alerts: Int
+        public var precision: Double?
+        public var recall: Double?
+    }
+
+    public struct Day: Sendable, Codable, Equatable {
+        /// UTC date, YYYY-MM-DD.
+        public var date: String
+        public var events: Int
+        public var frauds: Int
+        /// Events the decision policy did not allow (review or block).
+        public var alerts: Int
+        /// Cards ranked by their highest risk that day; share of the top k with a fraud that day.
+        public var cardPrecisionAtK: Double?
+        public var cardsRanked: Int
+    }
+
+    public struct Histogram: Sendable, Codable, Equatable {
+        /// Counts of risks in `bins` equal-width bins over [0, 1].
+        public var fraud: [Int]
+        public var legit: [Int]
+    }
+
+    public struct Promotion: Sendable, Codable, Equatable {
+        /// Events replayed when the round ran, and the event time then.
+        public var afterEvents: Int
+        public var eventTime: String
+        public var round: Int
+        /// promoted, rejected, stale or skipped.
+        public var outcome: String
+        public var version: Int64
+        public var detail: String
+    }
+
+    public var name: String
+    public var configuration: [String: String]
+    public var events: Int
+    /// Events scored but left out of the metrics (the cold start's warm-up).
+    public var warmUpEvents: Int
+    public var evaluatedEvents: Int
+    public var frauds: Int
+    public var fraudRate: Double?
+    public var auprc: Double?
+    public var rocAUC: Double?
+    public var budgets: [Budget]
+    public var alertRate: Double?
+    public var days: [Day]
+    public var cardsPerDayK: Int
+    public var riskHistogram: Histogram
+    public var promotions: [Promotion]
+    public var labelsDelivered: Int
+    public var labelsUnmatched: Int
+    public var finalModelVersion: Int64
+    public var skippedRows: Int
+    public var prCurve: [CurvePoint]
+    public var rocCurve: [CurvePoint]
+
+    /// Sorted keys, no whitespace variation: the same metrics give the same bytes.
+    public func encodedJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return try encoder.encode(self)
+    }
+}
+
+/// Wall-clock figures of one replay, kept out of the metrics file because they vary run to run.
+public struct ReplayTiming: Sendable, Codable, Equatable {
+    public var seconds: Double
+    public var eventsPerSecond: Double
+    /// Time spent in synchronous training rounds.
+    public var trainingSeconds: Double
+    public var coldStartSeconds: Double
+}

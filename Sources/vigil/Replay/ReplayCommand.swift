@@ -1,0 +1,165 @@
+// `vigil replay`: a deterministic backtest of the engine over a file. The logic lives in
+// VigilReplay; this parses options, shows progress, writes the files and the database row.
+import ArgumentParser
+import Foundation
+import VigilFeatures
+import VigilReplay
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay events through the engine: prequential metrics, an HTML report, optionally a vigil.backtest_runs row.",
+        discussion: """
+            Each event is scored before its label is visible; labels arrive after --label-delay and feed the
+            extractor's label state and the online trainer, whose rounds run every --train-every events.
+            Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json
+            and <out>/report.html. --compare 'models=cae,freeze=true' replays a second configuration
+            (the first one with those settings changed) over the same input, side by side.
+            """
+    )
+
+    @Argument(help: "Events file: JSONL (the event contract) or CSV.") var input: String
+    @Option(help: "Labels file (vigil gen's labels.jsonl or labels.csv).") var labels: String?
+    @Option(help: "Input format: jsonl or csv (default: from the extension).") var format: String?
+    @Option(help: "CSV column mapping, e.g. 'id=none,time=Time,time_unit=s,label=Class,amount=Amount,card=none,features=*'.") var columns: String?
+    @Option(help: "Malformed rows: skip (report them) or fail.") var onMalformed = "skip"
+    @Option(help: "Feature spec JSON (default: the standard spec plus the CSV feature columns).") var spec: String?
+    @Option(help: "Start from this saved model set instead of a cold start.") var model: String?
+    @Option(help: "Write the model set live at the end here.") var saveModel: String?
+    @Flag(help: "No training: the starting models score everything.") var freeze = false
+    @Option(help: "Models behind the risk: cae, classifier or both.") var models = "both"
+    @Option(help: "Label delay: N events, a duration of event time (72h, 30m, 90s, 2d) or 'recorded' (labels file times).") var labelDelay = "1000"
+    @Option(help: "A training round after every this many events.") var trainEvery = 100_000
+    @Option(help: "Events per scoring batch.") var batchSize = 256
+    @Option(help: "Cold start: leading events the first model learns from (scored, not evaluated).") var warmUp = 2048
+    @Option(help: "Seed of the models and the trainer.") var seed: UInt64 = 1
+    @Option(help: "Alert budgets as shares of events, comma-separated.") var budgets = "0.001,0.005,0.01"
+    @Option(help: "k of card precision@k per day.") var cardsPerDay = 100
+    @Option(help: "Name of this run.") var name = "replay"
+    @Option(help: "Output directory.") var out = "replay-out"
+    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, train_every, seed, model, warm_up).") var compare: String?
+    @Flag(help: "Record the run in <schema>.backtest_runs (VIGIL_DATABASE_URL or PG* variables).") var db = false
+    @Option(help: "Schema for --db.") var schema = "vigil"
+    @Flag(help: "No progress display.") var quiet = false
+
+    func validate() throws {
+        guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }
+        guard ReplayModels(rawValue: models) != nil else { throw ValidationError("--models must be cae, classifier or both") }
+        guard LabelDelay.parse(labelDelay) != nil else { throw ValidationError("--label-delay must be N events (≥ 1), a duration like 72h, or 'recorded'") }
+        if let format, ReplayInputReader.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv") }
+        guard trainEvery > 0, batchSize > 0, warmUp >= 64, cardsPerDay > 0 else {
+            throw ValidationError("--train-every, --batch-size and --cards-per-day must be positive, --warm-up at least 64")
+        }
+        _ = try parsedBudgets()
+        if db { _ = try ReplayDatabase.checkedSchema(schema) }
+    }
+
+    func parsedBudgets() throws -> [Double] {
+        let values = budgets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! <= 1 }) else {
+            throw ValidationError("--budgets must be shares in (0, 1], e.g. 0.001,0.005,0.01")
+        }
+        return values.map { $0! }
+    }
+
+    func run() async throws {
+        do {
+            try await replay()
+        } catch let error as ReplayError {
+            FileHandle.standardError.write(Data("vigil replay: \(error)\n".utf8))
+            throw ExitCode(error.code == .malformedInput || error.code == .invalidConfiguration ? 2 : 1)
+        }
+    }
+
+    func replay() async throws {
+        var reader = ReplayInputReader(mapping: try columns.map { try CSVColumnMapping.parse($0) } ?? CSVColumnMapping(),
+                                       onMalformed: MalformedRowPolicy(rawValue: onMalformed)!)
+        reader.defaultCurrency = "EUR"
+        var data = try reader.read(events: input, format: format.flatMap(ReplayInputReader.Format.init(rawValue:)), labels: labels)
+        for p in data.problems.prefix(20) { FileHandle.standardError.write(Data("skipped \(p)\n".utf8)) }
+        if data.problems.count > 20 { FileHandle.standardError.write(Data("... \(data.problems.count) malformed rows skipped in all\n".utf8)) }
+        data.resolveTruthFromLabels()
+
+        var base = ReplayConfiguration()
+        base.name = name
+        base.models = ReplayModels(rawValue: models)!
+        base.freeze = freeze
+        base.labelDelay = LabelDelay.parse(labelDelay)!
+        base.trainEvery = trainEvery
+        base.batchSize = batchSize
+        base.warmUpEvents = warmUp
+        base.seed = seed
+        base.alertBudgets = try parsedBudgets()
+        base.cardsPerDay = cardsPerDay
+        if let spec {
+            do { base.featureSpec = try FeatureSpec.load(path: spec) } catch { throw ValidationError("--spec: \(error)") }
+        } else {
+            base.featureSpec = ReplayConfiguration.spec(addingFeatures: data.featureColumns)
+        }
+        if let model { try load(model: model, into: &base) }
+        var configurations = [base]
+        if let compare { configurations.append(try overridden(base, with: compare)) }
+
+        var runs: [(metrics: ReplayMetrics, timing: ReplayTiming?)] = []
+        var lastResult: ReplayResult?
+        for c in configurations {
+            let progress = ReplayProgress(total: data.events.count, name: c.name, enabled: !quiet)
+            let result = try ReplayRunner.run(data, configuration: c, progress: progress.update)
+            progress.finish()
+            runs.append((result.metrics, result.timing))
+            lastResult = lastResult ?? result
+            print(#"{"name":"\#(c.name)","events":\#(result.metrics.events),"auprc":\#(result.metrics.auprc.map { "\($0)" } ?? "null"),"roc_auc":\#(result.metrics.rocAUC.map { "\($0)" } ?? "null"),"events_per_second":\#(Int(result.timing.eventsPerSecond)),"final_model_version":\#(result.metrics.finalModelVersion)}"#)
+        }
+        try write(runs)
+        if let saveModel, let lastResult {
+            do { try Data(lastResult.finalModel.encoded()).write(to: URL(fileURLWithPath: saveModel)) } catch {
+                throw ReplayError(.io, "cannot write \(saveModel): \(error.localizedDescription)")
+            }
+        }
+        if db {
+            for (i, run) in runs.enumerated() {
+                let id = try await ReplayDatabase.record(run.metrics, timing: run.timing, source: input, schema: schema,
+                                                         modelVersion: configurations[i].initialModel == nil ? nil : run.metrics.finalModelVersion)
+                print("recorded \(schema).backtest_runs run_id \(id) (\(run.metrics.name))")
+            }
+        }
+    }
+
+    func load(model path: String, into c: inout ReplayConfiguration) throws {
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw ReplayError(.io, "cannot read the model file \(path)") }
+        c.initialModel = [UInt8](bytes)
+        c.initialModelSource = (path as NSString).lastPathComponent
+    }
+
+    func overridden(_ base: ReplayConfiguration, with text: String) throws -> ReplayConfiguration {
+        var c = try base.applying(overrides: text)
+        switch ReplayConfiguration.modelOverride(in: text) {
+        case nil: break
+        case "none"?:
+            c.initialModel = nil
+            c.initialModelSource = "cold start"
+        case let path?: try load(model: path, into: &c)
+        }
+        return c
+    }
+
+    func write(_ runs: [(metrics: ReplayMetrics, timing: ReplayTiming?)]) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            if runs.count == 1 {
+                try runs[0].metrics.encodedJSON().write(to: URL(fileURLWithPath: "\(out)/metrics.json"))
+            } else {
+                for run in runs { try run.metrics.encodedJSON().write(to: URL(fileURLWithPath: "\(out)/metrics-\(run.metrics.name).json")) }
+            }
+            try encoder.encode(Dictionary(runs.map { ($0.metrics.name, $0.timing) }, uniquingKeysWith: { a, _ in a }))
+                .write(to: URL(fileURLWithPath: "\(out)/timing.json"))
+            try Data(HTMLReport.render(runs).utf8).write(to: URL(fileURLWithPath: "\(out)/report.html"))
+        } catch {
+            throw ReplayError(.io, "cannot write results to \(out): \(error.localizedDescription)")
+        }
+        if !quiet { FileHandle.standardError.write(Data("wrote \(out)/metrics\(runs.count == 1 ? "" : "-*").json, timing.json, report.html\n".utf8)) }
+    }
+}

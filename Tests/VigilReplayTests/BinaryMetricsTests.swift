@@ -1,0 +1,66 @@
+// The ranking metrics against independent brute-force computations, ties included.
+import Testing
+@testable import VigilReplay
+
+struct BinaryMetricsTests {
+    let scores: [Float] = [0.9, 0.8, 0.8, 0.7, 0.7, 0.7, 0.3, 0.2, 0.3, 0.05]
+    let fraud = [true, false, true, true, false, false, false, true, true, false]
+
+    /// ROC-AUC as the probability that a random fraud outranks a random legit event, ties counting half.
+    func pairwiseAUC() -> Double {
+        var wins = 0.0, pairs = 0.0
+        for i in scores.indices where fraud[i] {
+            for j in scores.indices where !fraud[j] {
+                pairs += 1
+                wins += scores[i] > scores[j] ? 1 : (scores[i] == scores[j] ? 0.5 : 0)
+            }
+        }
+        return wins / pairs
+    }
+
+    /// Average precision from its definition: for every distinct threshold t, the recall
+    /// gained by "score ≥ t" times the precision at t.
+    func definitionalAP() -> Double {
+        let thresholds = Set(scores).sorted(by: >)
+        let positives = Double(fraud.filter { $0 }.count)
+        var ap = 0.0, previousRecall = 0.0
+        for t in thresholds {
+            let flagged = scores.indices.filter { scores[$0] >= t }
+            let tp = Double(flagged.filter { fraud[$0] }.count)
+            let recall = tp / positives
+            ap += (recall - previousRecall) * tp / Double(flagged.count)
+            previousRecall = recall
+        }
+        return ap
+    }
+
+    @Test func auprcAndAUCMatchIndependentComputationsWithTies() throws {
+        let m = BinaryMetrics(scores: scores, isFraud: fraud)
+        #expect(m.positives == 5 && m.negatives == 5)
+        let ap = try #require(m.auprc), auc = try #require(m.rocAUC)
+        #expect(abs(ap - definitionalAP()) < 1e-12)
+        #expect(abs(auc - pairwiseAUC()) < 1e-12)
+        // By hand: thresholds 0.9 (1/1), 0.8 (2/3), 0.7 (3/6), 0.3 (4/8), 0.2 (5/9), each adding recall 1/5.
+        #expect(abs(ap - (1.0 + 2.0 / 3 + 0.5 + 0.5 + 5.0 / 9) / 5) < 1e-12)
+    }
+
+    @Test func allTiedScoresGiveChanceLevels() throws {
+        let m = BinaryMetrics(scores: [0.5, 0.5, 0.5, 0.5], isFraud: [true, false, false, false])
+        #expect(m.rocAUC == 0.5)
+        #expect(m.auprc == 0.25)
+    }
+
+    @Test func budgetsCountExactlyTheTopShareInInputOrderAtTies() {
+        let m = BinaryMetrics(scores: scores, isFraud: fraud)
+        let top2 = m.atBudget(0.2)  // 0.9 (fraud), then the first 0.8 (legit)
+        #expect(top2.alerts == 2 && top2.precision == 0.5 && top2.recall == 0.2)
+        let tiny = m.atBudget(0.001)  // at least one event
+        #expect(tiny.alerts == 1 && tiny.precision == 1)
+    }
+
+    @Test func undefinedWithoutBothClasses() {
+        let m = BinaryMetrics(scores: [0.1, 0.2], isFraud: [false, false])
+        #expect(m.auprc == nil && m.rocAUC == nil)
+        #expect(m.curves().pr.isEmpty)
+    }
+}
