@@ -48,6 +48,11 @@ public final class ServiceTrainer: Sendable {
                     .map { try $0.decode(0, as: Int64.self) } ?? 1
             }
             let set = try build(version)
+            // An operator's `vigil models promote/rollback` during the round wins over the candidate.
+            let live = try blocking { try await ModelStore(connection: catalog.connection, schema: schema).liveVersion() }
+            guard live == set.parent else {
+                throw ServiceError(.modelUnavailable, "the live version changed to \(live.map(String.init) ?? "none") while training on \(set.parent.map(String.init) ?? "none"); candidate dropped")
+            }
             do {
                 try blocking { try await catalog.store(set, note: "online training") }
             } catch let error as PostgresError where error.sqlState == "23505" {
