@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Stop after no message arrived for this long (e.g. 5s, 500ms).") var exitWhenIdle: String?
     @Option(help: "Stop after this many events were decided or dead-lettered.") var maxEvents: Int?
     @Option(help: "Log level: debug, info, warning, error.") var logLevel = "info"
+    @Flag(help: "Do not train and promote new models while serving.") var noTraining = false
 
     func validate() throws {
         if let exitWhenIdle, ServeConfiguration.parseDuration(exitWhenIdle) == nil {
@@ -58,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let batchWaitMs { c.batchWait = .milliseconds(batchWaitMs) }
         if let exitWhenIdle { c.exitWhenIdle = ServeConfiguration.parseDuration(exitWhenIdle) }
         if let maxEvents { c.maxEvents = maxEvents }
+        if noTraining { c.training = false }
         return c
     }
 

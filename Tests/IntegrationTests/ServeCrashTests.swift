@@ -36,7 +36,7 @@ import VigilService
         let config: [String: Any] = [
             "schema": crashed.schema, "topic": topic, "group": KafkaTestSupport.uniqueName("crash"), "batch_size": 100,
             "snapshot_every": 700, "session_timeout_ms": 6000, "feature_spec": specFile.path,
-            "max_cards": ServeTestSupport.state.maxCards, "recent_events": ServeTestSupport.state.recentEvents,
+            "max_cards": ServeTestSupport.state.maxCards, "recent_events": ServeTestSupport.state.recentEvents, "training": false,
         ]
         let configFile = folder.appendingPathComponent("serve.json")
         try JSONSerialization.data(withJSONObject: config).write(to: configFile)

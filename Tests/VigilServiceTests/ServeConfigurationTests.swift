@@ -17,6 +17,22 @@ import Testing
         try c.validate()
     }
 
+    @Test func trainingSettingsComeFromTheFileAndAreValidated() throws {
+        #expect(ServeConfiguration().training)  // on by default
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-serve-\(UUID().uuidString).json")
+        try Data(#"{"brokers": "a:1", "training": false, "training_interval_ms": 1500, "training_min_labels": 40, "training_labels_per_round": 80}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        var c = try ServeConfiguration.load(file: file.path, environment: [:])
+        #expect(!c.training)
+        #expect(c.trainer.interval == .milliseconds(1500))
+        #expect(c.trainer.minimumLabels == 40)
+        #expect(c.trainer.labelsPerRound == 80)
+        c.trainer.labelsPerRound = 0
+        try c.validate()  // training off: its settings do not matter
+        c.training = true
+        #expect(throws: ServiceError.self) { try c.validate() }
+    }
+
     @Test func badFilesAndSettingsAreRefusedWithTheirName() throws {
         #expect(throws: ServiceError.self) { try ServeConfiguration.load(file: "/nonexistent/vigil.json", environment: [:]) }
         var c = ServeConfiguration()

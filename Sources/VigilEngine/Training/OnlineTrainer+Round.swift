@@ -87,10 +87,13 @@ extension OnlineTrainer {
         var round = TrainingRound(number: number, liveVersion: live.version, outcome: .rejected, verdict: verdict,
                                   labelledExamples: data.labelledTrain.count, classifierTrained: trainsClassifier, seconds: 0)
         guard verdict.promote else { return round }
-        let candidate = try ModelSet(version: registry.nextVersion(), parent: live.version,
-                                     createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000), featureSpecHash: live.featureSpecHash,
-                                     architecture: live.architecture, autoencoder: autoencoder, classifier: classifier,
-                                     metrics: candidateMetrics)
+        let build = { (version: Int64) throws -> ModelSet in
+            try ModelSet(version: version, parent: live.version,
+                         createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000), featureSpecHash: live.featureSpecHash,
+                         architecture: live.architecture, autoencoder: autoencoder, classifier: classifier,
+                         metrics: candidateMetrics)
+        }
+        let candidate = try persist.map { try $0(build) } ?? build(registry.nextVersion())
         do {
             try registry.publish(candidate, replacing: live.version)
             round.outcome = .promoted(version: candidate.version)

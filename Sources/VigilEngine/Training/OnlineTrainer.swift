@@ -48,6 +48,8 @@ public final class OnlineTrainer: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let log: @Sendable (TrainingRound) -> Void
+    /// Stores a promotable candidate before it goes live (see `init`); nil keeps versions local.
+    let persist: (@Sendable (_ build: (Int64) throws -> ModelSet) throws -> ModelSet)?
 
     struct Control {
         var started = false
@@ -63,10 +65,14 @@ public final class OnlineTrainer: Sendable {
     ///   - featureWidth, sparseWidth: the feature spec's dense and sparse counts.
     ///   - risk: the scorer's risk combination (the guard judges the same number).
     ///   - log: called with every finished round, on the thread that ran it.
+    ///   - persist: called on the training thread with a builder for a candidate that passed
+    ///     the guard: it allocates the version (e.g. in a shared database, so instances never
+    ///     collide), builds and stores the set and returns it; the trainer then swaps it in.
     public init(registry: ModelRegistry, featureWidth: Int, sparseWidth: Int,
                 configuration: OnlineTrainerConfiguration = OnlineTrainerConfiguration(),
                 risk: RiskScorerConfiguration = RiskScorerConfiguration(),
-                log: @escaping @Sendable (TrainingRound) -> Void = { _ in }) throws {
+                log: @escaping @Sendable (TrainingRound) -> Void = { _ in },
+                persist: (@Sendable (_ build: (Int64) throws -> ModelSet) throws -> ModelSet)? = nil) throws {
         try configuration.validate()
         self.configuration = configuration
         self.registry = registry
@@ -74,6 +80,7 @@ public final class OnlineTrainer: Sendable {
         recent = Mutex(RecentTraffic(featureWidth: featureWidth, sparseWidth: sparseWidth, capacity: configuration.recentCapacity))
         labelled = Mutex(LabelledExamples(featureWidth: featureWidth, sparseWidth: sparseWidth, capacity: configuration.labelledCapacity))
         self.log = log
+        self.persist = persist
     }
 
     // MARK: Inputs

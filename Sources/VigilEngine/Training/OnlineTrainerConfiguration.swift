@@ -39,7 +39,7 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    func validate() throws {
+    public func validate() throws {
         guard recentCapacity >= minimumTraffic, minimumTraffic >= 2, labelledCapacity > 0, autoencoderSample >= 2,
               autoencoderSteps >= 0, classifierEpochs >= 0, batchSize >= 2, (0.05...0.9).contains(holdoutFraction),
               (0...0.5).contains(calibrationFraction), minimumLabels >= 2, minimumHoldoutFraud >= 1,

@@ -54,6 +54,13 @@ public struct ServeConfiguration: Sendable {
     public var recordLatencies = false
     /// Raw librdkafka consumer properties (TLS, SASL, tuning). Default: none.
     public var kafkaProperties: [String: String] = [:]
+    /// Keep training while serving: scored vectors and labels feed an OnlineTrainer whose
+    /// guarded candidates are stored and promoted in `models`. Default: true.
+    public var training = true
+    /// The trainer's knobs; production defaults: a round every 30 s or every 500 new labels,
+    /// the classifier learns from 200 labels on. Config keys `training_interval_ms`,
+    /// `training_min_labels`, `training_labels_per_round`.
+    public var trainer = OnlineTrainerConfiguration()
 
     public init() {}
 
@@ -85,6 +92,10 @@ public struct ServeConfiguration: Sendable {
         var max_cards: Int?
         var recent_events: Int?
         var kafka: [String: String]?
+        var training: Bool?
+        var training_interval_ms: Int?
+        var training_min_labels: Int?
+        var training_labels_per_round: Int?
     }
 
     public mutating func apply(file: String) throws {
@@ -118,6 +129,10 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.max_cards { featureState.maxCards = v }
         if let v = settings.recent_events { featureState.recentEvents = v }
         if let v = settings.kafka { kafkaProperties.merge(v) { _, new in new } }
+        if let v = settings.training { training = v }
+        if let v = settings.training_interval_ms { trainer.interval = .milliseconds(v) }
+        if let v = settings.training_min_labels { trainer.minimumLabels = v }
+        if let v = settings.training_labels_per_round { trainer.labelsPerRound = v }
     }
 
     public mutating func apply(environment: [String: String]) {
@@ -143,6 +158,9 @@ public struct ServeConfiguration: Sendable {
         guard featureState.maxCards > 0, featureState.recentEvents > 0 else { throw fail("max_cards and recent_events must be positive") }
         guard coldStartEvents >= 64 else { throw fail("a cold start needs at least 64 events, got \(coldStartEvents)") }
         if let maxEvents, maxEvents <= 0 { throw fail("--max-events must be positive, got \(maxEvents)") }
+        if training {
+            do { try trainer.validate() } catch { throw fail("training settings: \(error)") }
+        }
         if let databaseURL, databaseURL.contains("password=") || databaseURL.range(of: #"://[^/@]*:[^/@]*@"#, options: .regularExpression) != nil {
             throw fail("the database URL must not contain a password; use PGPASSFILE or PGPASSWORD")
         }

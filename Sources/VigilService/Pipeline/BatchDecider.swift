@@ -13,6 +13,8 @@ final class BatchDecider {
     let decoder: EventDecoder
     let snapshotEvery: Int
     let payloadLimit: Int
+    /// Remembers scored vectors for online training (nil: training off).
+    var trainer: OnlineTrainer?
     private var scored = ScoredBatch()
     private var events: [TransactionEvent] = []
     private var offsets: [Int64] = []
@@ -103,6 +105,7 @@ final class BatchDecider {
         }
         if !events.isEmpty {
             try scorer.score(events, extractor: &lease.extractor, into: &scored)
+            trainer?.observe(scored, events: events[...])
             for i in 0..<events.count {
                 batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i], recordTimestampMillis: recordTimes[i],
                                                                decision: policy.decide(events[i], index: i, in: scored),

@@ -89,11 +89,14 @@ public final class FraudPipeline {
         var modelCheckedAt = ContinuousClock.now
         var progressAt = ContinuousClock.now
         var progressDecided = 0
+        var training: ServiceTrainer?
 
         do {
             while !stop.isStopped {
+                if training == nil, c.training, let decider { training = try await startTraining(decider) }
                 if let registry = decider?.scorer.registry, ContinuousClock.now - modelCheckedAt >= c.modelPollInterval {
                     modelCheckedAt = .now
+                    try await training?.pollLabels(connection)
                     if let version = try await store.follow(registry) {
                         log.info("model version changed in the registry: now scoring with it", ["version": .int(version)])
                     }
@@ -142,6 +145,7 @@ public final class FraudPipeline {
         } catch {
             failure = error
         }
+        await training?.stop()
         summary.modelVersion = decider?.scorer.registry.currentVersion ?? 0
         // Leaving the group revokes the partitions, which snapshots their state.
         do { try await consumer.close() } catch { log.warning("consumer close failed", ["error": .string("\(error)")]) }
