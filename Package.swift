@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Telemetry: Prometheus registry/exposition (built on apple/swift-metrics) and the HTTP server for /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries: one module map and one header each. Only the wrapper
@@ -76,7 +79,9 @@ let package = Package(
         // dead letters, entity-state snapshots and the pipeline wiring.
         .target(
             name: "VigilService",
-            dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine"]
+            dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine",
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Hummingbird", package: "hummingbird")]
         ),
 
         // The command-line interface.

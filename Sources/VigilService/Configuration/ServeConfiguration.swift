@@ -54,6 +54,8 @@ public struct ServeConfiguration: Sendable {
     public var recordLatencies = false
     /// Raw librdkafka consumer properties (TLS, SASL, tuning). Default: none.
     public var kafkaProperties: [String: String] = [:]
+    /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
+    public var telemetry = TelemetryConfiguration()
 
     public init() {}
 
@@ -62,6 +64,7 @@ public struct ServeConfiguration: Sendable {
         var configuration = ServeConfiguration()
         if let file { try configuration.apply(file: file) }
         configuration.apply(environment: environment)
+        try configuration.telemetry.apply(environment: environment)
         return configuration
     }
 
@@ -118,6 +121,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.max_cards { featureState.maxCards = v }
         if let v = settings.recent_events { featureState.recentEvents = v }
         if let v = settings.kafka { kafkaProperties.merge(v) { _, new in new } }
+        try telemetry.apply(fileData: data, file: file)
     }
 
     public mutating func apply(environment: [String: String]) {
@@ -147,6 +151,7 @@ public struct ServeConfiguration: Sendable {
             throw fail("the database URL must not contain a password; use PGPASSFILE or PGPASSWORD")
         }
         do { _ = try DecisionPolicy(configuration: decisionPolicy) } catch { throw fail("\(error)") }
+        try telemetry.validate()
     }
 
     static func brokerList(_ text: String) -> [String] {
