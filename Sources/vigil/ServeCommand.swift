@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
         do {
-            let summary = try await MetricsServer.serving(pipeline.telemetry, log: log, onFailure: { stop.stop() }) {
+            let summary = try await MetricsServer.serving(pipeline.telemetry, log: log) {
                 try await pipeline.run(stop: stop)
             }
             print(#"{"decided":\#(summary.decided),"dead_lettered":\#(summary.deadLettered),"alerts":\#(summary.alerts),"batches":\#(summary.batches),"labels":\#(summary.labels),"fenced_batches":\#(summary.fencedBatches),"model_version":\#(summary.modelVersion)}"#)

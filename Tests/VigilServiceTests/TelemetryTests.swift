@@ -81,9 +81,9 @@ import VigilEngine
         telemetry.consumerLag([KafkaPartitionLag(partition: tp, position: 10, low: 0, high: 25)])
         let text = String(decoding: telemetry.exposition(), as: UTF8.self)
         for line in ["vigil_events_consumed_total 7", "vigil_events_dead_lettered_total 1", "vigil_events_scored_total 0",
-                     "vigil_fenced_batches_total 1", "vigil_model_version 7", "vigil_model_swaps_total 1",
+                     "vigil_fenced_batches_total 1", "vigil_model_version 7.0", "vigil_model_swaps_total 1",
                      "vigil_training_rounds_total 1", "vigil_training_steps_total 40",
-                     #"vigil_consumer_lag_messages{topic="tx",partition="3"} 15"#] {
+                     #"vigil_consumer_lag_messages{topic="tx",partition="3"} 15.0"#] {
             #expect(text.contains(line + "\n"), "missing \(line)")
         }
         for name in TelemetryTests.documentedNames {

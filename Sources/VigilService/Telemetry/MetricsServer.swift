@@ -7,8 +7,9 @@ import NIOCore
 public enum MetricsServer {
     /// Runs `body` with the endpoint serving `telemetry`; the server stops when `body`
     /// returns or throws. A disabled endpoint (port 0) just runs `body`. A server that cannot
-    /// start (port in use) is logged and `onFailure` is called (serve stops on it).
-    public static func serving<T: Sendable>(_ telemetry: ServiceTelemetry, log: ServiceLog, onFailure: @escaping @Sendable () -> Void,
+    /// start (port in use) is logged as an error and serving goes on: losing the metrics must
+    /// not stop fraud decisions (the orchestrator's /healthz probe notices the absence).
+    public static func serving<T: Sendable>(_ telemetry: ServiceTelemetry, log: ServiceLog,
                                             _ body: () async throws -> T) async throws -> T {
         let c = telemetry.configuration
         guard c.isEnabled else { return try await body() }
@@ -17,8 +18,7 @@ public enum MetricsServer {
                 try await application(telemetry, log: log).run()
             } catch is CancellationError {
             } catch {
-                log.error("the metrics endpoint failed; stopping", ["error": .string("\(error)"), "port": .int(Int64(c.port))])
-                onFailure()
+                log.error("the metrics endpoint failed; serving without it", ["error": .string("\(error)"), "port": .int(Int64(c.port))])
             }
         }
         defer { server.cancel() }
