@@ -14,6 +14,7 @@ let package = Package(
         // Telemetry: Prometheus registry/exposition (built on apple/swift-metrics) and the HTTP server for /metrics.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System libraries: one module map and one header each. Only the wrapper
@@ -81,7 +82,8 @@ let package = Package(
             name: "VigilService",
             dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine",
                            .product(name: "Prometheus", package: "swift-prometheus"),
-                           .product(name: "Hummingbird", package: "hummingbird")]
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
 
         // The command-line interface.

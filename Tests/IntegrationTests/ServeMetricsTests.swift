@@ -96,6 +96,7 @@ import VigilService
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(summary.split(separator: "\n").count == 1, "standard output carries only the summary line: \(summary)")
         #expect(summary.contains(#""decided":\#(Int(scored)),"dead_lettered":\#(Int(deadLettered))"#))
         #expect((try? await Self.get(port, "/healthz")) == nil)
     }

@@ -2,6 +2,7 @@
 // /healthz (the loop is alive) and /readyz (ready to take traffic). It runs next to the
 // pipeline and stops after the pipeline's drain.
 import Hummingbird
+import Logging
 import NIOCore
 
 public enum MetricsServer {
@@ -41,7 +42,10 @@ public enum MetricsServer {
         let c = telemetry.configuration
         let port = c.port
         return Application(router: router, configuration: .init(address: .hostname(c.address, port: c.port), serverName: "vigil"),
-                           onServerRunning: { _ in log.info("metrics endpoint listening", ["address": .string(c.address), "port": .int(Int64(port))]) })
+                           onServerRunning: { _ in log.info("metrics endpoint listening", ["address": .string(c.address), "port": .int(Int64(port))]) },
+                           // swift-log's default handler writes to standard output, which carries only the
+                           // run summary; the endpoint's own events go to ServiceLog above.
+                           logger: Logger(label: "vigil.metrics", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     static func verdict(_ v: HealthState.Verdict) -> Response {
