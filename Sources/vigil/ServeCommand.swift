@@ -12,8 +12,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Settings: defaults, then --config FILE (JSON: brokers, database_url, schema, topic, labels_topic, group, batch_size,
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
-            review_threshold, block_threshold, feature_spec, max_cards, recent_events, kafka {librdkafka properties}), then the environment
-            (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP), then these flags.
+            review_threshold, block_threshold, feature_spec, max_cards, recent_events, metrics_port, metrics_address, health_stall_ms,
+            lag_interval_ms, kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
+            VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS), then these flags.
+            GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
             SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0.
             Logs are JSON lines on standard error; the final summary is one JSON line on standard output.
@@ -34,6 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many events were decided or dead-lettered.") var maxEvents: Int?
     @Option(help: "Log level: debug, info, warning, error.") var logLevel = "info"
     @Flag(help: "Do not train and promote new models while serving.") var noTraining = false
+    @Option(help: "Port of /metrics, /healthz and /readyz (default 9464; 0 disables).") var metricsPort: Int?
+    @Option(help: "Address the metrics endpoint binds to (default 127.0.0.1).") var metricsAddress: String?
 
     func validate() throws {
         if let exitWhenIdle, ServeConfiguration.parseDuration(exitWhenIdle) == nil {
@@ -60,6 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let exitWhenIdle { c.exitWhenIdle = ServeConfiguration.parseDuration(exitWhenIdle) }
         if let maxEvents { c.maxEvents = maxEvents }
         if noTraining { c.training = false }
+        if let metricsPort { c.telemetry.port = metricsPort }
+        if let metricsAddress { c.telemetry.address = metricsAddress }
         return c
     }
 
@@ -86,7 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
         do {
-            let summary = try await pipeline.run(stop: stop)
+            let summary = try await MetricsServer.serving(pipeline.telemetry, log: log) {
+                try await pipeline.run(stop: stop)
+            }
             print(#"{"decided":\#(summary.decided),"dead_lettered":\#(summary.deadLettered),"alerts":\#(summary.alerts),"batches":\#(summary.batches),"labels":\#(summary.labels),"fenced_batches":\#(summary.fencedBatches),"model_version":\#(summary.modelVersion)}"#)
         } catch {
             FileHandle.standardError.write(Data("vigil serve: \(error)\n".utf8))

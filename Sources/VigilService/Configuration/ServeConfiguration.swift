@@ -61,6 +61,8 @@ public struct ServeConfiguration: Sendable {
     /// the classifier learns from 200 labels on. Config keys `training_interval_ms`,
     /// `training_min_labels`, `training_labels_per_round`.
     public var trainer = OnlineTrainerConfiguration()
+    /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
+    public var telemetry = TelemetryConfiguration()
 
     public init() {}
 
@@ -69,6 +71,7 @@ public struct ServeConfiguration: Sendable {
         var configuration = ServeConfiguration()
         if let file { try configuration.apply(file: file) }
         configuration.apply(environment: environment)
+        try configuration.telemetry.apply(environment: environment)
         return configuration
     }
 
@@ -133,6 +136,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.training_interval_ms { trainer.interval = .milliseconds(v) }
         if let v = settings.training_min_labels { trainer.minimumLabels = v }
         if let v = settings.training_labels_per_round { trainer.labelsPerRound = v }
+        try telemetry.apply(fileData: data, file: file)
     }
 
     public mutating func apply(environment: [String: String]) {
@@ -165,6 +169,7 @@ public struct ServeConfiguration: Sendable {
             throw fail("the database URL must not contain a password; use PGPASSFILE or PGPASSWORD")
         }
         do { _ = try DecisionPolicy(configuration: decisionPolicy) } catch { throw fail("\(error)") }
+        try telemetry.validate()
     }
 
     static func brokerList(_ text: String) -> [String] {

@@ -38,11 +38,14 @@ extension Duration {
 public final class FraudPipeline {
     public let configuration: ServeConfiguration
     let log: ServiceLog
+    /// Metrics and health state (Telemetry/), reported per batch and loop iteration.
+    public let telemetry: ServiceTelemetry
 
-    public init(configuration: ServeConfiguration, log: ServiceLog = ServiceLog()) throws {
+    public init(configuration: ServeConfiguration, log: ServiceLog = ServiceLog(), telemetry: ServiceTelemetry? = nil) throws {
         try configuration.validate()
         self.configuration = configuration
         self.log = log
+        self.telemetry = telemetry ?? ServiceTelemetry(configuration: configuration.telemetry)
     }
 
     public func run(stop: StopSignal = StopSignal()) async throws -> PipelineSummary {
@@ -51,6 +54,7 @@ public final class FraudPipeline {
         pg.keywords["application_name"] = "vigil-serve"
         let connection = PostgresConnection(configuration: pg, label: "vigil.serve.sink")
         try await connection.connect()
+        telemetry.databaseConnected()
 
         let ownership = PartitionOwnership()
         let restorer = PartitionRestorer(connection: connection, schema: c.schema, groupID: c.groupID, spec: c.featureSpec,
@@ -66,6 +70,7 @@ public final class FraudPipeline {
         if let models = try await store.loadPromoted() {
             log.info("loaded the promoted model set", ["version": .int(models.version)])
             decider = try makeDecider(models, decoder: decoder)
+            telemetry.liveModel(version: models.version)
         } else {
             log.info("the model registry is empty: the first model set will be trained on early traffic",
                      ["events": .int(Int64(c.coldStartEvents))])
@@ -90,14 +95,24 @@ public final class FraudPipeline {
         var progressAt = ContinuousClock.now
         var progressDecided = 0
         var training: ServiceTrainer?
+        var lagCheckedAt = ContinuousClock.now
 
         do {
             while !stop.isStopped {
+                telemetry.loopIteration(modelsLoaded: decider != nil, ownedPartitions: ownership.owned.count)
                 if training == nil, c.training, let decider { training = try await startTraining(decider) }
+                if ContinuousClock.now - lagCheckedAt >= telemetry.configuration.lagInterval {
+                    lagCheckedAt = .now
+                    do { telemetry.consumerLag(try await consumer.lag(timeout: .seconds(1))) } catch {
+                        log.debug("consumer lag unavailable", ["error": .string("\(error)")])
+                    }
+                }
                 if let registry = decider?.scorer.registry, ContinuousClock.now - modelCheckedAt >= c.modelPollInterval {
                     modelCheckedAt = .now
                     try await training?.pollLabels(connection)
+                    let swapStarted = ContinuousClock.now
                     if let version = try await store.follow(registry) {
+                        telemetry.modelSwapped(version: version, took: .now - swapStarted)
                         log.info("model version changed in the registry: now scoring with it", ["version": .int(version)])
                     }
                 }
@@ -145,6 +160,7 @@ public final class FraudPipeline {
         } catch {
             failure = error
         }
+        telemetry.stopping()
         await training?.stop()
         summary.modelVersion = decider?.scorer.registry.currentVersion ?? 0
         // Leaving the group revokes the partitions, which snapshots their state.
@@ -173,6 +189,7 @@ public final class FraudPipeline {
     func coldStart(_ pending: [KafkaMessage], store: ModelStore, decoder: EventDecoder, minimum: Int) async throws -> BatchDecider? {
         if let live = try await store.loadPromoted() {
             log.info("another instance stored the first model set", ["version": .int(live.version)])
+            telemetry.liveModel(version: live.version)
             return try makeDecider(live, decoder: decoder)
         }
         let events = ColdStart.validEvents(pending, decoder: decoder)
@@ -184,6 +201,7 @@ public final class FraudPipeline {
         }
         let trained = try ColdStart.train(events: events, spec: configuration.featureSpec, state: configuration.featureState)
         let live = try await store.promoteFirst(trained)
+        telemetry.liveModel(version: live.version)
         log.info("cold start: first model set stored", ["version": .int(live.version), "events": .int(Int64(events.count))])
         return try makeDecider(live, decoder: decoder)
     }
@@ -214,7 +232,7 @@ public final class FraudPipeline {
         } catch {
             let restore = ownership.checkIn(decided + leases.values, committed: false)
             let fenced = (error as? ServiceError)?.code == .partitionFenced
-            if fenced { summary.fencedBatches += 1 }
+            if fenced { summary.fencedBatches += 1; telemetry.batchFenced(consumed: messages.count) } else { telemetry.batchFailed() }
             log.warning(fenced ? "batch fenced: another member owns a partition; batch dropped" : "batch failed; rolled back",
                         ["error": .string("\(error)"), "partitions": .string(restore.map(\.description).joined(separator: ","))])
             if !fenced { throw error }
@@ -225,6 +243,7 @@ public final class FraudPipeline {
             return
         }
         _ = ownership.checkIn(decided, committed: true)
+        telemetry.batchCommitted(batch, consumed: messages.count, timestamps: messages, total: clock.now - started, commit: clock.now - written)
         if configuration.recordLatencies {
             let committedAt = Date().timeIntervalSince1970 * 1000
             for message in messages {

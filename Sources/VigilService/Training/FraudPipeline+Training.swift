@@ -10,7 +10,8 @@ extension FraudPipeline {
         var pg = try c.databaseURL.map(PostgresConfiguration.init(url:)) ?? PostgresConfiguration.fromEnvironment([:])
         pg.keywords["application_name"] = "vigil-serve-trainer"
         let training = try ServiceTrainer(registry: decider.scorer.registry, spec: c.featureSpec, configuration: c,
-                                          connection: PostgresConnection(configuration: pg, label: "vigil.serve.trainer"), log: log)
+                                          connection: PostgresConnection(configuration: pg, label: "vigil.serve.trainer"), log: log,
+                                          roundFinished: { [telemetry] _ in telemetry.recordTrainingRound() })
         try await training.start()
         decider.trainer = training.trainer
         log.info("online training started", ["interval_s": .int(c.trainer.interval.components.seconds),

@@ -19,8 +19,9 @@ public final class ServiceTrainer: Sendable {
 
     /// - Parameters:
     ///   - connection: a connection of the trainer's own (used from the training thread).
+    ///   - roundFinished: told of every round (the service counts them in its metrics).
     init(registry: ModelRegistry, spec: FeatureSpec, configuration: ServeConfiguration, connection: PostgresConnection,
-         log: ServiceLog) throws {
+         log: ServiceLog, roundFinished: @escaping @Sendable (TrainingRound) -> Void = { _ in }) throws {
         let extractor = try FeatureExtractor(spec: spec, configuration: configuration.featureState)
         let schema = configuration.schema
         self.connection = connection
@@ -34,6 +35,7 @@ public final class ServiceTrainer: Sendable {
                                                   "labelled": .int(Int64(round.labelledExamples))]
                 if let verdict = round.verdict { fields["guard"] = .string(verdict.summary) }
                 log.info(round.summary, fields)
+                roundFinished(round)
             },
             persist: { build in try Self.publish(build, catalog: catalog, schema: schema) })
     }
