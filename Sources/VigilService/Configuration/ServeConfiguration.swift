@@ -32,6 +32,9 @@ public struct ServeConfiguration: Sendable {
     public var deadLetterPayloadLimit = 16_384
     /// Stop after no message arrived for this long. Default: nil (run until SIGTERM).
     public var exitWhenIdle: Duration?
+    /// Before the group first assigns partitions, idleness counts only after this long, so a
+    /// slow group join (a loaded broker) is not taken for an empty stream. Default: 30 s.
+    public var groupJoinGrace: Duration = .seconds(30)
     /// Stop after this many events were decided or dead-lettered. Default: nil.
     public var maxEvents: Int?
     /// Kafka group session timeout. Default: 10 s.

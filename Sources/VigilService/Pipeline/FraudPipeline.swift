@@ -121,7 +121,9 @@ public final class FraudPipeline {
                 let messages = try await consumer.poll(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
                 if rebalances.count != seenRebalances { seenRebalances = rebalances.count; idleSince = .now }
                 if messages.isEmpty {
-                    if let idle = c.exitWhenIdle, ContinuousClock.now - idleSince >= idle {
+                    // Until the first assignment, a slow group join is not idleness.
+                    if let idle = c.exitWhenIdle,
+                       ContinuousClock.now - idleSince >= (rebalances.count == 0 ? Swift.max(idle, c.groupJoinGrace) : idle) {
                         if decider == nil && !pending.isEmpty {
                             decider = try await coldStart(pending, store: store, decoder: decoder, minimum: 64)
                             try await process(pending, decider: decider!, consumer: consumer, ownership: ownership,
