@@ -12,14 +12,10 @@ struct KafkaBenchmark: AsyncParsableCommand {
         abstract: "Consume and produce through VigilKafka, next to the plain librdkafka loops."
     )
 
-    @Option(help: "Messages to produce and consume.")
-    var messages = 1_000_000
-
-    @Option(help: "Payload size in bytes.")
-    var size = 200
-
-    @Option(help: "Partitions of the benchmark topic.")
-    var partitions = 4
+    @OptionGroup var workload: KafkaWorkload
+    var messages: Int { workload.messages }
+    var size: Int { workload.size }
+    var partitions: Int { workload.partitions }
 
     @Option(help: "Messages per VigilKafka poll.")
     var batch = 10_000
@@ -28,8 +24,8 @@ struct KafkaBenchmark: AsyncParsableCommand {
     var rounds = 3
 
     func validate() throws {
-        guard messages > 0, size >= 8, partitions > 0, batch > 0, rounds > 0 else {
-            throw ValidationError("messages, partitions, batch and rounds must be positive and size at least 8")
+        guard batch > 0, rounds > 0 else {
+            throw ValidationError("--batch and --rounds must be positive")
         }
     }
 

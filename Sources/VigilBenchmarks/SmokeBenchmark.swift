@@ -10,14 +10,10 @@ struct SmokeBenchmark: ParsableCommand {
         abstract: "Consume messages from the local broker with a plain C-level librdkafka loop."
     )
 
-    @Option(help: "Messages to produce and consume.")
-    var messages = 1_000_000
-
-    @Option(help: "Payload size in bytes.")
-    var size = 200
-
-    @Option(help: "Partitions of the benchmark topic.")
-    var partitions = 4
+    @OptionGroup var workload: KafkaWorkload
+    var messages: Int { workload.messages }
+    var size: Int { workload.size }
+    var partitions: Int { workload.partitions }
 
     func run() throws {
         let brokers = try BenchReport.environment("VIGIL_KAFKA_BROKERS")
