@@ -21,6 +21,8 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "Simulated transactions to produce and decide.") var events = 200_000
     @Option(help: "Partitions of the benchmark topic.") var partitions = 4
     @Option(help: "Messages per batch (one database transaction).") var batch = 5_000
+    @Option(help: "Pipeline instances in one consumer group (in this process, each with its own consumer and connection), as adding instances would.")
+    var instances = 1
     @Option(help: "Events per second of the steady-rate latency run.") var latencyRate = 10_000
     @Option(help: "Seconds of the steady-rate latency run.") var latencySeconds = 5
     @Option(help: "librdkafka fetch.wait.max.ms for the latency run (default: librdkafka's 500).") var fetchWaitMs: Int?
@@ -28,7 +30,9 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "Risk at or above which an event is blocked. Default: the engine's.") var blockThreshold: Float?
 
     func validate() throws {
-        guard events >= 2_000, partitions > 0, batch > 0 else { throw ValidationError("events >= 2000, partitions and batch > 0") }
+        guard events >= 2_000, partitions > 0, batch > 0, (1...partitions).contains(instances) else {
+            throw ValidationError("events >= 2000, partitions and batch > 0, instances in 1...partitions")
+        }
     }
 
     func run() async throws {
@@ -85,11 +89,11 @@ struct E2EBenchmark: AsyncParsableCommand {
         c.groupID = "bench-e2e-\(id)"
         c.batchSize = batch
         c.exitWhenIdle = .seconds(3)
-        c.maxEvents = payloads.count
+        c.maxEvents = instances == 1 ? payloads.count : nil  // several instances stop when idle
         c.sessionTimeout = .seconds(6)
         if let blockThreshold { c.decisionPolicy.blockThreshold = blockThreshold }
         if let reviewThreshold { c.decisionPolicy.reviewThreshold = reviewThreshold }
-        let summary = try await FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning)).run()
+        let summary = try await runInstances(configuration: c)
         let stored = try await connection.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions").single().decode(0, as: Int64.self)
         let copyRate = try await copyBaseline(connection: connection, schema: target.schema)
         let latency = try await steadyLatency(configuration: c, brokers: brokers, payloads: payloads)
@@ -117,11 +121,14 @@ struct E2EBenchmark: AsyncParsableCommand {
             "events": payloads.count,
             "batch": batch,
             "partitions": partitions,
+            "instances": instances,
             "events_per_s": rate.rounded(),
             "target_events_per_s": 100_000,
             "baseline_consume_per_s": baseline.messagesPerSecond.rounded(),
             "ratio": (ratio * 1000).rounded() / 1000,
             "alerts": summary.alerts,
+            "alert_rate": (Double(summary.alerts) / Double(max(summary.decided, 1)) * 10_000).rounded() / 10_000,
+            "final_model_version": summary.modelVersion,
             "review_threshold": Double(c.decisionPolicy.reviewThreshold),
             "baseline_copy_rows_per_s": copyRate.rounded(),
             "latency_rate_per_s": latencyRate,
@@ -134,6 +141,30 @@ struct E2EBenchmark: AsyncParsableCommand {
             "decide_s": (summary.decideSeconds * 100).rounded() / 100,
             "write_s": (summary.writeSeconds * 100).rounded() / 100,
         ])
+    }
+
+    /// Runs `instances` pipelines in one group until the topic is drained; the summary adds
+    /// their counts and takes the longest busy time (they start together).
+    private func runInstances(configuration: ServeConfiguration) async throws -> PipelineSummary {
+        try await withThrowingTaskGroup(of: PipelineSummary.self) { group in
+            for i in 0..<instances {
+                var c = configuration
+                c.memberName = "\(configuration.memberName)-\(i)"
+                group.addTask { try await FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning)).run() }
+            }
+            var total = PipelineSummary()
+            for try await s in group {
+                total.decided += s.decided
+                total.alerts += s.alerts
+                total.batches += s.batches
+                total.deadLettered += s.deadLettered
+                total.activeSeconds = max(total.activeSeconds, s.activeSeconds)
+                total.decideSeconds += s.decideSeconds
+                total.writeSeconds += s.writeSeconds
+                total.modelVersion = max(total.modelVersion, s.modelVersion)
+            }
+            return total
+        }
     }
 
     /// Rows per second of a bare binary COPY of the stored decision rows (read back first)
@@ -188,7 +219,11 @@ struct E2EBenchmark: AsyncParsableCommand {
         let summary = try await serving.value
         let sorted = summary.latenciesMilliseconds.sorted()
         guard !sorted.isEmpty else { throw ValidationError("the steady run decided nothing") }
-        func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
-        return (percentile(0.5), percentile(0.99))
+        func percentile(_ values: [Double], _ q: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * q))] }
+        let delivered = summary.deliveryMilliseconds.sorted()
+        if !delivered.isEmpty {
+            print("  of which Kafka timestamp to poll: p50 \(String(format: "%.2f", percentile(delivered, 0.5))) ms, p99 \(String(format: "%.2f", percentile(delivered, 0.99))) ms; \(summary.batches) transactions, decide \(String(format: "%.2f", summary.decideSeconds)) s, write \(String(format: "%.2f", summary.writeSeconds)) s")
+        }
+        return (percentile(sorted, 0.5), percentile(sorted, 0.99))
     }
 }

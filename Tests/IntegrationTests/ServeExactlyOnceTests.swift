@@ -13,7 +13,7 @@ import VigilService
         try KafkaTestSupport.createTopic(topic, partitions: 4, brokers: brokers)
         let target = try ServeTestSupport.migratedSchema()
         defer { ServeTestSupport.drop(target) }
-        let messages = ServeTestSupport.simulatedMessages(3_000, topic: topic)
+        let messages = ServeTestSupport.simulatedMessages(200_000, topic: topic)
         try await ServeTestSupport.produce(messages, brokers: brokers)
         let version = try await ServeTestSupport.seedModel(target, events: messages)
 

@@ -29,13 +29,13 @@ final class TrainingHarness {
         return c
     }
 
-    init(transactions: Int = 5000) throws {
+    init(transactions: Int = 5000, configuration: OnlineTrainerConfiguration = TrainingHarness.configuration) throws {
         stream = Fixture.stream(transactions: transactions)
         registry = ModelRegistry(initial: try Fixture.coldStart(events: stream.events), retainedVersions: 16)
         extractor = try Fixture.extractor()
         scorer = try RiskScorer(registry: registry, extractor: extractor)
         trainer = try OnlineTrainer(registry: registry, featureWidth: Fixture.spec.dense.count, sparseWidth: extractor.sparseCount,
-                                    configuration: Self.configuration)
+                                    configuration: configuration)
     }
 
     /// Feeds events and labels in stream order; calls `afterBatch` after every scored batch.
@@ -144,6 +144,31 @@ final class TrainingHarness {
         Thread.sleep(forTimeInterval: 0.2)
         #expect(h.trainer.rounds.count == rounds, "rounds ran after stop")
         #expect(h.registry.currentVersion > 1, "\(h.trainer.rounds.map(\.summary))")
+    }
+
+    @Test func scoredTrafficStartsARoundWithoutWaitingForTheInterval() throws {
+        var c = TrainingHarness.configuration
+        c.interval = .seconds(3600)
+        c.labelsPerRound = 1_000_000  // only traffic can start a round
+        c.trafficPerRound = 1_000
+        let h = try TrainingHarness(transactions: 3000, configuration: c)
+        h.trainer.start()
+        try h.run()
+        var waited = 0
+        while h.trainer.rounds.isEmpty && waited < 2400 {
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 1
+        }
+        h.trainer.stop()
+        #expect(!h.trainer.rounds.isEmpty, "3,000 scored events at 1,000 per round started no round")
+
+        // The same stream under a threshold it never reaches: nothing wakes the thread.
+        c.trafficPerRound = 1_000_000
+        let quiet = try TrainingHarness(transactions: 3000, configuration: c)
+        quiet.trainer.start()
+        try quiet.run()
+        quiet.trainer.stop()
+        #expect(quiet.trainer.rounds.isEmpty)
     }
 
     @Test func labelsForUnknownEventsAreCountedNotJoined() throws {

@@ -56,6 +56,7 @@ public final class OnlineTrainer: Sendable {
         var stopRequested = false
         var roundRunning = false
         var labelsSinceRound = 0
+        var trafficSinceRound = 0
         var unmatchedLabels = 0
         var rounds: [TrainingRound] = []
         var roundCount = 0
@@ -92,6 +93,13 @@ public final class OnlineTrainer: Sendable {
         recent.withLock { r in
             for (i, event) in events.enumerated() { r.record(eventHash: StableHash.hash(event.eventID), batch: batch, index: i) }
         }
+        let due = control.withLock { c in
+            // Signal once, when the count crosses the threshold (a round resets it).
+            let before = c.trafficSinceRound
+            c.trafficSinceRound += events.count
+            return before < configuration.trafficPerRound && c.trafficSinceRound >= configuration.trafficPerRound
+        }
+        if due { wake.signal() }
     }
 
     /// Joins a label to the vector that was scored for its event. Returns false when that
@@ -126,7 +134,7 @@ public final class OnlineTrainer: Sendable {
     // MARK: Background thread
 
     /// Starts the trainer's own thread: a round every `interval`, or sooner when
-    /// `labelsPerRound` new labels arrived. Idempotent; a stopped trainer does not start again.
+    /// `labelsPerRound` new labels or `trafficPerRound` newly scored events arrived. Idempotent; a stopped trainer does not start again.
     public func start() {
         let first = control.withLock { c in
             defer { c.started = true }
@@ -179,6 +187,7 @@ public final class OnlineTrainer: Sendable {
             guard !c.roundRunning else { return nil }
             c.roundRunning = true
             c.labelsSinceRound = 0
+            c.trafficSinceRound = 0
             c.roundCount += 1
             return c.roundCount
         }

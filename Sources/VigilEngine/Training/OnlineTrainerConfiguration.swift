@@ -34,6 +34,11 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     public var interval: Duration = .seconds(30)
     /// New labels that start a round early. Default: 500.
     public var labelsPerRound = 500
+    /// Newly scored events that start a round early. Traffic drifts fastest right after a
+    /// cold start (card histories fill up, so a first model fitted on empty histories calls
+    /// most later traffic anomalous); rounds by volume let the autoencoder follow it at any
+    /// event rate instead of once per `interval`. Default: 25,000.
+    public var trafficPerRound = 25_000
     /// Seed of sampling and shuffling (rounds are reproducible for the same data). Default: 1.
     public var seed: UInt64 = 1
 
@@ -43,7 +48,8 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
         guard recentCapacity >= minimumTraffic, minimumTraffic >= 2, labelledCapacity > 0, autoencoderSample >= 2,
               autoencoderSteps >= 0, classifierEpochs >= 0, batchSize >= 2, (0.05...0.9).contains(holdoutFraction),
               (0...0.5).contains(calibrationFraction), minimumLabels >= 2, minimumHoldoutFraud >= 1,
-              averagePrecisionTolerance >= 0, reconstructionTolerance >= 0, interval > .zero, labelsPerRound > 0 else {
+              averagePrecisionTolerance >= 0, reconstructionTolerance >= 0, interval > .zero, labelsPerRound > 0,
+              trafficPerRound > 0 else {
             throw EngineError(.invalidConfiguration, "online trainer setting out of range: \(self)")
         }
     }

@@ -62,7 +62,7 @@ public struct ServeConfiguration: Sendable {
     public var training = true
     /// The trainer's knobs; production defaults: a round every 30 s or every 500 new labels,
     /// the classifier learns from 200 labels on. Config keys `training_interval_ms`,
-    /// `training_min_labels`, `training_labels_per_round`.
+    /// `training_min_labels`, `training_labels_per_round`, `training_events_per_round`.
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
@@ -102,6 +102,7 @@ public struct ServeConfiguration: Sendable {
         var training_interval_ms: Int?
         var training_min_labels: Int?
         var training_labels_per_round: Int?
+        var training_events_per_round: Int?
     }
 
     public mutating func apply(file: String) throws {
@@ -139,6 +140,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.training_interval_ms { trainer.interval = .milliseconds(v) }
         if let v = settings.training_min_labels { trainer.minimumLabels = v }
         if let v = settings.training_labels_per_round { trainer.labelsPerRound = v }
+        if let v = settings.training_events_per_round { trainer.trafficPerRound = v }
         try telemetry.apply(fileData: data, file: file)
     }
 

@@ -28,6 +28,11 @@ public struct PipelineSummary: Sendable, Equatable {
     /// Milliseconds from each decided event's Kafka timestamp to its batch's commit (only
     /// with `ServeConfiguration.recordLatencies`).
     public var latenciesMilliseconds: [Double] = []
+    /// The same events' milliseconds from Kafka timestamp to the poll that delivered them:
+    /// the broker's and client's share of `latenciesMilliseconds`.
+    public var deliveryMilliseconds: [Double] = []
+
+    public init() {}
 }
 
 extension Duration {
@@ -95,18 +100,22 @@ public final class FraudPipeline {
         var progressAt = ContinuousClock.now
         var progressDecided = 0
         var training: ServiceTrainer?
-        var lagCheckedAt = ContinuousClock.now
 
+        // Lag needs a broker round trip per partition: measured beside the batch loop, so
+        // a slow answer never holds up a batch (it runs on the consumer's blocking queue).
+        let lagWatch = Task { [telemetry, log] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: telemetry.configuration.lagInterval)
+                guard !Task.isCancelled else { break }
+                do { telemetry.consumerLag(try await consumer.lag(timeout: .seconds(1))) } catch {
+                    log.debug("consumer lag unavailable", ["error": .string("\(error)")])
+                }
+            }
+        }
         do {
             while !stop.isStopped {
                 telemetry.loopIteration(modelsLoaded: decider != nil, ownedPartitions: ownership.owned.count)
                 if training == nil, c.training, let decider { training = try await startTraining(decider) }
-                if ContinuousClock.now - lagCheckedAt >= telemetry.configuration.lagInterval {
-                    lagCheckedAt = .now
-                    do { telemetry.consumerLag(try await consumer.lag(timeout: .seconds(1))) } catch {
-                        log.debug("consumer lag unavailable", ["error": .string("\(error)")])
-                    }
-                }
                 if let registry = decider?.scorer.registry, ContinuousClock.now - modelCheckedAt >= c.modelPollInterval {
                     modelCheckedAt = .now
                     try await training?.pollLabels(connection)
@@ -119,6 +128,10 @@ public final class FraudPipeline {
                 if let max = c.maxEvents, summary.decided + summary.deadLettered >= max { break }
                 let limit = c.maxEvents.map { min(c.batchSize, $0 - summary.decided - summary.deadLettered) } ?? c.batchSize
                 let messages = try await consumer.poll(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
+                if c.recordLatencies, !messages.isEmpty {
+                    let polledAt = Date().timeIntervalSince1970 * 1000
+                    for m in messages { if let t = m.timestampMilliseconds { summary.deliveryMilliseconds.append(polledAt - Double(t)) } }
+                }
                 if rebalances.count != seenRebalances { seenRebalances = rebalances.count; idleSince = .now }
                 if messages.isEmpty {
                     // Until the first assignment, a slow group join is not idleness.
@@ -162,6 +175,8 @@ public final class FraudPipeline {
         } catch {
             failure = error
         }
+        lagWatch.cancel()
+        await lagWatch.value  // no lag query may race the close below
         telemetry.stopping()
         await training?.stop()
         summary.modelVersion = decider?.scorer.registry.currentVersion ?? 0

@@ -16,7 +16,8 @@ extension FraudPipeline {
         decider.trainer = training.trainer
         log.info("online training started", ["interval_s": .int(c.trainer.interval.components.seconds),
                                               "min_labels": .int(Int64(c.trainer.minimumLabels)),
-                                              "labels_per_round": .int(Int64(c.trainer.labelsPerRound))])
+                                              "labels_per_round": .int(Int64(c.trainer.labelsPerRound)),
+                                              "events_per_round": .int(Int64(c.trainer.trafficPerRound))])
         return training
     }
 }
