@@ -59,18 +59,28 @@ final class ServeUnderDeploySettings {
         let brokers = try KafkaTestSupport.brokers()
         let topic = KafkaTestSupport.uniqueName("deploy-metrics")
         try KafkaTestSupport.createTopic(topic, partitions: 2, brokers: brokers)
-        let target = try ServeTestSupport.migratedSchema()
-        let messages = ServeTestSupport.simulatedMessages(events, topic: topic)
-        try await ServeTestSupport.produce(messages, brokers: brokers)
-        _ = try await ServeTestSupport.seedModel(target, events: messages)
-
-        // The login deploy/ gives the service: a member of the service role, nothing more.
+        // The database as deploy/compose sets it up: its init script creates the service role
+        // and the service's login (a member of it, nothing more), then migrate runs as the owner.
+        let target = try PostgresTestDatabase.newTarget()
         let login = "\(target.schema)_login"
         let password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let session = try PostgresTestDatabase.session()
-        defer { session.close() }
-        _ = try session.execute("CREATE ROLE \(quoteIdentifier(login)) LOGIN PASSWORD '\(password)' IN ROLE \(quoteIdentifier(target.serviceRole))")
+        do {
+            try runComposeInitScript(serviceRole: target.serviceRole, login: login, password: password)
+            let session = try PostgresTestDatabase.session()
+            defer { session.close() }
+            _ = try MigrationRunner(session: session, target: target).migrate(try PostgresTestDatabase.migrations())
+            let messages = ServeTestSupport.simulatedMessages(events, topic: topic)
+            try await ServeTestSupport.produce(messages, brokers: brokers)
+            _ = try await ServeTestSupport.seedModel(target, events: messages)
+            return try launch(binary: binary, brokers: brokers, topic: topic, target: target, login: login, password: password, events: events)
+        } catch {
+            dropDatabaseObjects(target: target, login: login)
+            throw error
+        }
+    }
 
+    private static func launch(binary: URL, brokers: String, topic: String, target: MigrationTarget, login: String, password: String,
+                               events: Int) throws -> ServeUnderDeploySettings {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-deploy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let specFile = folder.appendingPathComponent("spec.json")
@@ -104,6 +114,34 @@ final class ServeUnderDeploySettings {
         process.standardError = try FileHandle(forWritingTo: Self.create(folder.appendingPathComponent("stderr")))
         try process.run()
         return ServeUnderDeploySettings(events: events, port: port, process: process, target: target, login: login, folder: folder)
+    }
+
+    /// deploy/compose/postgres-init/10-vigil-service-login.sh against the local server, with
+    /// the variables the postgres image's entrypoint gives it.
+    static func runComposeInitScript(serviceRole: String, login: String, password: String) throws {
+        let database = try #require(URLComponents(string: try StackEnvironment.require("VIGIL_DATABASE_URL")))
+        var environment = ProcessInfo.processInfo.environment
+        environment["POSTGRES_USER"] = database.user
+        environment["POSTGRES_DB"] = String(database.path.dropFirst())
+        environment["PGHOST"] = database.host
+        environment["PGPORT"] = database.port.map(String.init)
+        if let passfile = StackEnvironment.value("PGPASSFILE") { environment["PGPASSFILE"] = passfile }
+        environment["VIGIL_PG_SERVICE_PASSWORD"] = password
+        environment["VIGIL_SERVICE_ROLE"] = serviceRole
+        environment["VIGIL_SERVICE_LOGIN"] = login
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [DeployMetricsTests.root.appendingPathComponent("deploy/compose/postgres-init/10-vigil-service-login.sh").path]
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw DeployRunError(description: "the compose init script failed (\(process.terminationStatus)): \(output)")
+        }
     }
 
     private static func create(_ url: URL) -> URL {
@@ -152,12 +190,16 @@ final class ServeUnderDeploySettings {
             process.terminate()
             process.waitUntilExit()
         }
+        Self.dropDatabaseObjects(target: target, login: login)
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    static func dropDatabaseObjects(target: MigrationTarget, login: String) {
         if let session = try? PostgresTestDatabase.session() {
             _ = try? session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(login))")
             session.close()
         }
         ServeTestSupport.drop(target)
-        try? FileManager.default.removeItem(at: folder)
     }
 }
 
