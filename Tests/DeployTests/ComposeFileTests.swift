@@ -43,6 +43,16 @@ import Testing
         }
     }
 
+    @Test func vigilServicesBuildTheOneImage() throws {
+        let services = try Self.services()
+        for name in ["migrate", "vigil", "gen"] {
+            let service = try #require(services[name])
+            #expect(service[path: "build.dockerfile"] as? String == "deploy/docker/Dockerfile", "\(name)")
+            #expect(service[path: "build.context"] as? String == "../..", "\(name)")
+            #expect((service["image"] as? String)?.contains("vigil:dev") == true, "\(name)")
+        }
+    }
+
     @Test func genIsAnOptionalLoadProfile() throws {
         let gen = try #require(try Self.services()["gen"])
         #expect(gen["profiles"] as? [String] == ["load"])
