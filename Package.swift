@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Tests only: parses the YAML under deploy/ (compose, Kubernetes, Prometheus rules).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries: one module map and one header each. Only the wrapper
@@ -155,11 +157,19 @@ let package = Package(
             dependencies: ["VigilFeatures", "VigilSimulator"]
         ),
 
+        // The files under deploy/ (and the one package list they share with tools/bootstrap):
+        // they parse, and say what the service and the tools really do. No servers.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+
         // Integration tests: the real local broker and PostgreSQL from tools/stack.
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["KafkaBaseline", "VigilKafka", "VigilPostgres", "CLibPQ", "COpenBLAS",
-                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine"]
+                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine",
+                           .product(name: "Yams", package: "Yams")]
         ),
     ]
 )
