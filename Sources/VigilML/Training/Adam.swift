@@ -61,6 +61,39 @@ struct AdamState: Sendable {
         }
     }
 
+    /// The values a lazy `update` of `rows` will change (parameters and moments), for `restore`.
+    func save(rows: [Int], width: Int, params: [Float]) -> SavedRows {
+        var saved = SavedRows(rows: rows, width: width, step: step)
+        saved.values.reserveCapacity(rows.count * width * 3)
+        for row in rows {
+            for i in (row * width)..<((row + 1) * width) {
+                saved.values.append(params[i])
+                saved.values.append(m[i])
+                saved.values.append(v[i])
+            }
+        }
+        return saved
+    }
+
+    /// Undoes a lazy `update` of the rows `saved` was taken of.
+    mutating func restore(_ saved: SavedRows, params: inout [Float]) {
+        step = saved.step
+        var k = 0
+        for row in saved.rows {
+            for i in (row * saved.width)..<((row + 1) * saved.width) {
+                params[i] = saved.values[k]; m[i] = saved.values[k + 1]; v[i] = saved.values[k + 2]
+                k += 3
+            }
+        }
+    }
+
+    struct SavedRows {
+        let rows: [Int]
+        let width: Int
+        let step: Int
+        var values: [Float] = []
+    }
+
     /// Forgets the moments of entries that were just regrown, so they start fresh.
     mutating func reset(at indices: [Int]) {
         for i in indices { m[i] = 0; v[i] = 0 }
