@@ -63,9 +63,35 @@ struct ReplayRunnerTests {
         #expect(String(decoding: a, as: UTF8.self).contains("\"auprc\""))
     }
 
+    @Test func backgroundRoundsPublishAtTheirFixedEventsReproducibly() throws {
+        let input = Support.simulated(transactions: 4000)
+        var c = Support.configuration(trainEvery: 1000)
+        c.batchSize = 100
+        c.publishDelay = 500
+        let a = try ReplayRunner.run(input, configuration: c), b = try ReplayRunner.run(input, configuration: c)
+        #expect(try a.metrics.encodedJSON() == b.metrics.encodedJSON())
+        // Snapshots at 1000, 2000, 3000 (4000 + 500 is past the end), each applied 500 events later.
+        #expect(a.metrics.promotions.map(\.trainedOnEvents) == [1000, 2000, 3000])
+        #expect(a.metrics.promotions.map(\.afterEvents) == [1500, 2500, 3500])
+        #expect(a.metrics.promotions.contains { $0.outcome == "promoted" })
+        // The saved model is reproducible too: creation time is event time, not the wall clock.
+        #expect(a.finalModel.encoded() == b.finalModel.encoded())
+        // A synchronous run applies each round at its own snapshot.
+        c.publishDelay = 0
+        let sync = try ReplayRunner.run(input, configuration: c)
+        #expect(sync.metrics.promotions.map(\.afterEvents) == [1000, 2000, 3000, 4000])
+        #expect(try sync.finalModel.encoded() == ReplayRunner.run(input, configuration: c).finalModel.encoded())
+        c.publishDelay = 1001
+        #expect(throws: ReplayError.self) { try ReplayRunner.run(input, configuration: c) }
+    }
+
     @Test func plantedFraudIsRankedFarAboveItsRate() throws {
         let input = Support.simulated(transactions: 12_000)
-        let result = try ReplayRunner.run(input, configuration: Support.configuration(trainEvery: 3000))
+        // Ranking quality, not scheduling: each round's model goes live at its own event (on
+        // 12,000 events a round-long publish delay leaves the classifier too little time).
+        var c = Support.configuration(trainEvery: 3000)
+        c.publishDelay = 0
+        let result = try ReplayRunner.run(input, configuration: c)
         let m = result.metrics
         let rate = try #require(m.fraudRate), auprc = try #require(m.auprc), auc = try #require(m.rocAUC)
         #expect(m.frauds > 20)

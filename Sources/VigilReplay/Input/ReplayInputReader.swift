@@ -36,13 +36,16 @@ public struct ReplayInputReader: Sendable {
             case .csv: try readCSV(bytes, file: path, into: &input)
             }
         }
-        if let labelsPath {
-            let labels = try Self.load(labelsPath)
-            try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
-                try readLabels(bytes, file: labelsPath, csv: Format.guess(path: labelsPath) == .csv, into: &input)
-            }
-        }
+        if let labelsPath { try read(labels: labelsPath, into: &input) }
         return input
+    }
+
+    /// Adds the labels of a labels file (JSONL or CSV by its extension) to `input`.
+    public func read(labels path: String, into input: inout ReplayInput) throws {
+        let labels = try Self.load(path)
+        try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
+            try readLabels(bytes, file: path, csv: Format.guess(path: path) == .csv, into: &input)
+        }
     }
 
     static func load(_ path: String) throws -> Data {
