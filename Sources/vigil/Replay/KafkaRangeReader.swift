@@ -61,20 +61,22 @@ enum KafkaRangeReader {
         func open() -> [KafkaTopicPartition] { keys.filter { next[$0]! < end[$0]! } }
         guard !open().isEmpty else { return }
         try await consumer.assign(Dictionary(uniqueKeysWithValues: open().map { ($0, KafkaOffset.at(next[$0]!)) }))
+        // Messages are kept until the range's end is final (see below), then decoded in offset order.
+        var received: [KafkaTopicPartition: [KafkaMessage]] = [:]
         let clock = ContinuousClock()
         var lastProgress = clock.now
         while true {
             if open().isEmpty {
                 // The broker's first answer for the log end can be short (Tansu reports the last
-                // batch's base offset until a fetch told the client more): look again once caught
-                // up, and stop when it shows nothing more inside the range.
-                guard range.toOffset == nil || keys.contains(where: { end[$0]! < range.toOffset! }) else { break }
+                // batch's base offset until a fetch response told the client more): look again
+                // once caught up, and stop when it shows nothing more inside the range.
                 var grew = false
                 for w in try await consumer.lag() where end[w.partition] != nil {
                     let e = min(range.toOffset ?? w.high, w.high)
                     if e > end[w.partition]! { end[w.partition] = e; grew = true }
                 }
                 if !grew { break }
+                continue
             }
             let batch = try await consumer.poll(maxMessages: 10_000, timeout: .milliseconds(200))
             if batch.isEmpty {
@@ -84,11 +86,15 @@ enum KafkaRangeReader {
                 continue
             }
             lastProgress = clock.now
-            for m in batch {
+            for m in batch where m.offset < range.toOffset ?? .max {
                 let key = m.topicPartition
-                guard let stop = end[key], m.offset < stop else { continue }
-                next[key] = m.offset + 1
-                guard range.admits(m) else { continue }
+                guard next[key] != nil else { continue }
+                next[key] = max(next[key]!, m.offset + 1)
+                received[key, default: []].append(m)
+            }
+        }
+        for key in keys {
+            for m in received[key] ?? [] where m.offset < end[key]! && range.admits(m) {
                 let at = MessagePosition(partition: m.partition, offset: m.offset)
                 try m.value.withUnsafeBytes { bytes in
                     if labels {
@@ -110,7 +116,8 @@ enum KafkaRangeReader {
     }
 
     /// Every partition of `topic`: VigilKafka has no metadata call, so partitions are probed in
-    /// order until the broker does not know one (topics number their partitions from 0 without gaps).
+    /// order until the client reports one unknown (topics number their partitions from 0
+    /// without gaps); any other error stops the replay rather than shortening the range.
     private static func discoverPartitions(_ topic: String, consumer: KafkaConsumer) async throws -> [Int32] {
         var found: [Int32] = []
         for p in Int32(0)..<1024 {
@@ -118,8 +125,11 @@ enum KafkaRangeReader {
             do {
                 try await consumer.assign([key: .beginning])
                 _ = try await consumer.lag(timeout: .seconds(5))
-            } catch {
+            } catch let error as KafkaError where [.unknownPartition, .unknownTopicOrPartition, .unknownTopic].contains(error.code) {
                 break
+            } catch {
+                // Anything else (an unreachable broker) must not pass for "no more partitions".
+                throw ReplayError(.io, "cannot list the partitions of \(topic): \(error)")
             }
             found.append(p)
         }
