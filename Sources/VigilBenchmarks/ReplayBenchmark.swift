@@ -2,6 +2,7 @@
 // next to the rate of merely reading and decoding the same file in the same run.
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilReplay
 import VigilSimulator
 
@@ -16,6 +17,7 @@ struct ReplayBenchmark: ParsableCommand {
     @Option(help: "Label delay: N events, a duration of event time, or 'recorded' (the simulator's label times).") var labelDelay = "recorded"
     @Option(help: "Events per scoring batch.") var batchSize = 256
     @Option(help: "Events between a round's snapshot and its publication (default: --train-every; 0 = synchronous rounds).") var publishDelay: Int?
+    @Option(help: "Training round settings as key=value pairs (as vigil replay --trainer; default: serve's).") var trainer: String?
     @Flag(inversion: .prefixedNo, help: "Also replay with synchronous rounds (publish delay 0), the previous design, for a before/after in the same run.")
     var synchronousBaseline = true
 
@@ -56,6 +58,7 @@ struct ReplayBenchmark: ParsableCommand {
         c.labelDelay = delay
         c.batchSize = batchSize
         c.publishDelay = publishDelay
+        if let trainer { c.trainer = try c.trainer.applying(settings: trainer) }
         let (result, replaySeconds) = try replay(path: path, labelsPath: labelsPath, configuration: c)
         var synchronous: (ReplayResult, Double)?
         if synchronousBaseline {

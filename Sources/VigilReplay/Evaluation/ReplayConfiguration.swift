@@ -118,6 +118,9 @@ public struct ReplayConfiguration: Sendable {
             "train_every": "\(trainEvery)", "publish_delay": "\(effectivePublishDelay)", "batch_size": "\(batchSize)", "warm_up_events": "\(warmUpEvents)", "seed": "\(seed)",
             "initial_model": initialModelSource, "feature_spec_hash": featureSpec.specHashHex,
             "review_threshold": "\(policy.reviewThreshold)", "block_threshold": "\(policy.blockThreshold)",
+            "trainer": "autoencoder_sample=\(trainer.autoencoderSample),autoencoder_steps=\(trainer.autoencoderSteps),"
+                + "classifier_epochs=\(trainer.classifierEpochs),batch_size=\(trainer.batchSize),recent_capacity=\(trainer.recentCapacity),"
+                + "labelled_capacity=\(trainer.labelledCapacity),minimum_labels=\(trainer.minimumLabels)",
         ]
     }
 }

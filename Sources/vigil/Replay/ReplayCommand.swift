@@ -2,6 +2,7 @@
 // VigilReplay; this parses options, shows progress, writes the files and the database row.
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilFeatures
 import VigilReplay
 
@@ -39,6 +40,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Label delay: N events, a duration of event time (72h, 30m, 90s, 2d) or 'recorded' (labels file times).") var labelDelay = "1000"
     @Option(help: "A training round after every this many events.") var trainEvery = 100_000
     @Option(help: "Events between a round taking its data and its model going live (it trains in the background meanwhile; 0 = synchronously; default: --train-every).") var publishDelay: Int?
+    @Option(help: "Training round settings as key=value pairs (autoencoder_sample, autoencoder_steps, classifier_epochs, batch_size, recent_capacity, labelled_capacity, minimum_labels; default: serve's).") var trainer: String?
     @Option(help: "Events per scoring batch.") var batchSize = 256
     @Option(help: "Cold start: leading events the first model learns from (scored, not evaluated).") var warmUp = 2048
     @Option(help: "Seed of the models and the trainer.") var seed: UInt64 = 1
@@ -69,6 +71,7 @@ struct ReplayCommand: AsyncParsableCommand {
         if let fromOffset, fromOffset < 0 { throw ValidationError("--from-offset must not be negative") }
         if let toOffset, toOffset < (fromOffset ?? 0) { throw ValidationError("--to-offset must not be below --from-offset") }
         _ = try kafkaRange(topic: kafkaTopic ?? "")
+        if let trainer { _ = try OnlineTrainerConfiguration().applying(settings: trainer) }
         if let publishDelay, publishDelay < 0 || publishDelay > trainEvery { throw ValidationError("--publish-delay must be between 0 and --train-every") }
         guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }
         guard ReplayModels(rawValue: models) != nil else { throw ValidationError("--models must be cae, classifier or both") }
@@ -169,6 +172,7 @@ struct ReplayCommand: AsyncParsableCommand {
         base.labelDelay = LabelDelay.parse(labelDelay)!
         base.trainEvery = trainEvery
         base.publishDelay = publishDelay
+        if let trainer { base.trainer = try base.trainer.applying(settings: trainer) }
         base.batchSize = batchSize
         base.warmUpEvents = warmUp
         base.seed = seed
