@@ -93,12 +93,18 @@ public enum ReplayRunner {
             do { try scorer.score(slice, extractor: &extractor, into: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
-            decisions.removeAll(keepingCapacity: true)
-            policy.decide(slice, in: batch, into: &decisions)
+            if policy.configuration.rules.isEmpty {
+                // Without rules a decision is its risk's outcome: skip building Decision values
+                // (four strings retained per event) when only the alert flag is kept.
+                for j in 0..<(end - start) { alerts[start + j] = policy.outcome(risk: batch.risks[j]).raisesAlert }
+            } else {
+                decisions.removeAll(keepingCapacity: true)
+                policy.decide(slice, in: batch, into: &decisions)
+                for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
+            }
             trainer?.observe(batch, events: slice)
             for j in 0..<(end - start) {
                 risks[start + j] = batch.risks[j]
-                alerts[start + j] = decisions[j].outcome.raisesAlert
                 latestTime = max(latestTime, slice[start + j].timestampMillis)
             }
             schedule.release(lastScored: end - 1, latestTime: latestTime) { p in
