@@ -11,10 +11,13 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Replay events through the engine: prequential metrics, an HTML report, optionally a vigil.backtest_runs row.",
         discussion: """
-            Each event is scored before its label is visible; labels arrive after --label-delay and feed the
-            extractor's label state and the online trainer, whose rounds run every --train-every events.
-            Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json
-            and <out>/report.html. --compare 'models=cae,freeze=true' replays a second configuration
+            Each event is scored before its label is visible; labels arrive after --label-delay and feed the \
+            extractor's label state and the online trainer, whose rounds take their data every --train-every \
+            events, train in the background and go live --publish-delay events later (reproducibly). \
+            Input: a JSONL or CSV file, or a Kafka topic range (--kafka-topic with --from/--to-offset or \
+            --from/--to-time), replayed in event-time, partition, offset order. \
+            Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json \
+            and <out>/report.html. --compare 'models=cae,freeze=true' replays a second configuration \
             (the first one with those settings changed) over the same input, side by side.
             """
     )
@@ -48,7 +51,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "k of card precision@k per day.") var cardsPerDay = 100
     @Option(help: "Name of this run.") var name = "replay"
     @Option(help: "Output directory.") var out = "replay-out"
-    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, train_every, seed, model, warm_up).") var compare: String?
+    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, train_every, publish_delay, seed, model, warm_up, batch_size, trainer.<setting>).") var compare: String?
     @Flag(help: "Record the run in <schema>.backtest_runs (VIGIL_DATABASE_URL or PG* variables).") var db = false
     @Option(help: "Schema for --db.") var schema = "vigil"
     @Flag(help: "No progress display.") var quiet = false
@@ -71,7 +74,11 @@ struct ReplayCommand: AsyncParsableCommand {
         if let fromOffset, fromOffset < 0 { throw ValidationError("--from-offset must not be negative") }
         if let toOffset, toOffset < (fromOffset ?? 0) { throw ValidationError("--to-offset must not be below --from-offset") }
         _ = try kafkaRange(topic: kafkaTopic ?? "")
-        if let trainer { _ = try OnlineTrainerConfiguration().applying(settings: trainer) }
+        if let trainer {
+            do { _ = try OnlineTrainerConfiguration().applying(settings: trainer) } catch let error as ReplayError {
+                throw ValidationError("--trainer: \(error.message)")
+            }
+        }
         if let publishDelay, publishDelay < 0 || publishDelay > trainEvery { throw ValidationError("--publish-delay must be between 0 and --train-every") }
         guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }
         guard ReplayModels(rawValue: models) != nil else { throw ValidationError("--models must be cae, classifier or both") }
@@ -119,12 +126,15 @@ struct ReplayCommand: AsyncParsableCommand {
             try await KafkaRangeReader.read(try kafkaRange(topic: kafkaTopic!), brokers: kafkaBrokers!, labels: false, reader: reader,
                                             into: &data, positions: &positions)
             data.sortByEventTime(positions: positions)
+            if !quiet { FileHandle.standardError.write(Data("read \(data.events.count) events from \(sourceName)\n".utf8)) }
             if let labels { try reader.read(labels: labels, into: &data) }
         }
         if let labelsTopic {
             var none: [MessagePosition] = []
+            let before = data.labels.count
             try await KafkaRangeReader.read(KafkaTopicRange(topic: labelsTopic), brokers: kafkaBrokers!, labels: true, reader: reader,
                                             into: &data, positions: &none)
+            if !quiet { FileHandle.standardError.write(Data("read \(data.labels.count - before) labels from kafka:\(labelsTopic)\n".utf8)) }
         }
         return data
     }
