@@ -118,6 +118,29 @@ struct ReplayKafkaTests {
         #expect(try events(["--from-time", "\(from)", "--to-time", "\(to)"]) == valid.filter { $0.ts >= from && $0.ts < to }.count)
     }
 
+    @Test("a partition holding a single batch is read whole, and a range past the log end is empty")
+    func singleBatch() async throws {
+        let brokers = try KafkaTestSupport.brokers()
+        let topic = KafkaTestSupport.uniqueName("replay-one")
+        try KafkaTestSupport.createTopic(topic, partitions: 1, brokers: brokers)
+        let producer = try KafkaTestSupport.producer(brokers: brokers)
+        var n = 0
+        for case .transaction(let t) in TransactionSimulator(configuration: SimulatorConfiguration(), maxTransactions: 150) {
+            _ = try producer.send(KafkaProducerMessage(topic: topic, partition: 0, value: Array(t.json(truth: true).utf8)))
+            n += 1
+        }
+        try await producer.flush(timeout: .seconds(30))
+        try await producer.close()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(topic).path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let whole = try Self.replay(["--kafka-topic", topic, "--brokers", brokers, "--freeze", "--warm-up", "64", "--out", out, "--quiet"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        #expect(whole.stdout.contains(#""events":\#(n),"#), "\(whole.stdout)")
+        let past = try Self.replay(["--kafka-topic", topic, "--brokers", brokers, "--from-offset", "1000", "--freeze", "--out", out, "--quiet"])
+        #expect(past.status == 2)
+        #expect(past.stderr.contains("no events"))
+    }
+
     static func replay(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try ServeCrashTests.vigilExecutable()

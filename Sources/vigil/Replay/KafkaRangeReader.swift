@@ -59,38 +59,45 @@ enum KafkaRangeReader {
         }
         var next = start
         func open() -> [KafkaTopicPartition] { keys.filter { next[$0]! < end[$0]! } }
-        guard !open().isEmpty else { return }
-        try await consumer.assign(Dictionary(uniqueKeysWithValues: open().map { ($0, KafkaOffset.at(next[$0]!)) }))
-        // Messages are kept until the range's end is final (see below), then decoded in offset order.
+        // Every partition is assigned, even one whose range looks empty: the broker's first
+        // answer for the log end can be short (Tansu reports the last batch's base offset, 0 for
+        // a partition holding one batch, until a fetch response told the client more).
+        let readable = keys.filter { next[$0]! < (range.toOffset ?? .max) }
+        guard !readable.isEmpty else { return }
+        try await consumer.assign(Dictionary(uniqueKeysWithValues: readable.map { ($0, KafkaOffset.at(next[$0]!)) }))
+        // Messages are kept until the range's end is final, then decoded in offset order.
         var received: [KafkaTopicPartition: [KafkaMessage]] = [:]
         let clock = ContinuousClock()
         var lastProgress = clock.now
+        var quietPolls = 0
         while true {
+            let batch = try await consumer.poll(maxMessages: 10_000, timeout: .milliseconds(200))
+            for m in batch where m.offset < range.toOffset ?? .max {
+                let key = m.topicPartition
+                // Below the start: a start past the log end made the client reset to the oldest offset.
+                guard let first = start[key], m.offset >= first else { continue }
+                next[key] = max(next[key]!, m.offset + 1)
+                received[key, default: []].append(m)
+            }
+            if !batch.isEmpty {
+                lastProgress = clock.now
+                quietPolls = 0
+                continue
+            }
+            quietPolls += 1
             if open().isEmpty {
-                // The broker's first answer for the log end can be short (Tansu reports the last
-                // batch's base offset until a fetch response told the client more): look again
-                // once caught up, and stop when it shows nothing more inside the range.
+                // Caught up with the ends known so far: once fetches have been quiet for a
+                // while, ask again (now with the fetch responses' high watermarks) and stop
+                // when nothing more lies inside the range.
+                guard quietPolls >= 3 else { continue }
                 var grew = false
                 for w in try await consumer.lag() where end[w.partition] != nil {
                     let e = min(range.toOffset ?? w.high, w.high)
                     if e > end[w.partition]! { end[w.partition] = e; grew = true }
                 }
                 if !grew { break }
-                continue
-            }
-            let batch = try await consumer.poll(maxMessages: 10_000, timeout: .milliseconds(200))
-            if batch.isEmpty {
-                if clock.now - lastProgress > stallTimeout {
-                    throw ReplayError(.io, "\(range.topic): no messages for \(stallTimeout) before the range end (at \(open().map { "\($0)@\(next[$0]!)" }))")
-                }
-                continue
-            }
-            lastProgress = clock.now
-            for m in batch where m.offset < range.toOffset ?? .max {
-                let key = m.topicPartition
-                guard next[key] != nil else { continue }
-                next[key] = max(next[key]!, m.offset + 1)
-                received[key, default: []].append(m)
+            } else if clock.now - lastProgress > stallTimeout {
+                throw ReplayError(.io, "\(range.topic): no messages for \(stallTimeout) before the range end (at \(open().map { "\($0)@\(next[$0]!)" }))")
             }
         }
         for key in keys {
