@@ -57,7 +57,8 @@ struct ReplayRunnerTests {
     @Test func sameInputAndSeedGiveByteIdenticalMetrics() throws {
         let input = Support.simulated(transactions: 3000)
         let c = Support.configuration(trainEvery: 1000)
-        let a = try ReplayRunner.run(input, configuration: c).metrics.encodedJSON()
+        let run = try ReplayRunner.run(input, configuration: c)
+        let a = try run.metrics.encodedJSON()
         let b = try ReplayRunner.run(input, configuration: c).metrics.encodedJSON()
         #expect(a == b)
         #expect(String(decoding: a, as: UTF8.self).contains("\"auprc\""))
@@ -99,6 +100,10 @@ struct ReplayRunnerTests {
         #expect(auc > 0.65, "ROC-AUC \(auc)")
         #expect(!m.promotions.isEmpty)
         #expect(m.days.allSatisfy { $0.cardsRanked > 0 })
+        // Alerts per day are the events the policy sent to review or block (risk ≥ 0.5 without rules).
+        let expectedAlerts = (m.warmUpEvents..<input.events.count).filter { input.truth[$0] != .unknown && result.risks[$0] >= 0.5 }.count
+        #expect(m.days.map(\.alerts).reduce(0, +) == expectedAlerts)
+        #expect(expectedAlerts > 0)
     }
 
     @Test func frozenAndCAEOnlyRunsKeepTheirModels() throws {
