@@ -43,6 +43,9 @@ public enum ReplayRunner {
         }
 
         // The starting model: a saved set, or a cold start on the leading events.
+        // When each label becomes visible, worked out on another thread while the starting model trains.
+        let delay = c.labelDelay
+        let scheduleWork = BackgroundWork(name: "vigil-replay-labels") { try LabelSchedule(input: input, delay: delay) }
         var warmUp = 0
         let initial: ModelSet
         do {
@@ -74,7 +77,7 @@ public enum ReplayRunner {
         } catch {
             throw ReplayError(.engineFailure, "engine setup: \(error)")
         }
-        var schedule = try LabelSchedule(input: input, delay: c.labelDelay)
+        var schedule = try scheduleWork.wait()
 
         var risks = [Float](repeating: 0, count: n)
         var alerts = [Bool](repeating: false, count: n)
@@ -85,7 +88,7 @@ public enum ReplayRunner {
         var trainingSeconds = 0.0, waitSeconds = 0.0
         // The round in flight: trained in the background on the snapshot taken at `snapshotAt`,
         // published at the first batch boundary at or past `publishAt`.
-        var inFlight: (round: BackgroundRound, snapshotAt: Int, publishAt: Int)?
+        var inFlight: (round: BackgroundWork<TrainedRound>, snapshotAt: Int, publishAt: Int)?
         var start = 0
         while start < n {
             let end = min(start + c.batchSize, n)
@@ -114,7 +117,7 @@ public enum ReplayRunner {
             }
             if let trainer, let flight = inFlight, end >= flight.publishAt {
                 let waitBegan = clock.now
-                let trained = flight.round.wait()
+                let trained = try flight.round.wait()
                 waitSeconds += seconds(clock.now - waitBegan)
                 trainingSeconds += trained.round.seconds
                 let round = trainer.finish(trained)
@@ -137,13 +140,13 @@ public enum ReplayRunner {
                           // Built in the background with the next version (only this loop publishes)
                           // and stamped with event time, so saved model files are reproducible.
                           let prepared = trainer.prepareRound(candidateVersion: registry.nextVersion(), createdAtMillis: latestTime) {
-                    inFlight = (BackgroundRound(trainer: trainer, prepared: prepared), end, nominal + c.effectivePublishDelay)
+                    inFlight = (BackgroundWork(name: "vigil-replay-trainer") { trainer.train(prepared: prepared) }, end, nominal + c.effectivePublishDelay)
                 }
             }
             start = end
             progress?(end)
         }
-        if let flight = inFlight { _ = flight.round.wait() }  // not due within the input: never published
+        if let flight = inFlight { _ = try? flight.round.wait() }  // not due within the input: never published
 
         let elapsed = seconds(clock.now - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
