@@ -89,8 +89,12 @@ public final class OnlineTrainer: Sendable {
     /// Costs one short lock and a copy of the batch's features.
     public func observe(_ batch: ScoredBatch, events: ArraySlice<TransactionEvent>) {
         precondition(events.count == batch.count, "the batch holds \(batch.count) scored events, \(events.count) were given")
+        // Hashed before the lock, and by index: iterating the events by value would copy
+        // (retain and release) every string of every event.
+        var hashes = [UInt64](repeating: 0, count: events.count)
+        for (i, index) in events.indices.enumerated() { hashes[i] = StableHash.hash(events[index].eventID) }
         recent.withLock { r in
-            for (i, event) in events.enumerated() { r.record(eventHash: StableHash.hash(event.eventID), batch: batch, index: i) }
+            for i in hashes.indices { r.record(eventHash: hashes[i], batch: batch, index: i) }
         }
     }
 
