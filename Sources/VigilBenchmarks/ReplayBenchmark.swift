@@ -2,6 +2,7 @@
 // next to the rate of merely reading and decoding the same file in the same run.
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilReplay
 import VigilSimulator
 
@@ -15,6 +16,10 @@ struct ReplayBenchmark: ParsableCommand {
     @Option(help: "A training round after every this many events.") var trainEvery = 100_000
     @Option(help: "Label delay: N events, a duration of event time, or 'recorded' (the simulator's label times).") var labelDelay = "recorded"
     @Option(help: "Events per scoring batch.") var batchSize = 256
+    @Option(help: "Events between a round's snapshot and its publication (default: --train-every; 0 = synchronous rounds).") var publishDelay: Int?
+    @Option(help: "Training round settings as key=value pairs (as vigil replay --trainer; default: serve's).") var trainer: String?
+    @Flag(inversion: .prefixedNo, help: "Also replay with synchronous rounds (publish delay 0), the previous design, for a before/after in the same run.")
+    var synchronousBaseline = true
 
     func run() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-replay-\(UUID().uuidString.prefix(8))")
@@ -42,7 +47,7 @@ struct ReplayBenchmark: ParsableCommand {
 
         let clock = ContinuousClock()
         // Baseline: read and decode only (the same reader the replay uses, the same files).
-        var began = clock.now
+        let began = clock.now
         let decoded = try ReplayInputReader().read(events: path, labels: labelsPath)
         let decodeSeconds = Self.seconds(clock.now - began)
         print("read + decode: \(decoded.events.count) events in \(String(format: "%.2f", decodeSeconds)) s: \(BenchReport.rate(Double(decoded.events.count) / decodeSeconds))")
@@ -52,18 +57,24 @@ struct ReplayBenchmark: ParsableCommand {
         guard let delay = LabelDelay.parse(labelDelay) else { throw ValidationError("--label-delay: N events, 72h, or recorded") }
         c.labelDelay = delay
         c.batchSize = batchSize
-        let tty = isatty(STDERR_FILENO) == 1
-        began = clock.now
-        let input = try ReplayInputReader().read(events: path, labels: labelsPath)
-        let result = try ReplayRunner.run(input, configuration: c) { done in
-            if tty, done & 0xFFFF < batchSize { FileHandle.standardError.write(Data("\rreplayed \(done)/\(input.events.count)   ".utf8)) }
+        c.publishDelay = publishDelay
+        if let trainer { c.trainer = try c.trainer.applying(settings: trainer) }
+        let (result, replaySeconds) = try replay(path: path, labelsPath: labelsPath, configuration: c)
+        var synchronous: (ReplayResult, Double)?
+        if synchronousBaseline {
+            c.publishDelay = 0
+            synchronous = try replay(path: path, labelsPath: labelsPath, configuration: c)
         }
-        let replaySeconds = Self.seconds(clock.now - began)
-        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         let m = result.metrics
         let replayRate = Double(m.events) / replaySeconds, decodeRate = Double(decoded.events.count) / decodeSeconds
         print("replay (read, decode, score, decide, learn): \(m.events) events in \(String(format: "%.2f", replaySeconds)) s: \(BenchReport.rate(replayRate)); "
               + "training rounds \(m.promotions.count) took \(String(format: "%.2f", result.timing.trainingSeconds)) s, cold start \(String(format: "%.2f", result.timing.coldStartSeconds)) s")
+        for p in m.promotions { print("  round \(p.round): trained on \(p.trainedOnEvents) events, applied after \(p.afterEvents): \(p.outcome) v\(p.version) \(p.detail)") }
+        if let (r, t) = synchronous {
+            for p in r.metrics.promotions { print("  synchronous round \(p.round) after \(p.afterEvents): \(p.outcome) v\(p.version) \(p.detail)") }
+            print("the same with synchronous rounds (publish delay 0): \(BenchReport.rate(Double(r.metrics.events) / t)); "
+                  + "training \(String(format: "%.2f", r.timing.trainingSeconds)) s, AUPRC \(r.metrics.auprc.map { String(format: "%.4f", $0) } ?? "-")")
+        }
         print("AUPRC \(m.auprc.map { String(format: "%.4f", $0) } ?? "-") at fraud rate \(m.fraudRate.map { String(format: "%.4f", $0) } ?? "-"), "
               + "ROC-AUC \(m.rocAUC.map { String(format: "%.4f", $0) } ?? "-"), \(m.labelsDelivered) labels delivered, final model version \(m.finalModelVersion)")
         try BenchReport.finish([
@@ -76,12 +87,27 @@ struct ReplayBenchmark: ParsableCommand {
             "target_per_s": 500_000,
             "training_rounds": m.promotions.count,
             "training_seconds": (result.timing.trainingSeconds * 100).rounded() / 100,
-            // The same run without the time spent inside synchronous training rounds (they run
-            // on the replay thread so that promotions land at the same event in every run).
-            "replay_outside_rounds_per_s": (Double(m.events) / max(replaySeconds - result.timing.trainingSeconds, 1e-9)).rounded(),
+            // Time the replay thread waited for background rounds, and its rate without that wait.
+            "training_wait_seconds": (result.timing.trainingWaitSeconds * 100).rounded() / 100,
+            "replay_outside_waits_per_s": (Double(m.events) / max(replaySeconds - result.timing.trainingWaitSeconds, 1e-9)).rounded(),
+            "replay_sync_rounds_per_s": synchronous.map { (Double($0.0.metrics.events) / $0.1).rounded() } ?? NSNull(),
             "auprc": m.auprc.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),
             "fraud_rate": m.fraudRate.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),
         ])
+    }
+
+    /// Reads, decodes and replays (the figure the target is about), with a progress line on a terminal.
+    func replay(path: String, labelsPath: String, configuration c: ReplayConfiguration) throws -> (ReplayResult, Double) {
+        let clock = ContinuousClock()
+        let tty = isatty(STDERR_FILENO) == 1
+        let began = clock.now
+        let input = try ReplayInputReader().read(events: path, labels: labelsPath)
+        let result = try ReplayRunner.run(input, configuration: c) { done in
+            if tty, done & 0xFFFF < batchSize { FileHandle.standardError.write(Data("\rreplayed \(done)/\(input.events.count)   ".utf8)) }
+        }
+        let replaySeconds = Self.seconds(clock.now - began)
+        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+        return (result, replaySeconds)
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -57,15 +57,42 @@ struct ReplayRunnerTests {
     @Test func sameInputAndSeedGiveByteIdenticalMetrics() throws {
         let input = Support.simulated(transactions: 3000)
         let c = Support.configuration(trainEvery: 1000)
-        let a = try ReplayRunner.run(input, configuration: c).metrics.encodedJSON()
+        let run = try ReplayRunner.run(input, configuration: c)
+        let a = try run.metrics.encodedJSON()
         let b = try ReplayRunner.run(input, configuration: c).metrics.encodedJSON()
         #expect(a == b)
         #expect(String(decoding: a, as: UTF8.self).contains("\"auprc\""))
     }
 
+    @Test func backgroundRoundsPublishAtTheirFixedEventsReproducibly() throws {
+        let input = Support.simulated(transactions: 4000)
+        var c = Support.configuration(trainEvery: 1000)
+        c.batchSize = 100
+        c.publishDelay = 500
+        let a = try ReplayRunner.run(input, configuration: c), b = try ReplayRunner.run(input, configuration: c)
+        #expect(try a.metrics.encodedJSON() == b.metrics.encodedJSON())
+        // Snapshots at 1000, 2000, 3000 (4000 + 500 is past the end), each applied 500 events later.
+        #expect(a.metrics.promotions.map(\.trainedOnEvents) == [1000, 2000, 3000])
+        #expect(a.metrics.promotions.map(\.afterEvents) == [1500, 2500, 3500])
+        #expect(a.metrics.promotions.contains { $0.outcome == "promoted" })
+        // The saved model is reproducible too: creation time is event time, not the wall clock.
+        #expect(a.finalModel.encoded() == b.finalModel.encoded())
+        // A synchronous run applies each round at its own snapshot.
+        c.publishDelay = 0
+        let sync = try ReplayRunner.run(input, configuration: c)
+        #expect(sync.metrics.promotions.map(\.afterEvents) == [1000, 2000, 3000, 4000])
+        #expect(try sync.finalModel.encoded() == ReplayRunner.run(input, configuration: c).finalModel.encoded())
+        c.publishDelay = 1001
+        #expect(throws: ReplayError.self) { try ReplayRunner.run(input, configuration: c) }
+    }
+
     @Test func plantedFraudIsRankedFarAboveItsRate() throws {
         let input = Support.simulated(transactions: 12_000)
-        let result = try ReplayRunner.run(input, configuration: Support.configuration(trainEvery: 3000))
+        // Ranking quality, not scheduling: each round's model goes live at its own event (on
+        // 12,000 events a round-long publish delay leaves the classifier too little time).
+        var c = Support.configuration(trainEvery: 3000)
+        c.publishDelay = 0
+        let result = try ReplayRunner.run(input, configuration: c)
         let m = result.metrics
         let rate = try #require(m.fraudRate), auprc = try #require(m.auprc), auc = try #require(m.rocAUC)
         #expect(m.frauds > 20)
@@ -73,6 +100,10 @@ struct ReplayRunnerTests {
         #expect(auc > 0.65, "ROC-AUC \(auc)")
         #expect(!m.promotions.isEmpty)
         #expect(m.days.allSatisfy { $0.cardsRanked > 0 })
+        // Alerts per day are the events the policy sent to review or block (risk ≥ 0.5 without rules).
+        let expectedAlerts = (m.warmUpEvents..<input.events.count).filter { input.truth[$0] != .unknown && result.risks[$0] >= 0.5 }.count
+        #expect(m.days.map(\.alerts).reduce(0, +) == expectedAlerts)
+        #expect(expectedAlerts > 0)
     }
 
     @Test func frozenAndCAEOnlyRunsKeepTheirModels() throws {

@@ -55,6 +55,18 @@ struct CompareTests {
         #expect(throws: ReplayError.self) { try base.applying(overrides: "freeze=yes") }
     }
 
+    @Test func trainerSettingsMakeRoundsCheaperAndAreRecorded() throws {
+        let base = ReplayConfiguration()
+        let c = try base.applying(overrides: "trainer.classifier_epochs=1,trainer.autoencoder_steps=8,publish_delay=0")
+        #expect(c.trainer.classifierEpochs == 1 && c.trainer.autoencoderSteps == 8 && c.effectivePublishDelay == 0)
+        #expect(c.trainer.autoencoderSample == base.trainer.autoencoderSample)
+        #expect(c.record["trainer"]!.contains("classifier_epochs=1,"))
+        #expect(try base.trainer.applying(settings: "autoencoder_sample=512").autoencoderSample == 512)
+        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "learning_rate=3") }
+        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "batch_size=1") }
+        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "classifier_epochs=-1") }
+    }
+
     /// Two configurations over the same input in one run differ where they should.
     @Test func twoConfigurationsOverOneInput() throws {
         let input = Support.simulated(transactions: 2500)

@@ -23,12 +23,14 @@ extension OnlineTrainer {
                        labelledTrain: all.slice(0..<(all.count - hold)), labelled: all.slice((all.count - hold)..<all.count))
     }
 
-    func train(from live: ModelSet, number: Int) throws -> TrainingRound {
-        var g = SeededGenerator(seed: configuration.seed &+ UInt64(number))
-        let data = heldOut(generator: &g)
-        func skipped(_ reason: String) -> TrainingRound {
-            TrainingRound(number: number, liveVersion: live.version, outcome: .skipped(reason: reason),
-                          labelledExamples: data.labelledTrain.count, classifierTrained: false, seconds: 0)
+    /// Trains and judges a candidate from a snapshot; touches neither the registry nor the
+    /// trainer's memory, so it may run on any thread while scoring goes on.
+    func train(_ prepared: PreparedRound) throws -> TrainedRound {
+        let live = prepared.live, number = prepared.number, data = prepared.data
+        var g = prepared.generator
+        func skipped(_ reason: String) -> TrainedRound {
+            TrainedRound(round: TrainingRound(number: number, liveVersion: live.version, outcome: .skipped(reason: reason),
+                                              labelledExamples: data.labelledTrain.count, classifierTrained: false, seconds: 0))
         }
         guard data.trafficTrain.count >= 2 else { return skipped("fewer than \(configuration.minimumTraffic) recent events") }
 
@@ -49,7 +51,7 @@ extension OnlineTrainer {
         var classifier = live.classifier
         let calibrationCount = Int(Double(data.labelledTrain.count) * configuration.calibrationFraction)
         let fit = data.labelledTrain.slice(0..<(data.labelledTrain.count - calibrationCount))
-        let trainsClassifier = data.labelledTrain.count >= configuration.minimumLabels && fit.fraudCount > 0 && fit.fraudCount < fit.count
+        let trainsClassifier = configuration.trainsClassifier && data.labelledTrain.count >= configuration.minimumLabels && fit.fraudCount > 0 && fit.fraudCount < fit.count
         if trainsClassifier {
             let inputs = try classifierInputs(fit, anomaly: anomaly, uses: live.scorer.usesAnomalyInputs)
             let width = classifier.configuration.denseWidth
@@ -84,18 +86,26 @@ extension OnlineTrainer {
         candidateMetrics.autoencoderSteps = autoencoder.steps
         candidateMetrics.classifierSteps = classifier.steps
         let verdict = guardrail.judge(live: liveMetrics, candidate: candidateMetrics)
-        var round = TrainingRound(number: number, liveVersion: live.version, outcome: .rejected, verdict: verdict,
+        let round = TrainingRound(number: number, liveVersion: live.version, outcome: .rejected, verdict: verdict,
                                   labelledExamples: data.labelledTrain.count, classifierTrained: trainsClassifier, seconds: 0)
-        guard verdict.promote else { return round }
-        let build = { (version: Int64) throws -> ModelSet in
-            try ModelSet(version: version, parent: live.version,
-                         createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000), featureSpecHash: live.featureSpecHash,
-                         architecture: live.architecture, autoencoder: autoencoder, classifier: classifier,
-                         metrics: candidateMetrics)
-        }
-        let candidate = try persist.map { try $0(build) } ?? build(registry.nextVersion())
+        guard verdict.promote else { return TrainedRound(round: round) }
+        let finalAutoencoder = autoencoder, finalClassifier = classifier, finalMetrics = candidateMetrics
+        return TrainedRound(round: round, build: { version, createdAtMillis in
+            try ModelSet(version: version, parent: live.version, createdAtMillis: createdAtMillis,
+                         featureSpecHash: live.featureSpecHash, architecture: live.architecture,
+                         autoencoder: finalAutoencoder, classifier: finalClassifier, metrics: finalMetrics)
+        })
+    }
+
+    /// Builds the candidate of a promotable round (through `persist` when set, which
+    /// allocates its version) and swaps it in if the model it was trained on is still live.
+    func promote(_ trained: TrainedRound) throws -> TrainingRound {
+        var round = trained.round
+        guard let make = trained.build else { return round }
+        let build = { (version: Int64) throws -> ModelSet in try make(version, Self.nowMillis()) }
+        let candidate = try trained.built ?? persist.map { try $0(build) } ?? build(registry.nextVersion())
         do {
-            try registry.publish(candidate, replacing: live.version)
+            try registry.publish(candidate, replacing: round.liveVersion)
             round.outcome = .promoted(version: candidate.version)
         } catch let error as EngineError where error.code == .versionConflict {
             round.outcome = .stale

@@ -90,8 +90,12 @@ public final class OnlineTrainer: Sendable {
     /// Costs one short lock and a copy of the batch's features.
     public func observe(_ batch: ScoredBatch, events: ArraySlice<TransactionEvent>) {
         precondition(events.count == batch.count, "the batch holds \(batch.count) scored events, \(events.count) were given")
+        // Hashed before the lock, and by index: iterating the events by value would copy
+        // (retain and release) every string of every event.
+        var hashes = [UInt64](repeating: 0, count: events.count)
+        for (i, index) in events.indices.enumerated() { hashes[i] = StableHash.hash(events[index].eventID) }
         recent.withLock { r in
-            for (i, event) in events.enumerated() { r.record(eventHash: StableHash.hash(event.eventID), batch: batch, index: i) }
+            for i in hashes.indices { r.record(eventHash: hashes[i], batch: batch, index: i) }
         }
         let due = control.withLock { c in
             // Signal once, when the count crosses the threshold (a round resets it).
@@ -183,6 +187,27 @@ public final class OnlineTrainer: Sendable {
     /// thread calls this too). A round already running elsewhere makes this one skip.
     @discardableResult
     public func runRound() -> TrainingRound {
+        guard let prepared = prepareRound() else {
+            return TrainingRound(number: 0, liveVersion: registry.currentVersion, outcome: .skipped(reason: "another round is running"),
+                                 labelledExamples: 0, classifierTrained: false, seconds: 0)
+        }
+        return finish(train(prepared: prepared))
+    }
+
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Rounds in three steps (reproducible background training)
+
+    /// Step 1, on the thread that feeds the trainer: takes the round's data (a seeded sample
+    /// of recent traffic, the labelled examples) and the live model at this moment. nil when
+    /// another round is running. Until `finish`, no other round starts.
+    /// - Parameters:
+    ///   - candidateVersion: the version a promotable candidate will carry, when the caller
+    ///     knows it (nothing else publishes meanwhile, no `persist`); the candidate is then
+    ///     built, checksum and all, in `train` rather than in `finish`. Default: allocated in `finish`.
+    ///   - createdAtMillis: the candidate's creation time (a replay passes event time so saved
+    ///     model files are reproducible). Default: the wall clock when it is built.
+    public func prepareRound(candidateVersion: Int64? = nil, createdAtMillis: Int64? = nil) -> PreparedRound? {
         let number: Int? = control.withLock { c in
             guard !c.roundRunning else { return nil }
             c.roundRunning = true
@@ -191,21 +216,49 @@ public final class OnlineTrainer: Sendable {
             c.roundCount += 1
             return c.roundCount
         }
+        guard let number else { return nil }
+        var g = SeededGenerator(seed: configuration.seed &+ UInt64(number))
         let live = registry.current
-        guard let number else {
-            return TrainingRound(number: 0, liveVersion: live.version, outcome: .skipped(reason: "another round is running"),
-                                 labelledExamples: 0, classifierTrained: false, seconds: 0)
-        }
+        let data = heldOut(generator: &g)
+        return PreparedRound(number: number, live: live, data: data, generator: g,
+                             candidateVersion: persist == nil ? candidateVersion : nil, createdAtMillis: createdAtMillis)
+    }
+
+    /// Step 2, on any thread: trains and judges a candidate from the snapshot alone (the same
+    /// snapshot always gives the same candidate). Publishes nothing.
+    public func train(prepared: PreparedRound) -> TrainedRound {
         let clock = ContinuousClock(), began = clock.now
-        var round: TrainingRound
+        var trained: TrainedRound
         do {
-            round = try train(from: live, number: number)
+            trained = try train(prepared)
         } catch {
-            round = TrainingRound(number: number, liveVersion: live.version, outcome: .skipped(reason: "\(error)"),
-                                  labelledExamples: 0, classifierTrained: false, seconds: 0)
+            trained = TrainedRound(round: TrainingRound(number: prepared.number, liveVersion: prepared.live.version,
+                                                        outcome: .skipped(reason: "\(error)"), labelledExamples: 0,
+                                                        classifierTrained: false, seconds: 0))
+        }
+        if let version = prepared.candidateVersion, let build = trained.build {
+            do { trained.built = try build(version, prepared.createdAtMillis ?? Self.nowMillis()) } catch {
+                trained = TrainedRound(round: trained.round)
+                trained.round.outcome = .skipped(reason: "\(error)")
+            }
         }
         let elapsed = (clock.now - began).components
-        round.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        trained.round.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        return trained
+    }
+
+    /// Step 3: a candidate that passed the guard is built unless `train` built it (stored
+    /// through `persist` when set) and swapped in if the model it was trained on is still
+    /// live; the round is logged and the next one may start.
+    @discardableResult
+    public func finish(_ trained: TrainedRound) -> TrainingRound {
+        var round: TrainingRound
+        do {
+            round = try promote(trained)
+        } catch {
+            round = trained.round
+            round.outcome = .skipped(reason: "\(error)")
+        }
         let finishedRound = round
         control.withLock { c in
             c.roundRunning = false
@@ -215,4 +268,36 @@ public final class OnlineTrainer: Sendable {
         log(finishedRound)
         return finishedRound
     }
+}
+
+/// A round's inputs, taken at one moment by `OnlineTrainer.prepareRound`.
+public struct PreparedRound: Sendable {
+    public let number: Int
+    let live: ModelSet
+    let data: OnlineTrainer.HeldOut
+    let generator: SeededGenerator
+    let candidateVersion: Int64?
+    let createdAtMillis: Int64?
+}
+
+/// A trained and judged candidate, not yet published (`OnlineTrainer.finish` does that).
+public struct TrainedRound: Sendable {
+    /// The round so far: `.rejected` or `.skipped`, or `.rejected` with a passing verdict
+    /// until `finish` promotes it.
+    public var round: TrainingRound
+    /// Builds the candidate given its version and creation time; nil when it is not promotable.
+    let build: (@Sendable (_ version: Int64, _ createdAtMillis: Int64) throws -> ModelSet)?
+    /// The candidate, when its version was known in advance (`prepareRound(candidateVersion:)`).
+    var built: ModelSet?
+
+    init(round: TrainingRound, build: (@Sendable (Int64, Int64) throws -> ModelSet)? = nil) {
+        self.round = round
+        self.build = build
+    }
+
+    /// The candidate model set, when `train` built it (its version was given in advance).
+    public var candidate: ModelSet? { built }
+
+    /// Whether `finish` will try to publish it.
+    public var isPromotable: Bool { build != nil }
 }

@@ -18,6 +18,9 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     public var holdoutFraction = 0.25
     /// Newest share of the remaining labelled examples used to calibrate the classifier. Default: 0.2.
     public var calibrationFraction = 0.2
+    /// Whether rounds train the classifier at all (false: only the autoencoder learns, as in
+    /// an autoencoder-only backtest). Default: true.
+    public var trainsClassifier = true
     /// Labelled examples needed before the classifier trains. Default: 200.
     public var minimumLabels = 200
     /// Fraud labels the holdout needs before average precision decides (else the

@@ -33,13 +33,24 @@ struct AdamState: Sendable {
         let c2 = 1 - Float(pow(Double(config.beta2), Double(step)))
         let lr = config.learningRate * c2.squareRoot() / c1
         let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
-        for i in params.indices {
-            let g = gradient[i]
-            m[i] = b1 * m[i] + (1 - b1) * g
-            v[i] = b2 * v[i] + (1 - b2) * g * g
-            params[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+        precondition(gradient.count == params.count && m.count == params.count && (mask?.count ?? params.count) == params.count,
+                     "Adam update over \(params.count) parameters with \(gradient.count) gradients")
+        // Unchecked buffers: this runs over every weight at every training step.
+        params.withUnsafeMutableBufferPointer { p in
+            m.withUnsafeMutableBufferPointer { m in
+                v.withUnsafeMutableBufferPointer { v in
+                    gradient.withUnsafeBufferPointer { gradient in
+                        for i in 0..<p.count {
+                            let g = gradient[i]
+                            m[i] = b1 * m[i] + (1 - b1) * g
+                            v[i] = b2 * v[i] + (1 - b2) * g * g
+                            p[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+                        }
+                    }
+                }
+            }
+            if let mask { mask.withUnsafeBufferPointer { mask in for i in 0..<p.count where mask[i] == 0 { p[i] = 0 } } }
         }
-        if let mask { for i in params.indices where mask[i] == 0 { params[i] = 0 } }
     }
 
     /// Lazy Adam for embedding tables: only `rows` (each `width` wide) are touched, so the
@@ -59,6 +70,39 @@ struct AdamState: Sendable {
                 params[i] -= lr * m[i] / (v[i].squareRoot() + eps)
             }
         }
+    }
+
+    /// The values a lazy `update` of `rows` will change (parameters and moments), for `restore`.
+    func save(rows: [Int], width: Int, params: [Float]) -> SavedRows {
+        var saved = SavedRows(rows: rows, width: width, step: step)
+        saved.values.reserveCapacity(rows.count * width * 3)
+        for row in rows {
+            for i in (row * width)..<((row + 1) * width) {
+                saved.values.append(params[i])
+                saved.values.append(m[i])
+                saved.values.append(v[i])
+            }
+        }
+        return saved
+    }
+
+    /// Undoes a lazy `update` of the rows `saved` was taken of.
+    mutating func restore(_ saved: SavedRows, params: inout [Float]) {
+        step = saved.step
+        var k = 0
+        for row in saved.rows {
+            for i in (row * saved.width)..<((row + 1) * saved.width) {
+                params[i] = saved.values[k]; m[i] = saved.values[k + 1]; v[i] = saved.values[k + 2]
+                k += 3
+            }
+        }
+    }
+
+    struct SavedRows {
+        let rows: [Int]
+        let width: Int
+        let step: Int
+        var values: [Float] = []
     }
 
     /// Forgets the moments of entries that were just regrown, so they start fresh.

@@ -33,11 +33,16 @@ struct LabelSchedule {
                 pending.append(Pending(key: key, eventIndex: i, label: LabelEvent(eventID: e.eventID, isFraud: t == .fraud, timestampMillis: ts)))
             }
         } else {
+            // The first event carrying each labelled id. Only labelled ids are indexed: a
+            // dictionary of every event id (millions) cost more than the rest of the setup.
             var index: [String: Int] = [:]
-            index.reserveCapacity(input.events.count)
-            for (i, e) in input.events.enumerated() where index[e.eventID] == nil { index[e.eventID] = i }
+            index.reserveCapacity(input.labels.count)
+            for label in input.labels { index[label.eventID] = -1 }
+            for (i, e) in input.events.enumerated() {
+                if let at = index[e.eventID], at < 0 { index[e.eventID] = i }
+            }
             for label in input.labels {
-                guard let i = index[label.eventID] else { unmatched += 1; continue }
+                guard let i = index[label.eventID], i >= 0 else { unmatched += 1; continue }
                 let key: Int64 = switch delay {
                 case .events(let n): Int64(i + n - 1)
                 case .eventTime(let ms): input.events[i].timestampMillis &+ ms

@@ -55,6 +55,17 @@ public struct ReplayConfiguration: Sendable {
     /// A training round runs synchronously after every this many events (at a batch boundary),
     /// so promotions happen at the same points in every run. Default: 100,000.
     public var trainEvery = 100_000
+    /// Events between a round taking its data and its candidate going live. The round trains
+    /// in the background meanwhile (on the other core) and the replay waits for it at that
+    /// point if it is not done, so promotions land at the same event in every run; the model
+    /// is as stale as serve's, whose rounds also take a while. 0 trains synchronously at the
+    /// round's event. At most `trainEvery`; rounds whose publication falls past the input's
+    /// end are not run. nil means `trainEvery` (each round trains while the next interval
+    /// is scored). Default: nil.
+    public var publishDelay: Int?
+
+    /// The publish delay in effect.
+    public var effectivePublishDelay: Int { publishDelay ?? trainEvery }
     /// Events per scoring batch (as `serve` scores a poll). Default: 256.
     public var batchSize = 256
     /// A cold start trains the first model on this many leading events (scored but not
@@ -90,6 +101,9 @@ public struct ReplayConfiguration: Sendable {
     }
 
     func validate() throws {
+        guard effectivePublishDelay >= 0, effectivePublishDelay <= trainEvery else {
+            throw ReplayError(.invalidConfiguration, "the publish delay must be between 0 and train-every (\(trainEvery)) events")
+        }
         guard batchSize > 0, trainEvery > 0, warmUpEvents >= 64, cardsPerDay > 0,
               alertBudgets.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
             throw ReplayError(.invalidConfiguration, "replay setting out of range (batch size, train-every, warm-up ≥ 64, budgets in (0, 1])")
@@ -101,9 +115,12 @@ public struct ReplayConfiguration: Sendable {
     public var record: [String: String] {
         [
             "name": name, "models": models.rawValue, "freeze": "\(freeze)", "label_delay": labelDelay.description,
-            "train_every": "\(trainEvery)", "batch_size": "\(batchSize)", "warm_up_events": "\(warmUpEvents)", "seed": "\(seed)",
+            "train_every": "\(trainEvery)", "publish_delay": "\(effectivePublishDelay)", "batch_size": "\(batchSize)", "warm_up_events": "\(warmUpEvents)", "seed": "\(seed)",
             "initial_model": initialModelSource, "feature_spec_hash": featureSpec.specHashHex,
             "review_threshold": "\(policy.reviewThreshold)", "block_threshold": "\(policy.blockThreshold)",
+            "trainer": "autoencoder_sample=\(trainer.autoencoderSample),autoencoder_steps=\(trainer.autoencoderSteps),"
+                + "classifier_epochs=\(trainer.classifierEpochs),batch_size=\(trainer.batchSize),recent_capacity=\(trainer.recentCapacity),"
+                + "labelled_capacity=\(trainer.labelledCapacity),minimum_labels=\(trainer.minimumLabels)",
         ]
     }
 }

@@ -35,7 +35,7 @@ public enum ReplayRunner {
         var risk = c.risk, trainerSettings = c.trainer
         trainerSettings.seed = c.seed
         switch c.models {
-        case .cae: trainerSettings.minimumLabels = Int.max
+        case .cae: trainerSettings.trainsClassifier = false
         case .classifier:
             architecture.classifierUsesAnomalyInputs = false
             risk.anomalyWeight = 0
@@ -43,6 +43,9 @@ public enum ReplayRunner {
         }
 
         // The starting model: a saved set, or a cold start on the leading events.
+        // When each label becomes visible, worked out on another thread while the starting model trains.
+        let delay = c.labelDelay
+        let scheduleWork = BackgroundWork(name: "vigil-replay-labels") { try LabelSchedule(input: input, delay: delay) }
         var warmUp = 0
         let initial: ModelSet
         do {
@@ -74,7 +77,7 @@ public enum ReplayRunner {
         } catch {
             throw ReplayError(.engineFailure, "engine setup: \(error)")
         }
-        var schedule = try LabelSchedule(input: input, delay: c.labelDelay)
+        var schedule = try scheduleWork.wait()
 
         var risks = [Float](repeating: 0, count: n)
         var alerts = [Bool](repeating: false, count: n)
@@ -82,7 +85,10 @@ public enum ReplayRunner {
         var decisions: [Decision] = []
         var promotions: [ReplayMetrics.Promotion] = []
         var delivered = 0, latestTime = Int64.min, nextRound = c.trainEvery
-        var trainingSeconds = 0.0
+        var trainingSeconds = 0.0, waitSeconds = 0.0
+        // The round in flight: trained in the background on the snapshot taken at `snapshotAt`,
+        // published at the first batch boundary at or past `publishAt`.
+        var inFlight: (round: BackgroundWork<TrainedRound>, snapshotAt: Int, publishAt: Int)?
         var start = 0
         while start < n {
             let end = min(start + c.batchSize, n)
@@ -90,11 +96,18 @@ public enum ReplayRunner {
             do { try scorer.score(slice, extractor: &extractor, into: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
-            policy.decide(slice, in: batch, into: &decisions)
+            if policy.configuration.rules.isEmpty {
+                // Without rules a decision is its risk's outcome: skip building Decision values
+                // (four strings retained per event) when only the alert flag is kept.
+                for j in 0..<(end - start) { alerts[start + j] = policy.outcome(risk: batch.risks[j]).raisesAlert }
+            } else {
+                decisions.removeAll(keepingCapacity: true)
+                policy.decide(slice, in: batch, into: &decisions)
+                for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
+            }
             trainer?.observe(batch, events: slice)
             for j in 0..<(end - start) {
                 risks[start + j] = batch.risks[j]
-                alerts[start + j] = decisions[j].outcome.raisesAlert
                 latestTime = max(latestTime, slice[start + j].timestampMillis)
             }
             schedule.release(lastScored: end - 1, latestTime: latestTime) { p in
@@ -102,15 +115,38 @@ public enum ReplayRunner {
                 trainer?.record(label: p.label)
                 delivered += 1
             }
+            if let trainer, let flight = inFlight, end >= flight.publishAt {
+                let waitBegan = clock.now
+                let trained = try flight.round.wait()
+                waitSeconds += seconds(clock.now - waitBegan)
+                trainingSeconds += trained.round.seconds
+                let round = trainer.finish(trained)
+                promotions.append(promotion(round, snapshotAt: flight.snapshotAt, afterEvents: end, time: latestTime))
+                inFlight = nil
+            }
             if let trainer, end >= nextRound {
+                // Publication is due a fixed number of events after the round's nominal point,
+                // so with a delay of trainEvery it lands on the boundary where the next round
+                // starts (published first, then the next snapshot is taken).
+                let nominal = nextRound
                 while nextRound <= end { nextRound += c.trainEvery }
-                let round = trainer.runRound()
-                trainingSeconds += round.seconds
-                promotions.append(promotion(round, afterEvents: end, time: latestTime))
+                if c.effectivePublishDelay == 0,
+                   let prepared = trainer.prepareRound(candidateVersion: registry.nextVersion(), createdAtMillis: latestTime) {
+                    let round = trainer.finish(trainer.train(prepared: prepared))
+                    trainingSeconds += round.seconds
+                    waitSeconds += round.seconds
+                    promotions.append(promotion(round, snapshotAt: end, afterEvents: end, time: latestTime))
+                } else if c.effectivePublishDelay > 0, nominal + c.effectivePublishDelay <= n, inFlight == nil,
+                          // Built in the background with the next version (only this loop publishes)
+                          // and stamped with event time, so saved model files are reproducible.
+                          let prepared = trainer.prepareRound(candidateVersion: registry.nextVersion(), createdAtMillis: latestTime) {
+                    inFlight = (BackgroundWork(name: "vigil-replay-trainer") { trainer.train(prepared: prepared) }, end, nominal + c.effectivePublishDelay)
+                }
             }
             start = end
             progress?(end)
         }
+        if let flight = inFlight { _ = try? flight.round.wait() }  // not due within the input: never published
 
         let elapsed = seconds(clock.now - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
@@ -121,18 +157,19 @@ public enum ReplayRunner {
         metrics.finalModelVersion = registry.currentVersion
         metrics.skippedRows = input.problems.count
         let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
-                                  trainingSeconds: trainingSeconds, coldStartSeconds: coldStartSeconds)
+                                  trainingSeconds: trainingSeconds, trainingWaitSeconds: waitSeconds,
+                                  coldStartSeconds: coldStartSeconds)
         return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
     }
 
-    static func promotion(_ round: TrainingRound, afterEvents: Int, time: Int64) -> ReplayMetrics.Promotion {
+    static func promotion(_ round: TrainingRound, snapshotAt: Int, afterEvents: Int, time: Int64) -> ReplayMetrics.Promotion {
         let (outcome, version, detail): (String, Int64, String) = switch round.outcome {
         case .promoted(let v): ("promoted", v, round.verdict?.summary ?? "")
         case .rejected: ("rejected", round.liveVersion, round.verdict?.summary ?? "")
         case .stale: ("stale", round.liveVersion, "")
         case .skipped(let reason): ("skipped", round.liveVersion, reason)
         }
-        return ReplayMetrics.Promotion(afterEvents: afterEvents, eventTime: EventTimestamp.formatRFC3339(time), round: round.number,
+        return ReplayMetrics.Promotion(trainedOnEvents: snapshotAt, afterEvents: afterEvents, eventTime: EventTimestamp.formatRFC3339(time), round: round.number,
                                        outcome: outcome, version: version, detail: detail)
     }
 

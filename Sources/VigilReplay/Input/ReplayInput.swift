@@ -13,7 +13,8 @@ public struct InputProblem: Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "\(file):\(line): \(reason)" }
+    /// `file:line: reason`; for a message (line 0) `topic[partition]@offset: reason`.
+    public var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
 }
 
 /// What to do with a malformed row.

@@ -36,13 +36,16 @@ public struct ReplayInputReader: Sendable {
             case .csv: try readCSV(bytes, file: path, into: &input)
             }
         }
-        if let labelsPath {
-            let labels = try Self.load(labelsPath)
-            try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
-                try readLabels(bytes, file: labelsPath, csv: Format.guess(path: labelsPath) == .csv, into: &input)
-            }
-        }
+        if let labelsPath { try read(labels: labelsPath, into: &input) }
         return input
+    }
+
+    /// Adds the labels of a labels file (JSONL or CSV by its extension) to `input`.
+    public func read(labels path: String, into input: inout ReplayInput) throws {
+        let labels = try Self.load(path)
+        try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
+            try readLabels(bytes, file: path, csv: Format.guess(path: path) == .csv, into: &input)
+        }
     }
 
     static func load(_ path: String) throws -> Data {
@@ -121,18 +124,22 @@ public struct ReplayInputReader: Sendable {
     /// Ground truth carried by a JSONL event: `"fraud":true|false` (`vigil gen --truth`) or
     /// `"label":"fraud"|"legit"`. The decoder has validated the line; this only looks for the keys.
     static func truth(inJSON line: UnsafeRawBufferPointer) -> Truth {
-        for (key, values) in [(Array(#""fraud":"#.utf8), [("true", Truth.fraud), ("false", .legit)]),
-                              (Array(#""label":"#.utf8), [(#""fraud""#, .fraud), (#""legit""#, .legit)])] {
+        for (key, values) in truthKeys {
             guard let at = find(key, in: line) else { continue }
             var i = at + key.count
             while i < line.count, line[i] == 0x20 { i += 1 }
-            for (text, truth) in values {
-                let t = Array(text.utf8)
-                if i + t.count <= line.count, t.indices.allSatisfy({ line[i + $0] == t[$0] }) { return truth }
+            for (t, truth) in values where i + t.count <= line.count && t.indices.allSatisfy({ line[i + $0] == t[$0] }) {
+                return truth
             }
         }
         return .unknown
     }
+
+    /// Keys and values of ground truth as bytes, built once (not per line).
+    private static let truthKeys: [([UInt8], [([UInt8], Truth)])] = [
+        (Array(#""fraud":"#.utf8), [(Array("true".utf8), .fraud), (Array("false".utf8), .legit)]),
+        (Array(#""label":"#.utf8), [(Array(#""fraud""#.utf8), .fraud), (Array(#""legit""#.utf8), .legit)]),
+    ]
 
     /// memchr for the first byte, memcmp for the rest (memmem is a GNU extension Swift does not see).
     static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {

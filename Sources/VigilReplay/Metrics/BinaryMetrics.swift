@@ -13,9 +13,18 @@ public struct BinaryMetrics: Sendable {
 
     public init(scores: [Float], isFraud: [Bool]) {
         precondition(scores.count == isFraud.count, "one truth per score")
-        let order = scores.indices.sorted { a, b in scores[a] != scores[b] ? scores[a] > scores[b] : a < b }
-        sortedScores = order.map { scores[$0] }
-        sortedFraud = order.map { isFraud[$0] }
+        // Score descending, then input order, as one integer per event: sorting plain UInt64s
+        // is several times faster than a comparison closure over a million indices.
+        precondition(scores.count <= Int(UInt32.max), "at most 2^32 scores")
+        var keys = [UInt64](repeating: 0, count: scores.count)
+        for (i, score) in scores.enumerated() {
+            let bits = (score == 0 ? 0 : score).bitPattern  // -0 ties with 0, as == says
+            let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+            keys[i] = UInt64(~ascending) << 32 | UInt64(UInt32(truncatingIfNeeded: i))
+        }
+        keys.sort()
+        sortedScores = keys.map { scores[Int(UInt32(truncatingIfNeeded: $0))] }
+        sortedFraud = keys.map { isFraud[Int(UInt32(truncatingIfNeeded: $0))] }
         positives = isFraud.lazy.filter { $0 }.count
         negatives = isFraud.count - positives
     }

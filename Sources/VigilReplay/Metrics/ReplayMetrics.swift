@@ -30,7 +30,9 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
     }
 
     public struct Promotion: Sendable, Codable, Equatable {
-        /// Events replayed when the round ran, and the event time then.
+        /// Events replayed when the round took its data (its snapshot of recent traffic and labels).
+        public var trainedOnEvents: Int
+        /// Events replayed when its outcome was applied (the candidate published or not), and the event time then.
         public var afterEvents: Int
         public var eventTime: String
         public var round: Int
@@ -76,7 +78,9 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
 public struct ReplayTiming: Sendable, Codable, Equatable {
     public var seconds: Double
     public var eventsPerSecond: Double
-    /// Time spent in synchronous training rounds.
+    /// Time spent training (in the background, or on the replay thread with a publish delay of 0).
     public var trainingSeconds: Double
+    /// Time the replay thread spent waiting for a round (all of it when rounds are synchronous).
+    public var trainingWaitSeconds: Double
     public var coldStartSeconds: Double
 }

@@ -2,6 +2,7 @@
 // VigilReplay; this parses options, shows progress, writes the files and the database row.
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilFeatures
 import VigilReplay
 
@@ -10,15 +11,26 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Replay events through the engine: prequential metrics, an HTML report, optionally a vigil.backtest_runs row.",
         discussion: """
-            Each event is scored before its label is visible; labels arrive after --label-delay and feed the
-            extractor's label state and the online trainer, whose rounds run every --train-every events.
-            Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json
-            and <out>/report.html. --compare 'models=cae,freeze=true' replays a second configuration
+            Each event is scored before its label is visible; labels arrive after --label-delay and feed the \
+            extractor's label state and the online trainer, whose rounds take their data every --train-every \
+            events, train in the background and go live --publish-delay events later (reproducibly). \
+            Input: a JSONL or CSV file, or a Kafka topic range (--kafka-topic with --from/--to-offset or \
+            --from/--to-time), replayed in event-time, partition, offset order. \
+            Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json \
+            and <out>/report.html. --compare 'models=cae,freeze=true' replays a second configuration \
             (the first one with those settings changed) over the same input, side by side.
             """
     )
 
-    @Argument(help: "Events file: JSONL (the event contract) or CSV.") var input: String
+    @Argument(help: "Events file: JSONL (the event contract) or CSV (or use --kafka-topic).") var input: String?
+    @Option(help: "Replay a range of this Kafka topic instead of a file (events in the event contract).") var kafkaTopic: String?
+    @Option(help: "Kafka bootstrap servers, comma-separated (default: VIGIL_KAFKA_BROKERS).") var brokers: String?
+    @Option(help: "Partitions of --kafka-topic to read, comma-separated (default: all).") var partitions: String?
+    @Option(help: "First offset read in each partition (inclusive; default: the oldest).") var fromOffset: Int64?
+    @Option(help: "Offset where each partition's range ends (exclusive; default: the log end).") var toOffset: Int64?
+    @Option(help: "Only messages with a Kafka timestamp at or after this (RFC 3339 or epoch milliseconds).") var fromTime: String?
+    @Option(help: "Only messages with a Kafka timestamp before this (RFC 3339 or epoch milliseconds).") var toTime: String?
+    @Option(help: "Labels from this Kafka topic (read from its oldest offset to its end), instead of --labels.") var labelsTopic: String?
     @Option(help: "Labels file (vigil gen's labels.jsonl or labels.csv).") var labels: String?
     @Option(help: "Input format: jsonl or csv (default: from the extension).") var format: String?
     @Option(help: "CSV column mapping, e.g. 'id=none,time=Time,time_unit=s,label=Class,amount=Amount,card=none,features=*'.") var columns: String?
@@ -30,6 +42,8 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Models behind the risk: cae, classifier or both.") var models = "both"
     @Option(help: "Label delay: N events, a duration of event time (72h, 30m, 90s, 2d) or 'recorded' (labels file times).") var labelDelay = "1000"
     @Option(help: "A training round after every this many events.") var trainEvery = 100_000
+    @Option(help: "Events between a round taking its data and its model going live (it trains in the background meanwhile; 0 = synchronously; default: --train-every).") var publishDelay: Int?
+    @Option(help: "Training round settings as key=value pairs (autoencoder_sample, autoencoder_steps, classifier_epochs, batch_size, recent_capacity, labelled_capacity, minimum_labels; default: serve's).") var trainer: String?
     @Option(help: "Events per scoring batch.") var batchSize = 256
     @Option(help: "Cold start: leading events the first model learns from (scored, not evaluated).") var warmUp = 2048
     @Option(help: "Seed of the models and the trainer.") var seed: UInt64 = 1
@@ -37,12 +51,35 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "k of card precision@k per day.") var cardsPerDay = 100
     @Option(help: "Name of this run.") var name = "replay"
     @Option(help: "Output directory.") var out = "replay-out"
-    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, train_every, seed, model, warm_up).") var compare: String?
+    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, train_every, publish_delay, seed, model, warm_up, batch_size, trainer.<setting>).") var compare: String?
     @Flag(help: "Record the run in <schema>.backtest_runs (VIGIL_DATABASE_URL or PG* variables).") var db = false
     @Option(help: "Schema for --db.") var schema = "vigil"
     @Flag(help: "No progress display.") var quiet = false
 
     func validate() throws {
+        guard (input == nil) != (kafkaTopic == nil) else { throw ValidationError("give an events file or --kafka-topic (one of them)") }
+        if kafkaTopic != nil {
+            guard kafkaBrokers != nil else { throw ValidationError("--kafka-topic needs --brokers or VIGIL_KAFKA_BROKERS") }
+            guard format == nil, columns == nil else { throw ValidationError("--format and --columns apply to files; Kafka messages are JSON events") }
+        } else {
+            guard partitions == nil, fromOffset == nil, toOffset == nil, fromTime == nil, toTime == nil else {
+                throw ValidationError("--partitions, --from/--to-offset and --from/--to-time need --kafka-topic")
+            }
+        }
+        guard labels == nil || labelsTopic == nil else { throw ValidationError("give --labels or --labels-topic, not both") }
+        if labelsTopic != nil, kafkaBrokers == nil { throw ValidationError("--labels-topic needs --brokers or VIGIL_KAFKA_BROKERS") }
+        guard (fromOffset == nil && toOffset == nil) || (fromTime == nil && toTime == nil) else {
+            throw ValidationError("give a range in offsets or in times, not both")
+        }
+        if let fromOffset, fromOffset < 0 { throw ValidationError("--from-offset must not be negative") }
+        if let toOffset, toOffset < (fromOffset ?? 0) { throw ValidationError("--to-offset must not be below --from-offset") }
+        _ = try kafkaRange(topic: kafkaTopic ?? "")
+        if let trainer {
+            do { _ = try OnlineTrainerConfiguration().applying(settings: trainer) } catch let error as ReplayError {
+                throw ValidationError("--trainer: \(error.message)")
+            }
+        }
+        if let publishDelay, publishDelay < 0 || publishDelay > trainEvery { throw ValidationError("--publish-delay must be between 0 and --train-every") }
         guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }
         guard ReplayModels(rawValue: models) != nil else { throw ValidationError("--models must be cae, classifier or both") }
         guard LabelDelay.parse(labelDelay) != nil else { throw ValidationError("--label-delay must be N events (≥ 1), a duration like 72h, or 'recorded'") }
@@ -52,6 +89,64 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         _ = try parsedBudgets()
         if db { _ = try ReplayDatabase.checkedSchema(schema) }
+    }
+
+    var kafkaBrokers: [String]? {
+        let text = brokers ?? ProcessInfo.processInfo.environment["VIGIL_KAFKA_BROKERS"] ?? ""
+        let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return list.isEmpty ? nil : list
+    }
+
+    func kafkaRange(topic: String) throws -> KafkaTopicRange {
+        func time(_ text: String?, _ flag: String) throws -> Int64? {
+            guard let text else { return nil }
+            if let ms = Int64(text), ms >= 0 { return ms }
+            guard let ms = EventTimestamp.parseRFC3339(Array(text.utf8)) else { throw ValidationError("\(flag) must be RFC 3339 or epoch milliseconds") }
+            return ms
+        }
+        var range = KafkaTopicRange(topic: topic, fromOffset: fromOffset, toOffset: toOffset,
+                                    fromTimeMillis: try time(fromTime, "--from-time"), toTimeMillis: try time(toTime, "--to-time"))
+        if let partitions {
+            let list = partitions.split(separator: ",").map { Int32($0.trimmingCharacters(in: .whitespaces)) }
+            guard !list.isEmpty, list.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw ValidationError("--partitions must be partition numbers, e.g. 0,1,2") }
+            range.partitions = Array(Set(list.map { $0! })).sorted()
+        }
+        if let a = range.fromTimeMillis, let b = range.toTimeMillis, b < a { throw ValidationError("--to-time must not be before --from-time") }
+        return range
+    }
+
+    /// Events (and labels) from the file or the topic range; malformed rows or messages listed on stderr.
+    func readInput(_ reader: ReplayInputReader) async throws -> ReplayInput {
+        var data: ReplayInput
+        if let input {
+            data = try reader.read(events: input, format: format.flatMap(ReplayInputReader.Format.init(rawValue:)), labels: labels)
+        } else {
+            data = ReplayInput()
+            var positions: [MessagePosition] = []
+            try await KafkaRangeReader.read(try kafkaRange(topic: kafkaTopic!), brokers: kafkaBrokers!, labels: false, reader: reader,
+                                            into: &data, positions: &positions)
+            data.sortByEventTime(positions: positions)
+            if !quiet { FileHandle.standardError.write(Data("read \(data.events.count) events from \(sourceName)\n".utf8)) }
+            if let labels { try reader.read(labels: labels, into: &data) }
+        }
+        if let labelsTopic {
+            var none: [MessagePosition] = []
+            let before = data.labels.count
+            try await KafkaRangeReader.read(KafkaTopicRange(topic: labelsTopic), brokers: kafkaBrokers!, labels: true, reader: reader,
+                                            into: &data, positions: &none)
+            if !quiet { FileHandle.standardError.write(Data("read \(data.labels.count - before) labels from kafka:\(labelsTopic)\n".utf8)) }
+        }
+        return data
+    }
+
+    /// The input's name for the record.
+    var sourceName: String {
+        if let input { return input }
+        var text = "kafka:\(kafkaTopic!)"
+        if let partitions { text += "[\(partitions)]" }
+        if fromOffset != nil || toOffset != nil { text += "@\(fromOffset.map(String.init) ?? "")..<\(toOffset.map(String.init) ?? "")" }
+        if fromTime != nil || toTime != nil { text += "@\(fromTime ?? "")..<\(toTime ?? "")" }
+        return text
     }
 
     func parsedBudgets() throws -> [Double] {
@@ -75,7 +170,7 @@ struct ReplayCommand: AsyncParsableCommand {
         var reader = ReplayInputReader(mapping: try columns.map { try CSVColumnMapping.parse($0) } ?? CSVColumnMapping(),
                                        onMalformed: MalformedRowPolicy(rawValue: onMalformed)!)
         reader.defaultCurrency = "EUR"
-        var data = try reader.read(events: input, format: format.flatMap(ReplayInputReader.Format.init(rawValue:)), labels: labels)
+        var data = try await readInput(reader)
         for p in data.problems.prefix(20) { FileHandle.standardError.write(Data("skipped \(p)\n".utf8)) }
         if data.problems.count > 20 { FileHandle.standardError.write(Data("... \(data.problems.count) malformed rows skipped in all\n".utf8)) }
         data.resolveTruthFromLabels()
@@ -86,6 +181,8 @@ struct ReplayCommand: AsyncParsableCommand {
         base.freeze = freeze
         base.labelDelay = LabelDelay.parse(labelDelay)!
         base.trainEvery = trainEvery
+        base.publishDelay = publishDelay
+        if let trainer { base.trainer = try base.trainer.applying(settings: trainer) }
         base.batchSize = batchSize
         base.warmUpEvents = warmUp
         base.seed = seed
@@ -118,7 +215,7 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         if db {
             for (i, run) in runs.enumerated() {
-                let id = try await ReplayDatabase.record(run.metrics, timing: run.timing, source: input, schema: schema,
+                let id = try await ReplayDatabase.record(run.metrics, timing: run.timing, source: sourceName, schema: schema,
                                                          modelVersion: configurations[i].initialModel == nil ? nil : run.metrics.finalModelVersion)
                 print("recorded \(schema).backtest_runs run_id \(id) (\(run.metrics.name))")
             }

@@ -218,7 +218,21 @@ public struct SparseClassifier: Sendable {
                 throw MLError(.trainingDiverged, "non-finite gradient at step \(steps); weights left unchanged")
             }
         }
+        // The embedding table (hash buckets × bag width: megabytes) and its moments are
+        // updated in place, outside the copy that makes the rest of the step all-or-nothing:
+        // copying them every step cost most of a training round. A step touches only its
+        // batch's rows, so those are saved first and put back if the step fails.
+        var table: [Float] = [], tableMoments = AdamState(count: 0)
+        swap(&table, &self.table)
+        swap(&tableMoments, &self.tableMoments)
         var updated = self
+        let bw = configuration.bagWidth
+        let saved = tableMoments.save(rows: result.tableRows, width: bw, params: table)
+        func putTableBack() {
+            tableMoments.restore(saved, params: &table)
+            swap(&table, &self.table)
+            swap(&tableMoments, &self.tableMoments)
+        }
         for i in updated.sparsityStates.indices {
             updated.sparsityStates[i].accumulate(weights: layers[i].weights, gradient: result.gradients[i].weights)
         }
@@ -229,8 +243,7 @@ public struct SparseClassifier: Sendable {
             updated.biasMoments[i].update(&updated.layers[i].bias, gradient: result.gradients[i].bias, mask: nil, config: opt)
         }
         if !result.tableRows.isEmpty {
-            updated.tableMoments.update(&updated.table, gradient: result.tableGradient, rows: result.tableRows,
-                                        width: configuration.bagWidth, config: opt)
+            tableMoments.update(&table, gradient: result.tableGradient, rows: result.tableRows, width: bw, config: opt)
         }
         updated.steps += 1
         let schedule = configuration.sparsity
@@ -241,9 +254,14 @@ public struct SparseClassifier: Sendable {
                 updated.weightMoments[i].reset(at: grown)
             }
         }
-        guard updated.layers.allSatisfy(\.isFinite), updated.table.allSatisfy(\.isFinite) else {
+        // Untouched rows did not change, so checking the touched ones keeps the table finite.
+        let tableFinite = result.tableRows.allSatisfy { row in (0..<bw).allSatisfy { table[row * bw + $0].isFinite } }
+        guard updated.layers.allSatisfy(\.isFinite), tableFinite else {
+            putTableBack()
             throw MLError(.trainingDiverged, "non-finite weight after step \(steps); weights left unchanged")
         }
+        swap(&table, &updated.table)
+        swap(&tableMoments, &updated.tableMoments)
         self = updated
         return StepReport(loss: result.loss, applied: true, lossScale: lossScaler.scale, sparsity: sparsity)
     }

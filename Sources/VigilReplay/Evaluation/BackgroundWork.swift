@@ -1,0 +1,30 @@
+// Work running on its own thread while the replay goes on: training rounds, and the label
+// schedule while the starting model trains.
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Runs `body` once on a thread of its own; `wait` blocks for its result. The replay only ever
+/// asks for results at fixed points of the event stream, so where the work happens in
+/// wall-clock time does not change what the replay computes.
+final class BackgroundWork<Value: Sendable>: Sendable {
+    private let result = Mutex<Result<Value, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(name: String, _ body: @escaping @Sendable () throws -> Value) {
+        // A thread, not the cooperative pool: this is seconds of blocking CPU work.
+        let thread = Thread { [self] in
+            let outcome = Result { try body() }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Blocks until the work is done and returns (or throws) its result; call once.
+    func wait() throws -> Value {
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+}
