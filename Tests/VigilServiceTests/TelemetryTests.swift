@@ -69,19 +69,23 @@ import VigilEngine
         #expect(ServeConfiguration().telemetry.port == 9464 && ServeConfiguration().telemetry.address == "127.0.0.1")
     }
 
-    @Test func exposesTheDocumentedNamesAndCountsPerBatch() {
+    @Test func exposesTheDocumentedNamesAndCountsPerBatch() throws {
         let telemetry = ServiceTelemetry()
         let tp = KafkaTopicPartition(topic: "tx", partition: 3)
         var batch = AuditBatch()
         batch.deadLetters.append(AuditBatch.DeadLetter(partition: tp, offset: 1, key: nil, payload: [], reasonCode: "malformed_json", reason: "x"))
         telemetry.batchCommitted(batch, consumed: 5, timestamps: [], total: .milliseconds(3), commit: .milliseconds(1))
         telemetry.batchFenced(consumed: 2)
-        telemetry.modelSwapped(version: 7, took: .milliseconds(20))
+        let rows = (0..<(64 * 4)).map { Float($0 % 7) / 7 }
+        let set = try ModelSet.coldStart(featureSpecHash: 1, featureWidth: 4, sparseDimension: 16, warmUpRows: rows, count: 64,
+                                         epochs: 1, version: 7, createdAtMillis: 1_700_000_000_000)
+        telemetry.modelSwapped(to: set, took: .milliseconds(20))
         telemetry.recordTrainingRound(steps: 40)
         telemetry.consumerLag([KafkaPartitionLag(partition: tp, position: 10, low: 0, high: 25)])
         let text = String(decoding: telemetry.exposition(), as: UTF8.self)
         for line in ["vigil_events_consumed_total 7", "vigil_events_dead_lettered_total 1", "vigil_events_scored_total 0",
                      "vigil_fenced_batches_total 1", "vigil_model_version 7.0", "vigil_model_swaps_total 1",
+                     "vigil_model_created_timestamp_seconds 1700000000.0",
                      "vigil_training_rounds_total 1", "vigil_training_steps_total 40",
                      #"vigil_consumer_lag_messages{topic="tx",partition="3"} 15.0"#] {
             #expect(text.contains(line + "\n"), "missing \(line)")
@@ -99,6 +103,6 @@ import VigilEngine
         "vigil_events_consumed_total", "vigil_events_scored_total", "vigil_events_dead_lettered_total", "vigil_labels_stored_total",
         "vigil_decisions_total", "vigil_alerts_total", "vigil_fenced_batches_total", "vigil_batch_duration_seconds",
         "vigil_end_to_end_latency_seconds", "vigil_db_commit_duration_seconds", "vigil_model_version", "vigil_model_swaps_total",
-        "vigil_model_swap_duration_seconds", "vigil_training_rounds_total", "vigil_training_steps_total",
+        "vigil_model_created_timestamp_seconds", "vigil_model_swap_duration_seconds", "vigil_training_rounds_total", "vigil_training_steps_total",
     ]
 }

@@ -75,7 +75,7 @@ public final class FraudPipeline {
         if let models = try await store.loadPromoted() {
             log.info("loaded the promoted model set", ["version": .int(models.version)])
             decider = try makeDecider(models, decoder: decoder)
-            telemetry.liveModel(version: models.version)
+            telemetry.liveModel(models)
         } else {
             log.info("the model registry is empty: the first model set will be trained on early traffic",
                      ["events": .int(Int64(c.coldStartEvents))])
@@ -121,7 +121,7 @@ public final class FraudPipeline {
                     try await training?.pollLabels(connection)
                     let swapStarted = ContinuousClock.now
                     if let version = try await store.follow(registry) {
-                        telemetry.modelSwapped(version: version, took: .now - swapStarted)
+                        telemetry.modelSwapped(to: registry.current, took: .now - swapStarted)
                         log.info("model version changed in the registry: now scoring with it", ["version": .int(version)])
                     }
                 }
@@ -206,7 +206,7 @@ public final class FraudPipeline {
     func coldStart(_ pending: [KafkaMessage], store: ModelStore, decoder: EventDecoder, minimum: Int) async throws -> BatchDecider? {
         if let live = try await store.loadPromoted() {
             log.info("another instance stored the first model set", ["version": .int(live.version)])
-            telemetry.liveModel(version: live.version)
+            telemetry.liveModel(live)
             return try makeDecider(live, decoder: decoder)
         }
         let events = ColdStart.validEvents(pending, decoder: decoder)
@@ -218,7 +218,7 @@ public final class FraudPipeline {
         }
         let trained = try ColdStart.train(events: events, spec: configuration.featureSpec, state: configuration.featureState)
         let live = try await store.promoteFirst(trained)
-        telemetry.liveModel(version: live.version)
+        telemetry.liveModel(live)
         log.info("cold start: first model set stored", ["version": .int(live.version), "events": .int(Int64(events.count))])
         return try makeDecider(live, decoder: decoder)
     }

@@ -24,6 +24,7 @@ public final class ServiceTelemetry: Sendable {
     let endToEnd: ValueHistogram
     let commitDuration: DurationHistogram
     let modelVersion: Gauge
+    let modelCreated: Gauge
     let modelSwaps: Counter
     let swapDuration: DurationHistogram
     let trainingRounds: Counter
@@ -57,6 +58,8 @@ public final class ServiceTelemetry: Sendable {
         commitDuration = registry.makeDurationHistogram(descriptor: Self.named("vigil_db_commit_duration_seconds", "One batch's PostgreSQL transaction."),
                                                         buckets: latency)
         modelVersion = registry.makeGauge(descriptor: Self.named("vigil_model_version", "Version of the live model set (0: none yet)."))
+        modelCreated = registry.makeGauge(descriptor: Self.named("vigil_model_created_timestamp_seconds",
+                                                                 "Unix time the live model set was trained (0: none yet); survives restarts, unlike a swap time."))
         modelSwaps = registry.makeCounter(descriptor: Self.named("vigil_model_swaps_total", "Live model changes picked up while serving."))
         swapDuration = registry.makeDurationHistogram(descriptor: Self.named("vigil_model_swap_duration_seconds", "Loading and publishing a new live model set."),
                                                       buckets: latency)
@@ -115,12 +118,16 @@ public final class ServiceTelemetry: Sendable {
 
     func stopping() { health.withLock { $0.stopping = true } }
 
-    func liveModel(version: Int64) { modelVersion.set(Double(version)) }
+    /// The set now scoring: its version and when it was trained (for "no promotion for too long").
+    func liveModel(_ set: ModelSet) {
+        modelVersion.set(Double(set.version))
+        modelCreated.set(Double(set.createdAtMillis) / 1000)
+    }
 
-    func modelSwapped(version: Int64, took: Duration) {
+    func modelSwapped(to set: ModelSet, took: Duration) {
         modelSwaps.increment()
         swapDuration.record(took)
-        liveModel(version: version)
+        liveModel(set)
     }
 
     /// Sets the lag gauges to the consumer's current lag; partitions no longer assigned are

@@ -11,7 +11,11 @@ extension FraudPipeline {
         pg.keywords["application_name"] = "vigil-serve-trainer"
         let training = try ServiceTrainer(registry: decider.scorer.registry, spec: c.featureSpec, configuration: c,
                                           connection: PostgresConnection(configuration: pg, label: "vigil.serve.trainer"), log: log,
-                                          roundFinished: { [telemetry] _ in telemetry.recordTrainingRound() })
+                                          roundFinished: { [telemetry, registry = decider.scorer.registry] round in
+                                              telemetry.recordTrainingRound()
+                                              // This instance's own promotion: the version poll will not report it.
+                                              if case .promoted = round.outcome { telemetry.liveModel(registry.current) }
+                                          })
         try await training.start()
         decider.trainer = training.trainer
         log.info("online training started", ["interval_s": .int(c.trainer.interval.components.seconds),
