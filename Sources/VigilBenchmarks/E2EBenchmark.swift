@@ -25,7 +25,8 @@ struct E2EBenchmark: AsyncParsableCommand {
     var instances = 1
     @Option(help: "Events per second of the steady-rate latency run.") var latencyRate = 10_000
     @Option(help: "Seconds of the steady-rate latency run.") var latencySeconds = 5
-    @Option(help: "librdkafka fetch.wait.max.ms for the latency run (default: librdkafka's 500).") var fetchWaitMs: Int?
+    @Option(help: "librdkafka fetch.wait.max.ms for the latency run (default: the service's 10).") var fetchWaitMs: Int?
+    @Flag(help: "Serve without online training (no rounds competing for the two cores).") var noTraining = false
     @Option(help: "Risk at or above which an event is reviewed (alerted). Default: the engine's.") var reviewThreshold: Float?
     @Option(help: "Risk at or above which an event is blocked. Default: the engine's.") var blockThreshold: Float?
 
@@ -91,6 +92,7 @@ struct E2EBenchmark: AsyncParsableCommand {
         c.exitWhenIdle = .seconds(3)
         c.maxEvents = instances == 1 ? payloads.count : nil  // several instances stop when idle
         c.sessionTimeout = .seconds(6)
+        c.training = !noTraining
         if let blockThreshold { c.decisionPolicy.blockThreshold = blockThreshold }
         if let reviewThreshold { c.decisionPolicy.reviewThreshold = reviewThreshold }
         let summary = try await runInstances(configuration: c)
@@ -122,6 +124,7 @@ struct E2EBenchmark: AsyncParsableCommand {
             "batch": batch,
             "partitions": partitions,
             "instances": instances,
+            "training": !noTraining,
             "events_per_s": rate.rounded(),
             "target_events_per_s": 100_000,
             "baseline_consume_per_s": baseline.messagesPerSecond.rounded(),
@@ -132,7 +135,7 @@ struct E2EBenchmark: AsyncParsableCommand {
             "review_threshold": Double(c.decisionPolicy.reviewThreshold),
             "baseline_copy_rows_per_s": copyRate.rounded(),
             "latency_rate_per_s": latencyRate,
-            "latency_fetch_wait_ms": fetchWaitMs ?? 500,
+            "latency_fetch_wait_ms": fetchWaitMs ?? 10,
             "latency_p50_ms": (latency.p50 * 100).rounded() / 100,
             "latency_p99_ms": (latency.p99 * 100).rounded() / 100,
             "target_latency_p99_ms": 5,
@@ -191,7 +194,6 @@ struct E2EBenchmark: AsyncParsableCommand {
         c.topic = configuration.topic + "-steady"
         c.groupID = configuration.groupID + "-steady"
         c.maxEvents = nil
-        c.batchWait = .milliseconds(2)
         c.recordLatencies = true
         c.exitWhenIdle = .seconds(8)  // longer than the wait for the group join below
         if let fetchWaitMs { c.kafkaProperties["fetch.wait.max.ms"] = String(fetchWaitMs) }

@@ -178,6 +178,29 @@ struct MockClusterTests {
         try await second.close()
     }
 
+    @Test("pollAvailable hands over what is fetched without waiting for the batch to fill, and all of it in order")
+    func pollAvailableDoesNotWaitToFill() async throws {
+        try cluster.createTopic("avail", partitions: 1)
+        let producer = try producer()
+        try await produce(producer, topic: "avail", partitions: 1, perPartition: 40)
+        let consumer = try KafkaConsumer(configuration: consumerConfig())
+        try await consumer.assign([KafkaTopicPartition(topic: "avail", partition: 0): .beginning])
+        // poll() would hold this call for the whole minute waiting for 10,000 messages.
+        let clock = ContinuousClock()
+        var messages: [KafkaMessage] = []
+        let started = clock.now
+        while messages.count < 40 && clock.now - started < .seconds(60) {
+            messages += try await consumer.pollAvailable(maxMessages: 10_000, timeout: .seconds(60))
+        }
+        #expect(clock.now - started < .seconds(60), "pollAvailable waited for the batch to fill")
+        #expect(messages.map(\.offset) == Array(0..<40))
+        // Nothing more: the wait for a first message ends at the timeout with nothing.
+        #expect(try await consumer.pollAvailable(maxMessages: 10, timeout: .milliseconds(200)).isEmpty)
+        await #expect(throws: KafkaError.self) { try await consumer.pollAvailable(maxMessages: 0) }
+        try await consumer.close()
+        try await producer.close()
+    }
+
     @Test("bad arguments are errors, not crashes")
     func badInput() async throws {
         let consumer = try KafkaConsumer(configuration: consumerConfig())

@@ -91,14 +91,39 @@ public final class KafkaConsumer: Sendable {
             throw KafkaError(.invalidArgument, "maxMessages must be positive, got \(maxMessages)", isRetriable: false)
         }
         if let error = deferredError.withLock({ e -> KafkaError? in defer { e = nil }; return e }) { throw error }
-        return try await onPollQueue { [self] in try self.pollBatch(maxMessages: maxMessages, timeoutMs: timeout.milliseconds) }
+        return try await onPollQueue { [self] in try self.pollBatch(maxMessages: maxMessages, timeoutMs: timeout.milliseconds, fill: true) }
     }
 
-    /// Runs on `pollQueue`.
-    private func pollBatch(maxMessages: Int, timeoutMs: Int) throws -> [KafkaMessage] {
+    /// Like `poll`, but without waiting for the batch to fill: waits at most `timeout` for a
+    /// first message, then returns it with whatever else is already fetched (up to
+    /// `maxMessages`). A caller that is busy between polls (a database commit) gets batches
+    /// that grow with the arrival rate, and a lone message is not held back at low rates.
+    public func pollAvailable(maxMessages: Int = 10_000, timeout: Duration = .milliseconds(100)) async throws -> [KafkaMessage] {
+        guard maxMessages > 0 else {
+            throw KafkaError(.invalidArgument, "maxMessages must be positive, got \(maxMessages)", isRetriable: false)
+        }
+        if let error = deferredError.withLock({ e -> KafkaError? in defer { e = nil }; return e }) { throw error }
+        return try await onPollQueue { [self] in try self.pollBatch(maxMessages: maxMessages, timeoutMs: timeout.milliseconds, fill: false) }
+    }
+
+    /// Runs on `pollQueue`. `fill`: wait up to the timeout for `maxMessages`; otherwise take
+    /// what is queued, or wait up to the timeout for one message and then take what is queued.
+    private func pollBatch(maxMessages: Int, timeoutMs: Int, fill: Bool) throws -> [KafkaMessage] {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
         defer { buffer.deallocate() }
-        let count = rd_kafka_consume_batch_queue(queue.pointer, Int32(timeoutMs), buffer, maxMessages)
+        var count: Int
+        if fill {
+            count = rd_kafka_consume_batch_queue(queue.pointer, Int32(timeoutMs), buffer, maxMessages)
+        } else {
+            count = rd_kafka_consume_batch_queue(queue.pointer, 0, buffer, maxMessages)
+            if count == 0 {
+                count = rd_kafka_consume_batch_queue(queue.pointer, Int32(timeoutMs), buffer, 1)
+                if count == 1 && maxMessages > 1 {
+                    // An error here surfaces on the next call; the message in hand is kept.
+                    count += max(0, rd_kafka_consume_batch_queue(queue.pointer, 0, buffer + 1, maxMessages - 1))
+                }
+            }
+        }
         if let error = context.takeError() {
             for index in 0..<max(0, count) { rd_kafka_message_destroy(buffer[index]) }
             throw error

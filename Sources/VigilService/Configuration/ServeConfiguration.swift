@@ -23,7 +23,10 @@ public struct ServeConfiguration: Sendable {
     public var memberName = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     /// Most messages per batch (one transaction). Default: 5,000.
     public var batchSize = 5_000
-    /// Longest wait for a batch to fill, so latency stays low at low rates. Default: 50 ms.
+    /// Longest wait for the first message of a batch. A batch never waits to fill: it takes
+    /// what the consumer has fetched (up to `batchSize`), so it grows with the arrival rate
+    /// while the previous one commits and a lone event is decided at once. Also the loop's
+    /// tick when idle (stop and idleness checks). Default: 50 ms.
     public var batchWait: Duration = .milliseconds(50)
     /// A partition's feature state is snapshotted with the batch after this many events
     /// (and on revocation and shutdown). Default: 100,000.

@@ -85,6 +85,9 @@ public final class FraudPipeline {
         kafka.sessionTimeout = c.sessionTimeout
         kafka.maxPollInterval = max(.seconds(30), c.sessionTimeout * 3)
         kafka.properties["log_level"] = "3"
+        // librdkafka's 500 ms lets a broker that holds fetches until then (Tansu does) add up
+        // to half a second to every decision; an idle partition costs ~100 fetches/s instead.
+        kafka.properties["fetch.wait.max.ms"] = "10"
         for (key, value) in c.kafkaProperties { kafka.properties[key] = value }
         let consumer = try KafkaConsumer(configuration: kafka, partitionHandler: handler)
         try consumer.subscribe(topics: [c.topic] + (c.labelsTopic.map { [$0] } ?? []))
@@ -127,7 +130,7 @@ public final class FraudPipeline {
                 }
                 if let max = c.maxEvents, summary.decided + summary.deadLettered >= max { break }
                 let limit = c.maxEvents.map { min(c.batchSize, $0 - summary.decided - summary.deadLettered) } ?? c.batchSize
-                let messages = try await consumer.poll(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
+                let messages = try await consumer.pollAvailable(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
                 if c.recordLatencies, !messages.isEmpty {
                     let polledAt = Date().timeIntervalSince1970 * 1000
                     for m in messages { if let t = m.timestampMilliseconds { summary.deliveryMilliseconds.append(polledAt - Double(t)) } }
