@@ -162,6 +162,21 @@ final class TrainingHarness {
         h.trainer.stop()
         #expect(!h.trainer.rounds.isEmpty, "3,000 scored events at 1,000 per round started no round")
 
+        // Within the gap after a round's start, more traffic starts no further round.
+        c.trafficRoundGap = .seconds(3600)
+        let gapped = try TrainingHarness(transactions: 3000, configuration: c)
+        gapped.trainer.start()
+        try gapped.run()
+        waited = 0
+        while gapped.trainer.rounds.isEmpty && waited < 2400 {
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 1
+        }
+        try gapped.run()  // 3,000 more events, three thresholds' worth
+        Thread.sleep(forTimeInterval: 0.2)
+        gapped.trainer.stop()
+        #expect(gapped.trainer.rounds.count == 1, "\(gapped.trainer.rounds.map(\.summary))")
+
         // The same stream under a threshold it never reaches: nothing wakes the thread.
         c.trafficPerRound = 1_000_000
         let quiet = try TrainingHarness(transactions: 3000, configuration: c)

@@ -57,6 +57,8 @@ public final class OnlineTrainer: Sendable {
         var roundRunning = false
         var labelsSinceRound = 0
         var trafficSinceRound = 0
+        var trafficSignalled = false
+        var lastRoundStarted: ContinuousClock.Instant?
         var unmatchedLabels = 0
         var rounds: [TrainingRound] = []
         var roundCount = 0
@@ -98,10 +100,12 @@ public final class OnlineTrainer: Sendable {
             for i in hashes.indices { r.record(eventHash: hashes[i], batch: batch, index: i) }
         }
         let due = control.withLock { c in
-            // Signal once, when the count crosses the threshold (a round resets it).
-            let before = c.trafficSinceRound
+            // Signal once per round (a round resets it): past the volume and the gap.
             c.trafficSinceRound += events.count
-            return before < configuration.trafficPerRound && c.trafficSinceRound >= configuration.trafficPerRound
+            guard !c.trafficSignalled, c.trafficSinceRound >= configuration.trafficPerRound else { return false }
+            if let last = c.lastRoundStarted, ContinuousClock.now - last < configuration.trafficRoundGap { return false }
+            c.trafficSignalled = true
+            return true
         }
         if due { wake.signal() }
     }
@@ -213,6 +217,8 @@ public final class OnlineTrainer: Sendable {
             c.roundRunning = true
             c.labelsSinceRound = 0
             c.trafficSinceRound = 0
+            c.trafficSignalled = false
+            c.lastRoundStarted = .now
             c.roundCount += 1
             return c.roundCount
         }

@@ -42,6 +42,10 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     /// most later traffic anomalous); rounds by volume let the autoencoder follow it at any
     /// event rate instead of once per `interval`. Default: 25,000.
     public var trafficPerRound = 25_000
+    /// Least time from one round's start to a round started by traffic volume, so a high
+    /// event rate does not keep a core training (at 10,000 events/s, 25,000 events are
+    /// 2.5 s). Labels and `interval` are not held back by it. Default: 10 seconds.
+    public var trafficRoundGap: Duration = .seconds(10)
     /// Seed of sampling and shuffling (rounds are reproducible for the same data). Default: 1.
     public var seed: UInt64 = 1
 
@@ -52,7 +56,7 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
               autoencoderSteps >= 0, classifierEpochs >= 0, batchSize >= 2, (0.05...0.9).contains(holdoutFraction),
               (0...0.5).contains(calibrationFraction), minimumLabels >= 2, minimumHoldoutFraud >= 1,
               averagePrecisionTolerance >= 0, reconstructionTolerance >= 0, interval > .zero, labelsPerRound > 0,
-              trafficPerRound > 0 else {
+              trafficPerRound > 0, trafficRoundGap >= .zero else {
             throw EngineError(.invalidConfiguration, "online trainer setting out of range: \(self)")
         }
     }
