@@ -31,15 +31,8 @@ public struct AuditWriter: Sendable {
         guard !batch.isEmpty else { return }
         let s = self.s, group = groupID, member = memberName
         try await connection.transaction { session in
-            var fenced: [KafkaTopicPartition] = []
             // Offsets first: the row locks also make a concurrent owner wait for this commit.
-            for advance in batch.offsets {
-                let row = try session.queryPrepared(
-                    "vigil_advance_offset", "SELECT \(s).advance_offset($1, $2, $3, $4, $5, $6)",
-                    [.text(group), .text(advance.partition.topic), .int32(advance.partition.partition),
-                     advance.expected.map { .int64($0) } ?? .null, .int64(advance.next), .text(member)]).single()
-                if try !row.decode(0, as: Bool.self) { fenced.append(advance.partition) }
-            }
+            let fenced = try Self.advanceOffsets(batch.offsets, group: group, member: member, session: session, schema: s)
             if !fenced.isEmpty {
                 throw ServiceError(.partitionFenced, "stored offsets moved under this instance for \(fenced.map(\.description).joined(separator: ", ")): another member owns them")
             }
@@ -53,6 +46,36 @@ public struct AuditWriter: Sendable {
                 try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: nil)
             }
         }
+    }
+
+    /// Every partition's compare-and-set in one statement (one round trip however many
+    /// partitions the batch holds), in batch order; returns the partitions that were fenced.
+    static func advanceOffsets(_ offsets: [AuditBatch.OffsetAdvance], group: String, member: String,
+                               session: PostgresSession, schema s: String) throws -> [KafkaTopicPartition] {
+        guard !offsets.isEmpty else { return [] }
+        var json = "["
+        for (i, advance) in offsets.enumerated() {
+            if i > 0 { json += "," }
+            json += "{\"i\":\(i),\"topic\":\(JSONText.string(advance.partition.topic)),\"partition\":\(advance.partition.partition),"
+            json += "\"expected\":\(advance.expected.map(String.init) ?? "null"),\"next\":\(advance.next)}"
+        }
+        json += "]"
+        let rows = try session.queryPrepared("vigil_advance_offsets", """
+            SELECT o.i, \(s).advance_offset($1, o.topic, o.partition, o.expected, o.next, $2)
+            FROM jsonb_to_recordset($3::jsonb) AS o(i integer, topic text, partition integer, expected bigint, next bigint)
+            ORDER BY o.i
+            """, [.text(group), .text(member), .jsonb(json)])
+        var fenced: [KafkaTopicPartition] = []
+        var answered = 0
+        for row in rows {
+            let i = Int(try row.decode(0, as: Int32.self))
+            answered += 1
+            if try !row.decode(1, as: Bool.self) { fenced.append(offsets[i].partition) }
+        }
+        guard answered == offsets.count else {
+            throw ServiceError(.sinkFailed, "advance_offset answered for \(answered) of \(offsets.count) partitions")
+        }
+        return fenced
     }
 
     /// Stores snapshots outside a batch (revocation, shutdown), each only if the stored
