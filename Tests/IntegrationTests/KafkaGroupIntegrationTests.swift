@@ -90,8 +90,20 @@ struct KafkaGroupIntegrationTests {
             polls += 1
         }
 
-        // B leaves mid-stream (its revocation handler runs inside close); A takes over.
-        try await b.close()
+        // B leaves mid-stream (its revocation handler runs inside close); A takes over. A keeps
+        // polling meanwhile: the leave is a rebalance A must serve, and a member that stops
+        // polling past max.poll.interval.ms (a slow close on a loaded machine) is thrown out.
+        let closed = Atomic(false)
+        let closing = Task {
+            try await b.close()
+            closed.store(true, ordering: .releasing)
+        }
+        polls = 0
+        while !closed.load(ordering: .acquiring) && polls < 1200 {
+            ledger.process(try await a.poll(maxMessages: 200, timeout: .milliseconds(50)))
+            polls += 1
+        }
+        try await closing.value
         try await KafkaTestSupport.produce(producer, topic: topic, partitions: all, range: 1000..<1500)
         try await producer.close()
         polls = 0
