@@ -17,7 +17,10 @@ import VigilService
         let clean = try ServeTestSupport.migratedSchema()
         let crashed = try ServeTestSupport.migratedSchema()
         defer { ServeTestSupport.drop(clean); ServeTestSupport.drop(crashed) }
-        let messages = ServeTestSupport.simulatedMessages(4_000, topic: topic)
+        // The kills fall in the first 2,500 events; the rest is a long tail, so the SIGTERM
+        // child has work left even when a loaded machine lets a killed child run far past
+        // its kill point before the signal lands.
+        let messages = ServeTestSupport.simulatedMessages(10_000, topic: topic)
         try await ServeTestSupport.produce(messages, brokers: brokers)
         _ = try await ServeTestSupport.seedModel(clean, events: messages)
         _ = try await ServeTestSupport.seedModel(crashed, events: messages)
