@@ -35,18 +35,7 @@ struct GenKafkaTests {
         #expect(result.stderr.contains("not delivered"))
     }
 
-    private func runGen(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try ServeCrashTests.vigilExecutable()
-        process.arguments = ["gen"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    private func runGen(_ arguments: [String]) throws -> ChildProcessResult {
+        try ChildProcess.vigil(["gen"] + arguments)
     }
 }

@@ -141,17 +141,7 @@ struct ReplayKafkaTests {
         #expect(past.stderr.contains("no events"))
     }
 
-    static func replay(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try ServeCrashTests.vigilExecutable()
-        process.arguments = ["replay"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    static func replay(_ arguments: [String]) throws -> ChildProcessResult {
+        try ChildProcess.vigil(["replay"] + arguments)
     }
 }

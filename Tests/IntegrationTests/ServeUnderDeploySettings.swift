@@ -42,16 +42,7 @@ final class ServeUnderDeploySettings {
     }
 
     static func output(of arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = try ServeCrashTests.vigilExecutable()
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.vigil(arguments).stdout
     }
 
     static func start(events: Int) async throws -> ServeUnderDeploySettings {
@@ -129,18 +120,10 @@ final class ServeUnderDeploySettings {
         environment["VIGIL_PG_SERVICE_PASSWORD"] = password
         environment["VIGIL_SERVICE_ROLE"] = serviceRole
         environment["VIGIL_SERVICE_LOGIN"] = login
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = [DeployMetricsTests.root.appendingPathComponent("deploy/compose/postgres-init/10-vigil-service-login.sh").path]
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DeployRunError(description: "the compose init script failed (\(process.terminationStatus)): \(output)")
+        let script = DeployMetricsTests.root.appendingPathComponent("deploy/compose/postgres-init/10-vigil-service-login.sh")
+        let result = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), [script.path], environment: environment)
+        guard result.status == 0 else {
+            throw DeployRunError(description: "the compose init script failed (\(result.status)): \(result.stdout)\(result.stderr)")
         }
     }
 
