@@ -118,7 +118,7 @@ struct ReplayKafkaTests {
         #expect(try events(["--from-time", "\(from)", "--to-time", "\(to)"]) == valid.filter { $0.ts >= from && $0.ts < to }.count)
     }
 
-    @Test("a partition holding a single batch is read whole, and a range past the log end is empty")
+    @Test("a partition holding a single batch is read whole, a range past the log end is empty, and an unknown topic is an error")
     func singleBatch() async throws {
         let brokers = try KafkaTestSupport.brokers()
         let topic = KafkaTestSupport.uniqueName("replay-one")
@@ -139,6 +139,11 @@ struct ReplayKafkaTests {
         let past = try Self.replay(["--kafka-topic", topic, "--brokers", brokers, "--from-offset", "1000", "--freeze", "--out", out, "--quiet"])
         #expect(past.status == 2)
         #expect(past.stderr.contains("no events"))
+        // A topic the broker does not know is an error naming it, not an empty replay.
+        let missing = KafkaTestSupport.uniqueName("replay-missing")
+        let absent = try Self.replay(["--kafka-topic", missing, "--brokers", brokers, "--freeze", "--out", out, "--quiet"])
+        #expect(absent.status != 0)
+        #expect(absent.stderr.contains("cannot list the partitions of \(missing)"), "\(absent.stderr)")
     }
 
     static func replay(_ arguments: [String]) throws -> ChildProcessResult {

@@ -13,7 +13,7 @@ import Synchronization
 
 public final class KafkaConsumer: Sendable {
     public let configuration: KafkaConsumerConfiguration
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let queue: RDKafkaQueue
     private let context: RebalanceContext
     private let pollQueue = DispatchQueue(label: "vigil.kafka.consumer.poll")
@@ -345,7 +345,7 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    private func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try checkOpen()
         return try await withCheckedThrowingContinuation { continuation in
             blockingQueue.async {

@@ -122,25 +122,10 @@ enum KafkaRangeReader {
         }
     }
 
-    /// Every partition of `topic`: VigilKafka has no metadata call, so partitions are probed in
-    /// order until the client reports one unknown (topics number their partitions from 0
-    /// without gaps); any other error stops the replay rather than shortening the range.
+    /// Every partition of `topic`, from the broker's metadata.
     private static func discoverPartitions(_ topic: String, consumer: KafkaConsumer) async throws -> [Int32] {
-        var found: [Int32] = []
-        for p in Int32(0)..<1024 {
-            let key = KafkaTopicPartition(topic: topic, partition: p)
-            do {
-                try await consumer.assign([key: .beginning])
-                _ = try await consumer.lag(timeout: .seconds(5))
-            } catch let error as KafkaError where [.unknownPartition, .unknownTopicOrPartition, .unknownTopic].contains(error.code) {
-                break
-            } catch {
-                // Anything else (an unreachable broker) must not pass for "no more partitions".
-                throw ReplayError(.io, "cannot list the partitions of \(topic): \(error)")
-            }
-            found.append(p)
+        do { return try await consumer.partitions(of: topic) } catch {
+            throw ReplayError(.io, "cannot list the partitions of \(topic) (does it exist?): \(error)")
         }
-        guard !found.isEmpty else { throw ReplayError(.io, "topic \(topic) has no readable partition (does it exist?)") }
-        return found
     }
 }
