@@ -36,6 +36,26 @@ import VigilML
         #expect(registry.currentVersion == 2)
     }
 
+    /// The serve loop follows the database's live version while the instance's own trainer
+    /// publishes the same version: whichever comes second must not fail (it stopped serve).
+    @Test func adoptingAVersionTheTrainerAlreadyPublishedKeepsTheRetainedCopy() throws {
+        let s = try Self.sets(3)
+        let loaded = try s[1].renumbered(version: 2, parent: 1)  // the same version, read back from the database
+        let registry = ModelRegistry(initial: s[0])
+        try registry.publish(s[1], replacing: 1)
+        let swaps = registry.swapCount
+        #expect(try registry.adopt(loaded) === s[1])
+        #expect(registry.current === s[1] && registry.swapCount == swaps)
+        // Not retained yet: adopted as a new live set; a retained older one is made live again.
+        #expect(try registry.adopt(s[2]) === s[2])
+        #expect(registry.currentVersion == 3 && registry.nextVersion() == 4)
+        #expect(try registry.adopt(loaded).version == 2)
+        #expect(registry.current === s[1])
+        // The trainer's publish after the follower adopted its version is refused as stale,
+        // which the trainer reports as a dropped candidate rather than an error of serve.
+        #expect(throws: EngineError.self) { try registry.publish(s[2], replacing: 3) }
+    }
+
     @Test func historyIsBoundedAndNeverDropsTheLiveSet() throws {
         let s = try Self.sets(6)
         let registry = ModelRegistry(initial: s[0], retainedVersions: 3)

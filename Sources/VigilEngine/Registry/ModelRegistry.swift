@@ -90,6 +90,27 @@ public final class ModelRegistry: Sendable {
         return set
     }
 
+    /// Makes the database's live version live here: the retained copy when that version is
+    /// already in the registry (this instance's trainer published it while the caller was
+    /// loading it), else `set` itself. One step under the lock, so a follower of the
+    /// database and the trainer can both bring in the same version without a conflict.
+    @discardableResult
+    public func adopt(_ set: ModelSet) throws -> ModelSet {
+        let dropped: [ModelSet] = try state.withLock { s in
+            guard set.version > 0 else { throw EngineError(.invalidConfiguration, "model versions start at 1, got \(set.version)") }
+            if let retained = s.retained.first(where: { $0.version == set.version }) {
+                if retained !== s.current { s.makeCurrent(retained) }
+                return []
+            }
+            s.retained.append(set)
+            s.highestVersion = max(s.highestVersion, set.version)
+            s.makeCurrent(set)
+            return s.trim()
+        }
+        _ = dropped  // released here, outside the lock
+        return current
+    }
+
     /// Makes a retained version live again.
     @discardableResult
     public func promote(version: Int64) throws -> ModelSet {

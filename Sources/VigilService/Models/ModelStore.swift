@@ -79,7 +79,9 @@ extension ModelStore {
             try registry.promote(version: live)
         } else {
             guard let set = try await loadPromoted() else { return nil }
-            try registry.publish(set)
+            // This instance's trainer promotes in the database first and publishes here just
+            // after; if that happened while the set was loading, `adopt` takes the retained copy.
+            try registry.adopt(set)
         }
         return registry.currentVersion
     }
