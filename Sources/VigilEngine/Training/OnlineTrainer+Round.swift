@@ -93,7 +93,8 @@ extension OnlineTrainer {
         return TrainedRound(round: round, build: { version, createdAtMillis in
             try ModelSet(version: version, parent: live.version, createdAtMillis: createdAtMillis,
                          featureSpecHash: live.featureSpecHash, architecture: live.architecture,
-                         autoencoder: finalAutoencoder, classifier: finalClassifier, metrics: finalMetrics)
+                         autoencoder: finalAutoencoder, classifier: finalClassifier, metrics: finalMetrics,
+                         frozen: candidateScorer)
         })
     }
 
