@@ -70,7 +70,11 @@ public enum ReplayRunner {
         let registry = ModelRegistry(initial: initial)
         let scorer: RiskScorer, policy: DecisionPolicy, trainer: OnlineTrainer?
         do {
-            scorer = try RiskScorer(registry: registry, extractor: extractor, configuration: risk)
+            // A backtest keeps risks and alerts, never reasons (rules do not read them either),
+            // so the scorer skips them; the risk combination is the configured one.
+            var scoring = risk
+            scoring.reasonsPerEvent = 0
+            scorer = try RiskScorer(registry: registry, extractor: extractor, configuration: scoring)
             policy = try DecisionPolicy(configuration: c.policy)
             trainer = c.freeze ? nil : try OnlineTrainer(registry: registry, featureWidth: extractor.denseCount,
                                                          sparseWidth: extractor.sparseCount, configuration: trainerSettings, risk: risk)
