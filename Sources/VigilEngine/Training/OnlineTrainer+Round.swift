@@ -63,7 +63,7 @@ extension OnlineTrainer {
                     var rows: [Float] = []
                     rows.reserveCapacity(picked.count * width)
                     for i in picked { rows += inputs[(i * width)..<((i + 1) * width)] }
-                    let batch = fit.pick(picked)
+                    let batch = fit.pick(picked, dense: false)
                     try classifier.train(rows: rows, sparse: classifier.configuration.hashBuckets > 0 ? batch.sparseBatch : nil,
                                          labels: batch.labels, count: batch.count)
                 }

@@ -125,13 +125,18 @@ struct ExampleRows: Sendable {
         return out
     }
 
-    /// The rows at `indices`, in that order.
-    func pick(_ indices: some Sequence<Int>) -> ExampleRows {
+    /// The rows at `indices`, in that order. `dense: false` leaves the dense values out (a
+    /// caller that builds its own dense input saves copying them).
+    func pick(_ indices: some Collection<Int>, dense withDense: Bool = true) -> ExampleRows {
         var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+        if withDense { out.dense.reserveCapacity(indices.count * featureWidth) }
+        out.sparse.reserveCapacity(indices.count * sparseWidth)
+        if !labels.isEmpty { out.labels.reserveCapacity(indices.count) }
         for i in indices {
-            out.append(dense: dense[(i * featureWidth)..<((i + 1) * featureWidth)],
-                       sparse: sparse[(i * sparseWidth)..<((i + 1) * sparseWidth)],
-                       label: labels.isEmpty ? nil : labels[i])
+            if withDense { out.dense += dense[(i * featureWidth)..<((i + 1) * featureWidth)] }
+            out.sparse += sparse[(i * sparseWidth)..<((i + 1) * sparseWidth)]
+            if !labels.isEmpty { out.labels.append(labels[i]) }
+            out.count += 1
         }
         return out
     }
