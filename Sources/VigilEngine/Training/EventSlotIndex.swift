@@ -6,13 +6,9 @@
 /// `OnlineTrainer.observe` (one removal and one insertion per scored event). Lookups give
 /// exactly what the dictionary gave.
 struct EventSlotIndex {
-    /// Key and slot side by side, so a probe touches one cache line, not two.
-    private struct Entry {
-        var key: UInt64 = 0
-        /// The ring slot of `key`, or −1 for an empty position.
-        var slot: Int32 = -1
-    }
-    private var entries: [Entry]
+    private var keys: [UInt64]
+    /// The ring slot of `keys[i]`, or −1 for an empty position.
+    private var slots: [Int32]
     private let mask: Int
     private let shift: UInt64
 
@@ -20,7 +16,8 @@ struct EventSlotIndex {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
-        entries = [Entry](repeating: Entry(), count: size)
+        keys = [UInt64](repeating: 0, count: size)
+        slots = [Int32](repeating: -1, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
@@ -35,37 +32,39 @@ struct EventSlotIndex {
     @inline(__always)
     private func position(_ key: UInt64) -> Int {
         var i = home(key)
-        while entries[i].slot >= 0 && entries[i].key != key { i = (i + 1) & mask }
+        while slots[i] >= 0 && keys[i] != key { i = (i + 1) & mask }
         return i
     }
 
     subscript(key: UInt64) -> Int32? {
         let i = position(key)
-        return entries[i].slot >= 0 ? entries[i].slot : nil
+        return slots[i] >= 0 ? slots[i] : nil
     }
 
     mutating func set(_ key: UInt64, _ slot: Int32) {
         precondition(slot >= 0, "ring slots are non-negative")
         let i = position(key)
-        entries[i] = Entry(key: key, slot: slot)
+        keys[i] = key
+        slots[i] = slot
     }
 
     mutating func remove(_ key: UInt64) {
         var i = position(key)
-        guard entries[i].slot >= 0 else { return }
+        guard slots[i] >= 0 else { return }
         // Shift later entries of the probe run back so every entry stays reachable from its home.
         var j = i
         while true {
             j = (j + 1) & mask
-            guard entries[j].slot >= 0 else { break }
-            let h = home(entries[j].key)
+            guard slots[j] >= 0 else { break }
+            let h = home(keys[j])
             // Move j into the hole at i unless its home lies cyclically in (i, j].
             let stays = i <= j ? (i < h && h <= j) : (i < h || h <= j)
             if !stays {
-                entries[i] = entries[j]
+                keys[i] = keys[j]
+                slots[i] = slots[j]
                 i = j
             }
         }
-        entries[i].slot = -1
+        slots[i] = -1
     }
 }
