@@ -39,5 +39,10 @@ import VigilML
         #expect(index[0] == 1)
         index.remove(0)
         #expect(index[0] == nil)
+        index.set(9, 2)
+        index.remove(9, ifSlot: 3)
+        #expect(index[9] == 2, "another slot: kept")
+        index.remove(9, ifSlot: 2)
+        #expect(index[9] == nil)
     }
 }

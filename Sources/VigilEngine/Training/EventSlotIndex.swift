@@ -49,8 +49,14 @@ struct EventSlotIndex {
     }
 
     mutating func remove(_ key: UInt64) {
+        remove(key, ifSlot: nil)
+    }
+
+    /// Removes `key` if it is present (and maps to `slot`, when given): one probe where a
+    /// lookup and a removal took two.
+    mutating func remove(_ key: UInt64, ifSlot slot: Int32?) {
         var i = position(key)
-        guard slots[i] >= 0 else { return }
+        guard slots[i] >= 0, slot == nil || slots[i] == slot else { return }
         // Shift later entries of the probe run back so every entry stays reachable from its home.
         var j = i
         while true {

@@ -44,7 +44,7 @@ struct RecentTraffic {
                     sparse.withUnsafeMutableBufferPointer { sparse in
                         for i in hashes.indices {
                             let key = hashes[i], slot = next
-                            if count == capacity, slotOf[keys[slot]] == Int32(slot) { slotOf.remove(keys[slot]) }
+                            if count == capacity { slotOf.remove(keys[slot], ifSlot: Int32(slot)) }
                             keys[slot] = key
                             known[slot] = -1
                             if d > 0 {
