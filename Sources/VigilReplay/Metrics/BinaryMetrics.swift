@@ -27,7 +27,11 @@ public struct BinaryMetrics: Sendable {
         sortedFraud = keys.map { isFraud[Int(UInt32(truncatingIfNeeded: $0))] }
         positives = isFraud.lazy.filter { $0 }.count
         negatives = isFraud.count - positives
+        points = Self.thresholdPoints(sortedScores, sortedFraud)
     }
+
+    /// What `thresholdPoints()` returns, worked out once (AUPRC and the curves both walk it).
+    private let points: [(threshold: Float, tp: Int, fp: Int)]
 
     /// Sorts ascending, a byte at a time from the lowest (LSD radix): the keys are distinct, so
     /// the order is the one `sort()` gives, several times faster for a million keys. Bytes that
@@ -66,7 +70,9 @@ public struct BinaryMetrics: Sendable {
     }
 
     /// One point per distinct threshold: (threshold, true positives, false positives) at "score ≥ threshold".
-    func thresholdPoints() -> [(threshold: Float, tp: Int, fp: Int)] {
+    func thresholdPoints() -> [(threshold: Float, tp: Int, fp: Int)] { points }
+
+    private static func thresholdPoints(_ sortedScores: [Float], _ sortedFraud: [Bool]) -> [(threshold: Float, tp: Int, fp: Int)] {
         var points: [(Float, Int, Int)] = []
         var tp = 0, fp = 0, i = 0
         while i < sortedScores.count {
