@@ -89,7 +89,7 @@ public enum ReplayRunner {
         var decisions: [Decision] = []
         var promotions: [ReplayMetrics.Promotion] = []
         var delivered = 0, latestTime = Int64.min, nextRound = c.trainEvery
-        var trainingSeconds = 0.0, waitSeconds = 0.0
+        var trainingSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, learningSeconds = 0.0
         // The round in flight: trained in the background on the snapshot taken at `snapshotAt`,
         // published at the first batch boundary at or past `publishAt`.
         var inFlight: (round: BackgroundWork<TrainedRound>, snapshotAt: Int, publishAt: Int)?
@@ -97,6 +97,7 @@ public enum ReplayRunner {
         while start < n {
             let end = min(start + c.batchSize, n)
             let slice = input.events[start..<end]
+            let batchBegan = clock.now
             do { try scorer.score(slice, extractor: &extractor, into: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
@@ -109,11 +110,13 @@ public enum ReplayRunner {
                 policy.decide(slice, in: batch, into: &decisions)
                 for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
             }
-            trainer?.observe(batch, events: slice)
             for j in 0..<(end - start) {
                 risks[start + j] = batch.risks[j]
                 latestTime = max(latestTime, slice[start + j].timestampMillis)
             }
+            let scored = clock.now
+            scoringSeconds += seconds(scored - batchBegan)
+            trainer?.observe(batch, events: slice)
             schedule.release(lastScored: end - 1, latestTime: latestTime) { p in
                 extractor.apply(label: p.label)
                 trainer?.record(label: p.label)
@@ -147,12 +150,13 @@ public enum ReplayRunner {
                     inFlight = (BackgroundWork(name: "vigil-replay-trainer") { trainer.train(prepared: prepared) }, end, nominal + c.effectivePublishDelay)
                 }
             }
+            learningSeconds += seconds(clock.now - scored)
             start = end
             progress?(end)
         }
         if let flight = inFlight { _ = try? flight.round.wait() }  // not due within the input: never published
 
-        let elapsed = seconds(clock.now - began)
+        let metricsBegan = clock.now, elapsed = seconds(metricsBegan - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
                                            risks: risks, alerts: alerts, from: warmUp, budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay)
         metrics.promotions = promotions
@@ -160,9 +164,11 @@ public enum ReplayRunner {
         metrics.labelsUnmatched = schedule.unmatched
         metrics.finalModelVersion = registry.currentVersion
         metrics.skippedRows = input.problems.count
+        let metricsSeconds = seconds(clock.now - metricsBegan)
         let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
                                   trainingSeconds: trainingSeconds, trainingWaitSeconds: waitSeconds,
-                                  coldStartSeconds: coldStartSeconds)
+                                  coldStartSeconds: coldStartSeconds, scoringSeconds: scoringSeconds,
+                                  learningSeconds: learningSeconds - waitSeconds, metricsSeconds: metricsSeconds)
         return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
     }
 
