@@ -98,6 +98,19 @@ struct ParallelDecodeTests {
         #expect(b.problems.map(\.line) == [6, 2005, 4004, 6003])
     }
 
+    @Test func findGivesTheFirstOccurrenceLikeANaiveSearch() {
+        var g = SystemRandomNumberGenerator()
+        let alphabet = Array(#""fa:"#.utf8)
+        for _ in 0..<2000 {
+            let hay = (0..<Int.random(in: 0...40, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
+            let needle = (0..<Int.random(in: 1...4, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
+            let naive = hay.count < needle.count ? nil
+                : (0...(hay.count - needle.count)).first { at in needle.indices.allSatisfy { hay[at + $0] == needle[$0] } }
+            let found = hay.withUnsafeBytes { ReplayInputReader.find(needle, in: $0) }
+            #expect(found == naive, "\(hay) \(needle)")
+        }
+    }
+
     @Test func partsWithoutAFinalNewlineAndFatalRowsInALaterPart() throws {
         var lines: [String] = []
         for i in 0..<8000 {

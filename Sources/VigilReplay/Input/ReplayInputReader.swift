@@ -199,16 +199,20 @@ public struct ReplayInputReader: Sendable {
         (Array(#""label":"#.utf8), [(Array(#""fraud""#.utf8), .fraud), (Array(#""legit""#.utf8), .legit)]),
     ]
 
-    /// memchr for the first byte, memcmp for the rest (memmem is a GNU extension Swift does not see).
+    /// The first occurrence of `needle`: memchr for its second byte, memcmp for the whole
+    /// (memmem is a GNU extension Swift does not see). The keys start with a quote, which a JSON
+    /// line has dozens of; their second byte is rare, so far fewer candidates are compared.
+    /// Candidates come in order of position, so the first match is the first occurrence.
     static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
-        guard let base = hay.baseAddress, hay.count >= needle.count else { return nil }
+        guard let base = hay.baseAddress, hay.count >= needle.count, !needle.isEmpty else { return nil }
+        let anchor = needle.count > 1 ? 1 : 0
         return needle.withUnsafeBytes { n -> Int? in
-            var i = 0
-            let last = hay.count - n.count
-            while i <= last, let hit = memchr(base + i, Int32(n[0]), last - i + 1) {
-                let at = base.distance(to: UnsafeRawPointer(hit))
+            var i = anchor
+            let last = hay.count - n.count + anchor  // the last position the anchor byte can take
+            while i <= last, let hit = memchr(base + i, Int32(n[anchor]), last - i + 1) {
+                let at = base.distance(to: UnsafeRawPointer(hit)) - anchor
                 if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at }
-                i = at + 1
+                i = at + anchor + 1
             }
             return nil
         }
