@@ -111,9 +111,9 @@ public struct ReplayInputReader: Sendable {
                 partTruth.reserveCapacity(room)
                 let outcome: Result<(events: Int, truth: [Truth], problems: [InputProblem]), ReplayError>
                 do {
-                    try decodeJSONL(chunk, file: file, lineOffset: partLines[p], problems: &partProblems) { event, t in
+                    try decodeJSONL(chunk, file: file, lineOffset: partLines[p], problems: &partProblems) { (event: consuming TransactionEvent, t) in
                         precondition(written < room, "more events than lines in a part")
-                        (region + written).initialize(to: event)
+                        (region + written).initialize(to: event)  // moved in (consumed), not copied
                         written += 1
                         partTruth.append(t)
                     }
@@ -155,7 +155,7 @@ public struct ReplayInputReader: Sendable {
     }
 
     func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput, lineOffset: Int = 0) throws {
-        try decodeJSONL(bytes, file: file, lineOffset: lineOffset, problems: &input.problems) { event, truth in
+        try decodeJSONL(bytes, file: file, lineOffset: lineOffset, problems: &input.problems) { (event: consuming TransactionEvent, truth) in
             input.events.append(event)
             input.truth.append(truth)
         }
@@ -164,13 +164,12 @@ public struct ReplayInputReader: Sendable {
     /// Decodes each line, handing over the event and its ground truth; malformed lines are
     /// reported (or fatal) with their line numbers.
     func decodeJSONL(_ bytes: UnsafeRawBufferPointer, file: String, lineOffset: Int, problems: inout [InputProblem],
-                     _ emit: (TransactionEvent, Truth) -> Void) throws {
+                     _ emit: (consuming TransactionEvent, Truth) -> Void) throws {
         try forEachLine(bytes) { (line, localNumber) throws in
             let number = localNumber + lineOffset
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             do {
-                let event = try decoder.decode(line)
-                emit(event, Self.truth(inJSON: line))
+                emit(try decoder.decode(line), Self.truth(inJSON: line))
             } catch {
                 let p = InputProblem(file: file, line: number, reason: (error as? EventRejection)?.reason ?? "\(error)")
                 if onMalformed == .fail { throw ReplayError(.malformedInput, "malformed row: \(p)") }
