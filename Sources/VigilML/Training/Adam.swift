@@ -97,13 +97,25 @@ struct AdamState: Sendable {
     /// The values a lazy `update` of `rows` will change (parameters and moments), for `restore`.
     func save(rows: [Int], width: Int, params: [Float]) -> SavedRows {
         var saved = SavedRows(rows: rows, width: width, step: step)
-        saved.values.reserveCapacity(rows.count * width * 3)
-        for row in rows {
-            for i in (row * width)..<((row + 1) * width) {
-                saved.values.append(params[i])
-                saved.values.append(m[i])
-                saved.values.append(v[i])
+        // Filled through raw buffers: three appends per value were most of a training step's
+        // bookkeeping. Same values, same order.
+        saved.values = [Float](unsafeUninitializedCapacity: rows.count * width * 3) { out, initialized in
+            params.withUnsafeBufferPointer { p in
+                m.withUnsafeBufferPointer { m in
+                    v.withUnsafeBufferPointer { v in
+                        var k = 0
+                        for row in rows {
+                            for i in (row * width)..<((row + 1) * width) {
+                                out[k] = p[i]
+                                out[k + 1] = m[i]
+                                out[k + 2] = v[i]
+                                k += 3
+                            }
+                        }
+                    }
+                }
             }
+            initialized = rows.count * width * 3
         }
         return saved
     }
