@@ -59,16 +59,22 @@ struct ReplayBenchmark: ParsableCommand {
         c.batchSize = batchSize
         c.publishDelay = publishDelay
         if let trainer { c.trainer = try c.trainer.applying(settings: trainer) }
-        let (result, replaySeconds) = try replay(path: path, labelsPath: labelsPath, configuration: c)
+        let (result, replaySeconds, readSeconds) = try replay(path: path, labelsPath: labelsPath, configuration: c)
         var synchronous: (ReplayResult, Double)?
         if synchronousBaseline {
             c.publishDelay = 0
-            synchronous = try replay(path: path, labelsPath: labelsPath, configuration: c)
+            let (r, t, _) = try replay(path: path, labelsPath: labelsPath, configuration: c)
+            synchronous = (r, t)
         }
         let m = result.metrics
         let replayRate = Double(m.events) / replaySeconds, decodeRate = Double(decoded.events.count) / decodeSeconds
         print("replay (read, decode, score, decide, learn): \(m.events) events in \(String(format: "%.2f", replaySeconds)) s: \(BenchReport.rate(replayRate)); "
               + "training rounds \(m.promotions.count) took \(String(format: "%.2f", result.timing.trainingSeconds)) s, cold start \(String(format: "%.2f", result.timing.coldStartSeconds)) s")
+        let t = result.timing
+        print("  where the time went: read + decode \(String(format: "%.2f", readSeconds)) s, cold start \(String(format: "%.2f", t.coldStartSeconds)) s, "
+              + "features + models + decisions \(String(format: "%.2f", t.scoringSeconds)) s, trainer hand-over (observe, labels, rounds) \(String(format: "%.2f", t.learningSeconds)) s, "
+              + "waiting for rounds \(String(format: "%.2f", t.trainingWaitSeconds)) s, metrics \(String(format: "%.2f", t.metricsSeconds)) s; "
+              + "training on the other core \(String(format: "%.2f", t.trainingSeconds)) s")
         for p in m.promotions { print("  round \(p.round): trained on \(p.trainedOnEvents) events, applied after \(p.afterEvents): \(p.outcome) v\(p.version) \(p.detail)") }
         if let (r, t) = synchronous {
             for p in r.metrics.promotions { print("  synchronous round \(p.round) after \(p.afterEvents): \(p.outcome) v\(p.version) \(p.detail)") }
@@ -90,6 +96,11 @@ struct ReplayBenchmark: ParsableCommand {
             // Time the replay thread waited for background rounds, and its rate without that wait.
             "training_wait_seconds": (result.timing.trainingWaitSeconds * 100).rounded() / 100,
             "replay_outside_waits_per_s": (Double(m.events) / max(replaySeconds - result.timing.trainingWaitSeconds, 1e-9)).rounded(),
+            // The replay's wall time by stage (see ReplayTiming); the rest is loop bookkeeping.
+            "stage_read_seconds": (readSeconds * 100).rounded() / 100,
+            "stage_scoring_seconds": (result.timing.scoringSeconds * 100).rounded() / 100,
+            "stage_learning_seconds": (result.timing.learningSeconds * 100).rounded() / 100,
+            "stage_metrics_seconds": (result.timing.metricsSeconds * 100).rounded() / 100,
             "replay_sync_rounds_per_s": synchronous.map { (Double($0.0.metrics.events) / $0.1).rounded() } ?? NSNull(),
             "auprc": m.auprc.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),
             "fraud_rate": m.fraudRate.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),
@@ -97,17 +108,18 @@ struct ReplayBenchmark: ParsableCommand {
     }
 
     /// Reads, decodes and replays (the figure the target is about), with a progress line on a terminal.
-    func replay(path: String, labelsPath: String, configuration c: ReplayConfiguration) throws -> (ReplayResult, Double) {
+    func replay(path: String, labelsPath: String, configuration c: ReplayConfiguration) throws -> (ReplayResult, Double, Double) {
         let clock = ContinuousClock()
         let tty = isatty(STDERR_FILENO) == 1
         let began = clock.now
         let input = try ReplayInputReader().read(events: path, labels: labelsPath)
+        let readSeconds = Self.seconds(clock.now - began)
         let result = try ReplayRunner.run(input, configuration: c) { done in
             if tty, done & 0xFFFF < batchSize { FileHandle.standardError.write(Data("\rreplayed \(done)/\(input.events.count)   ".utf8)) }
         }
         let replaySeconds = Self.seconds(clock.now - began)
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
-        return (result, replaySeconds)
+        return (result, replaySeconds, readSeconds)
     }
 
     static func seconds(_ d: Duration) -> Double {

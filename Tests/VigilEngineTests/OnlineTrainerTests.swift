@@ -210,7 +210,7 @@ final class TrainingHarness {
     @Test func recentTrafficIsBoundedKeyedByEventAndCarriesKnownLabels() {
         var recent = RecentTraffic(featureWidth: 2, sparseWidth: 1, capacity: 3)
         let b = Self.batch([1, 2, 3, 4])
-        for i in 0..<4 { recent.record(eventHash: UInt64(100 + i), batch: b, index: i) }
+        recent.record(eventHashes: [100, 101, 102, 103], batch: b)
         #expect(recent.count == 3 && recent.recorded == 4)
         #expect(recent.lookup(eventHash: 100) == nil, "the oldest was overwritten")
         #expect(recent.lookup(eventHash: 102).map { Array($0.dense) } == [3, -3])

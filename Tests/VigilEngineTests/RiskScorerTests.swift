@@ -103,6 +103,22 @@ import VigilML
         #expect(classifierReasons > 0)
         // The costly path is bounded per batch.
         #expect(explainedEvents > 0 && explainedEvents <= config.maxExplainedPerBatch)
+
+        // Without reasons (a backtest): the same scores and risks to the bit, and no reasons,
+        // also in a batch that reuses one which had reasons.
+        var quiet = config
+        quiet.reasonsPerEvent = 0
+        var quietExtractor = try Fixture.extractor()
+        let quietScorer = try RiskScorer(registry: ModelRegistry(initial: trained), extractor: quietExtractor, configuration: quiet)
+        try quietScorer.score(Array(stream.events.prefix(200)), extractor: &quietExtractor, into: &batch)
+        var again = ScoredBatch()
+        var againExtractor = try Fixture.extractor()
+        try scorer.score(Array(stream.events.prefix(200)), extractor: &againExtractor, into: &again)
+        #expect(batch.count == again.count)
+        for i in 0..<batch.count {
+            #expect(batch.scores[i] == again.scores[i] && batch.risks[i].bitPattern == again.risks[i].bitPattern)
+            #expect(batch.reasons[i].isEmpty)
+        }
     }
 
     @Test func aModelSetForAnotherFeatureSpecIsRefused() throws {

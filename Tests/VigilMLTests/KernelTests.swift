@@ -30,6 +30,38 @@ import Testing
         }
     }
 
+    @Test func halfNarrowingRoundsExactlyAsFloat16Does() {
+        // Around every half value: the value, the midpoints to its neighbours (ties to even)
+        // and one float ulp either side of them, both signs; subnormals, the overflow
+        // threshold and zero included. Then random bit patterns.
+        var disagreements = 0
+        func check(_ x: Float) {
+            let mine = HalfPrecision.narrow(x), reference = Float16(x)
+            let same = mine.bitPattern == reference.bitPattern || (mine.isNaN && reference.isNaN)
+            if !same {
+                disagreements += 1
+                if disagreements <= 5 { Issue.record("\(x) (bits \(String(x.bitPattern, radix: 16))): \(mine.bitPattern) vs \(reference.bitPattern)") }
+            }
+        }
+        for bits in 0..<0x7C00 {
+            let h = Float(Float16(bitPattern: UInt16(bits)))
+            let next = Float(Float16(bitPattern: UInt16(bits + 1)))
+            let mid = bits + 1 == 0x7C00 ? Float(65520) : (h + next) / 2
+            for x in [h, mid, mid.nextUp, mid.nextDown, h.nextUp, h.nextDown] {
+                check(x)
+                check(-x)
+            }
+        }
+        for x: Float in [0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, .nan, 65504, 65519.99, 65520, 1e-8, 2.9802322e-08, 2.9802326e-08] {
+            check(x)
+            check(-x)
+        }
+        var g = SeededGenerator(seed: 9)
+        for _ in 0..<200_000 { check(Float(bitPattern: UInt32(truncatingIfNeeded: g.next()))) }
+        #expect(disagreements == 0)
+        #expect(HalfPrecision.widen(Float16(1.5)) == 1.5)
+    }
+
     @Test(arguments: [WeightPrecision.float32, .float16], [1, 3, 64])
     func csrEqualsDenseWithMaskApplied(precision: WeightPrecision, n: Int) {
         let rows = 12, cols = 9

@@ -3,6 +3,18 @@ import Testing
 @testable import VigilReplay
 
 struct BinaryMetricsTests {
+    @Test func radixSortOrdersLikeSort() {
+        var g = SystemRandomNumberGenerator()
+        for count in [0, 1, 2, 255, 256, 10_000] {
+            // Distinct keys shaped like BinaryMetrics' (rank bits high, index low), plus full-width ones.
+            var keys = (0..<count).map { UInt64(UInt32.random(in: 0...UInt32.max, using: &g)) << 32 | UInt64($0) }
+            keys += (0..<(count / 2)).map { _ in UInt64.random(in: 0...UInt64.max, using: &g) }
+            var sorted = keys
+            BinaryMetrics.radixSort(&sorted)
+            #expect(sorted == keys.sorted(), "\(count) keys")
+        }
+    }
+
     let scores: [Float] = [0.9, 0.8, 0.8, 0.7, 0.7, 0.7, 0.3, 0.2, 0.3, 0.05]
     let fraud = [true, false, true, true, false, false, false, true, true, false]
 

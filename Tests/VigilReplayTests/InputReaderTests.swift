@@ -97,4 +97,41 @@ struct ParallelDecodeTests {
         #expect(a.events == b.events && a.truth == b.truth && a.problems == b.problems)
         #expect(b.problems.map(\.line) == [6, 2005, 4004, 6003])
     }
+
+    @Test func findGivesTheFirstOccurrenceLikeANaiveSearch() {
+        var g = SystemRandomNumberGenerator()
+        let alphabet = Array(#""fa:"#.utf8)
+        for _ in 0..<2000 {
+            let hay = (0..<Int.random(in: 0...40, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
+            let needle = (0..<Int.random(in: 1...4, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
+            let naive = hay.count < needle.count ? nil
+                : (0...(hay.count - needle.count)).first { at in needle.indices.allSatisfy { hay[at + $0] == needle[$0] } }
+            let found = hay.withUnsafeBytes { ReplayInputReader.find(needle, in: $0) }
+            #expect(found == naive, "\(hay) \(needle)")
+        }
+    }
+
+    @Test func partsWithoutAFinalNewlineAndFatalRowsInALaterPart() throws {
+        var lines: [String] = []
+        for i in 0..<8000 {
+            lines.append(#"{"event_id":"e\#(i)","ts":"2026-01-01T00:00:00Z","card_id":"card-\#(i % 97)","merchant_id":"merchant-\#(i % 13)","amount":\#(i + 1).25,"currency":"EUR","mcc":"5411","country":"FR","channel":"pos","fraud":false}"#)
+        }
+        #expect(lines.reduce(0) { $0 + $1.utf8.count } > 1 << 20, "large enough to be read in parts")
+        let whole = try Support.temporaryFile("whole.jsonl", lines.joined(separator: "\n"))  // no final newline
+        var parallel = ReplayInputReader()
+        parallel.decodeThreads = 3
+        let read = try parallel.read(events: whole)
+        #expect(read.events.count == 8000 && read.events.last?.eventID == "e7999" && read.truth.count == 8000)
+
+        lines[7000] = #"{"event_id":"broken"}"#
+        lines[7500] = "not json"
+        let bad = try Support.temporaryFile("bad.jsonl", lines.joined(separator: "\n") + "\n")
+        var strict = ReplayInputReader(onMalformed: .fail)
+        strict.decodeThreads = 3
+        #expect {
+            try strict.read(events: bad)
+        } throws: { error in
+            "\(error)".contains(":7001:")
+        }
+    }
 }

@@ -2,6 +2,7 @@
 // pair the scorer uses, and the version's lineage and checksum. Immutable once built, so
 // publishing it is one reference swap and a scorer holding it can never see it change.
 import Foundation
+import Synchronization
 import VigilML
 
 /// An immutable, versioned pair of models. Build a new one for every change; never mutate.
@@ -21,17 +22,33 @@ public final class ModelSet: Sendable {
     /// The frozen pair the scorer runs (sparse, mixed-precision snapshots of the above).
     public let scorer: Scorer
     public let metrics: ModelMetrics
-    /// Hex SHA-256 of `encoded()`: the `checksum` column of vigil.models.
-    public let checksum: String
+    /// Hex SHA-256 of `encoded()`: the `checksum` column of vigil.models. Worked out on first
+    /// use (or by `encoded()`), not when the set is built: encoding and hashing megabytes of
+    /// weights was over a quarter of a training round, and a replay never stores its rounds.
+    public var checksum: String {
+        if let known = knownChecksum.withLock({ $0 }) { return known }
+        return SHA256.hex(Array(encoded().suffix(32)))
+    }
+    /// Set once by `encoded()`; the set is immutable, so every computation gives the same value.
+    private let knownChecksum = Mutex<String?>(nil)
 
     /// Whether the classifier has learned from labels. Until it has, its output is noise
     /// and the risk comes from the autoencoder alone.
     public var classifierIsTrained: Bool { classifier.steps > 0 }
     public var featureWidth: Int { scorer.featureWidth }
 
-    public init(version: Int64, parent: Int64?, createdAtMillis: Int64, featureSpecHash: UInt64,
-                architecture: ModelArchitecture, autoencoder: ContrastiveAutoencoder, classifier: SparseClassifier,
-                metrics: ModelMetrics) throws {
+    public convenience init(version: Int64, parent: Int64?, createdAtMillis: Int64, featureSpecHash: UInt64,
+                            architecture: ModelArchitecture, autoencoder: ContrastiveAutoencoder, classifier: SparseClassifier,
+                            metrics: ModelMetrics) throws {
+        try self.init(version: version, parent: parent, createdAtMillis: createdAtMillis, featureSpecHash: featureSpecHash,
+                      architecture: architecture, autoencoder: autoencoder, classifier: classifier, metrics: metrics, frozen: nil)
+    }
+
+    /// `frozen`: the scorer already made from exactly these models and the architecture's
+    /// precisions (a training round freezes its candidate to judge it), so it is not made twice.
+    init(version: Int64, parent: Int64?, createdAtMillis: Int64, featureSpecHash: UInt64,
+         architecture: ModelArchitecture, autoencoder: ContrastiveAutoencoder, classifier: SparseClassifier,
+         metrics: ModelMetrics, frozen: Scorer?) throws {
         self.version = version
         self.parent = parent
         self.createdAtMillis = createdAtMillis
@@ -40,15 +57,20 @@ public final class ModelSet: Sendable {
         self.autoencoder = autoencoder
         self.classifier = classifier
         self.metrics = metrics
+        if let frozen {
+            scorer = frozen
+            return
+        }
         do {
             scorer = try Scorer(anomaly: autoencoder.snapshot(precision: architecture.autoencoderPrecision),
                                 classifier: classifier.snapshot(precision: architecture.classifierPrecision))
         } catch {
             throw EngineError.wrapping(error, "cannot freeze model set \(version)")
         }
-        checksum = SHA256.hex(SHA256.hash(ModelSetCoding.body(version: version, parent: parent, createdAtMillis: createdAtMillis,
-                                                                  featureSpecHash: featureSpecHash, architecture: architecture,
-                                                                  autoencoder: autoencoder, classifier: classifier, metrics: metrics)))
+    }
+
+    func rememberChecksum(_ hex: String) {
+        knownChecksum.withLock { $0 = hex }
     }
 
     /// The same models under another version number and lineage (loading, re-promoting).

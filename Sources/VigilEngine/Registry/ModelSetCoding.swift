@@ -103,7 +103,9 @@ extension ModelSet {
         let body = ModelSetCoding.body(version: version, parent: parent, createdAtMillis: createdAtMillis,
                                        featureSpecHash: featureSpecHash, architecture: architecture,
                                        autoencoder: autoencoder, classifier: classifier, metrics: metrics)
-        return body + SHA256.hash(body)
+        let digest = SHA256.hash(body)
+        rememberChecksum(SHA256.hex(digest))
+        return body + digest
     }
 
     /// Decodes and verifies bytes made by `encoded()`.

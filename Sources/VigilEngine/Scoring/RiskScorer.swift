@@ -103,6 +103,9 @@ public final class RiskScorer {
     func scoreExtracted(count n: Int, models: ModelSet, into batch: inout ScoredBatch) throws {
         let d = batch.featureWidth, s = batch.sparseWidth
         let usesSparse = models.classifier.configuration.hashBuckets > 0
+        // No reasons wanted (a backtest keeps only risks): the per-feature errors and the
+        // classifier contributions behind reasons are not computed at all. The risks are the same.
+        let wantsReasons = configuration.reasonsPerEvent > 0
         if featureErrors.count < n * d { featureErrors = [Float](repeating: 0, count: n * d) }
         var errorsOwner: [Float] = []
         swap(&errorsOwner, &featureErrors)
@@ -127,7 +130,7 @@ public final class RiskScorer {
                     try errorsOwner.withUnsafeMutableBufferPointer { errors in
                         try models.scorer.score(batch: UnsafeBufferPointer(rebasing: rows[0..<(n * d)]),
                                                 sparse: usesSparse ? sparseOwner : nil, count: n, into: out,
-                                                featureErrors: UnsafeMutableBufferPointer(rebasing: errors[0..<(n * d)]),
+                                                featureErrors: wantsReasons ? UnsafeMutableBufferPointer(rebasing: errors[0..<(n * d)]) : nil,
                                                 workspace: workspace)
                     }
                 }
@@ -136,6 +139,13 @@ public final class RiskScorer {
             throw EngineError.wrapping(error, "scoring with model set \(models.version) failed")
         }
         let trained = models.classifierIsTrained
+        guard wantsReasons else {
+            for j in 0..<n {
+                batch.risks[j] = configuration.risk(batch.scores[j], classifierIsTrained: trained)
+                if !batch.reasons[j].isEmpty { batch.reasons[j] = ReasonList() }
+            }
+            return
+        }
         var explained = 0
         try errorsOwner.withUnsafeMutableBufferPointer { errors in
             for j in 0..<n {

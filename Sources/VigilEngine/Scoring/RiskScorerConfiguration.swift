@@ -13,7 +13,9 @@ public struct RiskScorerConfiguration: Sendable, Equatable {
     /// How much the autoencoder can add once the classifier is trained (noisy-or weight):
     /// risk = 1 − (1 − p)(1 − w·q). Until the classifier has seen labels, risk = q. Default: 0.5.
     public var anomalyWeight: Float = 0.5
-    /// Reasons kept per event (at most `ReasonList.capacity`). Default: 3.
+    /// Reasons kept per event (at most `ReasonList.capacity`); 0 computes none, which also
+    /// skips the per-feature reconstruction errors and classifier contributions (risks are
+    /// unchanged). Default: 3.
     public var reasonsPerEvent = 3
     /// A feature's reconstruction-error ratio must exceed this to be named as a reason. Default: 4.
     public var minimumReconstructionRatio: Float = 4

@@ -63,7 +63,7 @@ extension OnlineTrainer {
                     var rows: [Float] = []
                     rows.reserveCapacity(picked.count * width)
                     for i in picked { rows += inputs[(i * width)..<((i + 1) * width)] }
-                    let batch = fit.pick(picked)
+                    let batch = fit.pick(picked, dense: false)
                     try classifier.train(rows: rows, sparse: classifier.configuration.hashBuckets > 0 ? batch.sparseBatch : nil,
                                          labels: batch.labels, count: batch.count)
                 }
@@ -93,7 +93,8 @@ extension OnlineTrainer {
         return TrainedRound(round: round, build: { version, createdAtMillis in
             try ModelSet(version: version, parent: live.version, createdAtMillis: createdAtMillis,
                          featureSpecHash: live.featureSpecHash, architecture: live.architecture,
-                         autoencoder: finalAutoencoder, classifier: finalClassifier, metrics: finalMetrics)
+                         autoencoder: finalAutoencoder, classifier: finalClassifier, metrics: finalMetrics,
+                         frozen: candidateScorer)
         })
     }
 

@@ -96,9 +96,7 @@ public final class OnlineTrainer: Sendable {
         // (retain and release) every string of every event.
         var hashes = [UInt64](repeating: 0, count: events.count)
         for (i, index) in events.indices.enumerated() { hashes[i] = StableHash.hash(events[index].eventID) }
-        recent.withLock { r in
-            for i in hashes.indices { r.record(eventHash: hashes[i], batch: batch, index: i) }
-        }
+        recent.withLock { $0.record(eventHashes: hashes, batch: batch) }
         let due = control.withLock { c in
             // Signal once per round (a round resets it): past the volume and the gap.
             c.trafficSinceRound += events.count

@@ -17,7 +17,7 @@ struct RecentTraffic {
     /// −1 unknown, 0 legit, 1 fraud: set when a label joins, used for the autoencoder's
     /// negative mining (events known to share a label are not pushed apart).
     private var known: [Int8]
-    private var slotOf: [UInt64: Int32] = [:]
+    private var slotOf: EventSlotIndex
     /// Vectors recorded in total (including overwritten ones).
     private(set) var recorded = 0
 
@@ -29,21 +29,39 @@ struct RecentTraffic {
         dense = [Float](repeating: 0, count: capacity * featureWidth)
         sparse = [UInt32](repeating: 0, count: capacity * sparseWidth)
         known = [Int8](repeating: -1, count: capacity)
-        slotOf.reserveCapacity(capacity)
+        slotOf = EventSlotIndex(capacity: capacity)
     }
 
-    mutating func record(eventHash key: UInt64, batch: ScoredBatch, index i: Int) {
-        let slot = next
-        if count == capacity, slotOf[keys[slot]] == Int32(slot) { slotOf[keys[slot]] = nil }
-        keys[slot] = key
-        known[slot] = -1
+    /// Remembers the first `hashes.count` events of `batch`, in order (the oldest are overwritten).
+    mutating func record(eventHashes hashes: [UInt64], batch: ScoredBatch) {
         let d = featureWidth, s = sparseWidth
-        for f in 0..<d { dense[slot * d + f] = batch.features[i * d + f] }
-        for k in 0..<s { sparse[slot * s + k] = batch.sparse[i * s + k] }
-        slotOf[key] = Int32(slot)
-        next = (next + 1) % capacity
-        count = min(count + 1, capacity)
-        recorded += 1
+        precondition(batch.featureWidth == d && batch.sparseWidth == s && hashes.count <= batch.count, "batch shape differs from the trainer's")
+        // Rows are copied whole through raw buffers: element-wise copies with bounds checks
+        // were most of observe's time.
+        batch.features.withUnsafeBufferPointer { features in
+            batch.sparse.withUnsafeBufferPointer { indices in
+                dense.withUnsafeMutableBufferPointer { dense in
+                    sparse.withUnsafeMutableBufferPointer { sparse in
+                        for i in hashes.indices {
+                            let key = hashes[i], slot = next
+                            if count == capacity { slotOf.remove(keys[slot], ifSlot: Int32(slot)) }
+                            keys[slot] = key
+                            known[slot] = -1
+                            if d > 0 {
+                                (dense.baseAddress! + slot * d).update(from: features.baseAddress! + i * d, count: d)
+                            }
+                            if s > 0 {
+                                (sparse.baseAddress! + slot * s).update(from: indices.baseAddress! + i * s, count: s)
+                            }
+                            slotOf.set(key, Int32(slot))
+                            next = (next + 1) % capacity
+                            count = min(count + 1, capacity)
+                            recorded += 1
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The vector scored for an event, if it is still remembered.
@@ -107,13 +125,18 @@ struct ExampleRows: Sendable {
         return out
     }
 
-    /// The rows at `indices`, in that order.
-    func pick(_ indices: some Sequence<Int>) -> ExampleRows {
+    /// The rows at `indices`, in that order. `dense: false` leaves the dense values out (a
+    /// caller that builds its own dense input saves copying them).
+    func pick(_ indices: some Collection<Int>, dense withDense: Bool = true) -> ExampleRows {
         var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+        if withDense { out.dense.reserveCapacity(indices.count * featureWidth) }
+        out.sparse.reserveCapacity(indices.count * sparseWidth)
+        if !labels.isEmpty { out.labels.reserveCapacity(indices.count) }
         for i in indices {
-            out.append(dense: dense[(i * featureWidth)..<((i + 1) * featureWidth)],
-                       sparse: sparse[(i * sparseWidth)..<((i + 1) * sparseWidth)],
-                       label: labels.isEmpty ? nil : labels[i])
+            if withDense { out.dense += dense[(i * featureWidth)..<((i + 1) * featureWidth)] }
+            out.sparse += sparse[(i * sparseWidth)..<((i + 1) * sparseWidth)]
+            if !labels.isEmpty { out.labels.append(labels[i]) }
+            out.count += 1
         }
         return out
     }

@@ -20,21 +20,20 @@ extension FeatureExtractor {
             }
         }
         let group = 16
-        var i = 0
-        var index = events.startIndex
-        while index != events.endIndex {
-            // Touch the next group's card slots (and the one after, so the lines are in flight).
-            var probe = index
-            var touched: UInt64 = 0
-            for _ in 0..<group where probe != events.endIndex {
-                touched ^= cards.touch(StableHash.hash(events[probe].cardID))
-                probe = events.index(after: probe)
-            }
-            prefetchSink ^= touched
-            while index != probe {
-                extract(events[index], into: &vectors[i])
-                i += 1
-                index = events.index(after: index)
+        // Through a buffer: the events are then borrowed, where `events[index]` copied each
+        // one (retaining and releasing every string) for the call.
+        events.withUnsafeBufferPointer { events in
+            var index = 0
+            while index < events.count {
+                // Touch the next group's card slots (and the one after, so the lines are in flight).
+                let probe = min(index + group, events.count)
+                var touched: UInt64 = 0
+                for k in index..<probe { touched ^= cards.touch(StableHash.hash(events[k].cardID)) }
+                prefetchSink ^= touched
+                while index < probe {
+                    extract(events[index], into: &vectors[index])
+                    index += 1
+                }
             }
         }
     }

@@ -19,7 +19,37 @@ public enum HalfPrecision {
     /// how loss scaling detects overflow.
     @inlinable
     public static func narrow(_ values: [Float]) -> [Float16] {
-        values.map { Float16($0) }
+        values.map { narrow($0) }
+    }
+
+    /// `Float16(x)` (round to nearest, ties to even; beyond the largest half, infinity)
+    /// computed on the bit pattern: the conversion is a library call on baseline x86_64 and
+    /// ran for every gradient of every training step. NaN gives a quiet NaN of the same sign.
+    @inlinable
+    public static func narrow(_ x: Float) -> Float16 {
+        let bits = x.bitPattern
+        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
+        let magnitude = bits & 0x7FFF_FFFF
+        if magnitude > 0x7F80_0000 { return Float16(bitPattern: sign | 0x7E00) }  // NaN
+        // 65520 and above (the midpoint past 65504, which ties to the even infinity).
+        if magnitude >= 0x477F_F000 { return Float16(bitPattern: sign | 0x7C00) }
+        if magnitude < 0x3880_0000 {
+            // Below the smallest normal half: units of 2^-24, scaled exactly and rounded to
+            // even (1024 units carry into the smallest normal, as the bit layout does).
+            let units = (Float(bitPattern: magnitude) * 16_777_216).rounded(.toNearestOrEven)
+            return Float16(bitPattern: sign | UInt16(units))
+        }
+        let rebased = magnitude &- (112 << 23)  // exponent bias 127 → 15
+        var half = rebased >> 13
+        let rest = rebased & 0x1FFF
+        if rest > 0x1000 || (rest == 0x1000 && half & 1 == 1) { half &+= 1 }
+        return Float16(bitPattern: sign | UInt16(truncatingIfNeeded: half))
+    }
+
+    /// `Float(h)`, through the table.
+    @inlinable
+    public static func widen(_ h: Float16) -> Float {
+        table.withUnsafeBufferPointer { $0[Int(h.bitPattern)] }
     }
 
     /// Widens `count` half values into `output`.

@@ -40,11 +40,33 @@ struct AdamState: Sendable {
             m.withUnsafeMutableBufferPointer { m in
                 v.withUnsafeMutableBufferPointer { v in
                     gradient.withUnsafeBufferPointer { gradient in
-                        for i in 0..<p.count {
+                        // Eight lanes at a time: the same operations in the same order per
+                        // element, so the same bits as the scalar loop, which the compiler
+                        // does not vectorise (its square root keeps a libm fallback branch).
+                        let lanes = 8, whole = p.count / lanes * lanes
+                        let ob1 = 1 - b1, ob2 = 1 - b2
+                        typealias Lanes = SIMD8<Float>
+                        let stride = MemoryLayout<Float>.stride
+                        let gp = UnsafeRawPointer(gradient.baseAddress!), mp = UnsafeMutableRawPointer(m.baseAddress!)
+                        let vp = UnsafeMutableRawPointer(v.baseAddress!), pp = UnsafeMutableRawPointer(p.baseAddress!)
+                        var i = 0
+                        while i < whole {
+                            let at = i * stride
+                            let g = gp.loadUnaligned(fromByteOffset: at, as: Lanes.self)
+                            let mi = b1 * mp.loadUnaligned(fromByteOffset: at, as: Lanes.self) + ob1 * g
+                            let vi = b2 * vp.loadUnaligned(fromByteOffset: at, as: Lanes.self) + ob2 * g * g
+                            let pi = pp.loadUnaligned(fromByteOffset: at, as: Lanes.self) - lr * mi / (vi.squareRoot() + eps)
+                            mp.storeBytes(of: mi, toByteOffset: at, as: Lanes.self)
+                            vp.storeBytes(of: vi, toByteOffset: at, as: Lanes.self)
+                            pp.storeBytes(of: pi, toByteOffset: at, as: Lanes.self)
+                            i += lanes
+                        }
+                        while i < p.count {
                             let g = gradient[i]
-                            m[i] = b1 * m[i] + (1 - b1) * g
-                            v[i] = b2 * v[i] + (1 - b2) * g * g
+                            m[i] = b1 * m[i] + ob1 * g
+                            v[i] = b2 * v[i] + ob2 * g * g
                             p[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+                            i += 1
                         }
                     }
                 }
@@ -75,13 +97,25 @@ struct AdamState: Sendable {
     /// The values a lazy `update` of `rows` will change (parameters and moments), for `restore`.
     func save(rows: [Int], width: Int, params: [Float]) -> SavedRows {
         var saved = SavedRows(rows: rows, width: width, step: step)
-        saved.values.reserveCapacity(rows.count * width * 3)
-        for row in rows {
-            for i in (row * width)..<((row + 1) * width) {
-                saved.values.append(params[i])
-                saved.values.append(m[i])
-                saved.values.append(v[i])
+        // Filled through raw buffers: three appends per value were most of a training step's
+        // bookkeeping. Same values, same order.
+        saved.values = [Float](unsafeUninitializedCapacity: rows.count * width * 3) { out, initialized in
+            params.withUnsafeBufferPointer { p in
+                m.withUnsafeBufferPointer { m in
+                    v.withUnsafeBufferPointer { v in
+                        var k = 0
+                        for row in rows {
+                            for i in (row * width)..<((row + 1) * width) {
+                                out[k] = p[i]
+                                out[k + 1] = m[i]
+                                out[k + 2] = v[i]
+                                k += 3
+                            }
+                        }
+                    }
+                }
             }
+            initialized = rows.count * width * 3
         }
         return saved
     }

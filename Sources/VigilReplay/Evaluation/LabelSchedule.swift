@@ -37,9 +37,23 @@ struct LabelSchedule {
             // dictionary of every event id (millions) cost more than the rest of the setup.
             var index: [String: Int] = [:]
             index.reserveCapacity(input.labels.count)
-            for label in input.labels { index[label.eventID] = -1 }
-            for (i, e) in input.events.enumerated() {
-                if let at = index[e.eventID], at < 0 { index[e.eventID] = i }
+            // A bit per hash bucket of the labelled ids screens out most events before the
+            // dictionary (whose string hashing cost more than the rest of the setup); a hit
+            // still goes through the dictionary, so the result is exact.
+            var buckets = 1 << 16
+            while buckets < input.labels.count * 16 { buckets <<= 1 }
+            var screen = [UInt64](repeating: 0, count: buckets / 64)
+            for label in input.labels {
+                index[label.eventID] = -1
+                let b = Int(truncatingIfNeeded: StableHash.hash(label.eventID)) & (buckets - 1)
+                screen[b >> 6] |= 1 << UInt64(b & 63)
+            }
+            input.events.withUnsafeBufferPointer { events in  // borrowed: no copy of each event
+                for i in events.indices {
+                    let b = Int(truncatingIfNeeded: StableHash.hash(events[i].eventID)) & (buckets - 1)
+                    guard screen[b >> 6] & (1 << UInt64(b & 63)) != 0 else { continue }
+                    if let at = index[events[i].eventID], at < 0 { index[events[i].eventID] = i }
+                }
             }
             for label in input.labels {
                 guard let i = index[label.eventID], i >= 0 else { unmatched += 1; continue }

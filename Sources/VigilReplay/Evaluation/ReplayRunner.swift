@@ -70,7 +70,11 @@ public enum ReplayRunner {
         let registry = ModelRegistry(initial: initial)
         let scorer: RiskScorer, policy: DecisionPolicy, trainer: OnlineTrainer?
         do {
-            scorer = try RiskScorer(registry: registry, extractor: extractor, configuration: risk)
+            // A backtest keeps risks and alerts, never reasons (rules do not read them either),
+            // so the scorer skips them; the risk combination is the configured one.
+            var scoring = risk
+            scoring.reasonsPerEvent = 0
+            scorer = try RiskScorer(registry: registry, extractor: extractor, configuration: scoring)
             policy = try DecisionPolicy(configuration: c.policy)
             trainer = c.freeze ? nil : try OnlineTrainer(registry: registry, featureWidth: extractor.denseCount,
                                                          sparseWidth: extractor.sparseCount, configuration: trainerSettings, risk: risk)
@@ -85,7 +89,7 @@ public enum ReplayRunner {
         var decisions: [Decision] = []
         var promotions: [ReplayMetrics.Promotion] = []
         var delivered = 0, latestTime = Int64.min, nextRound = c.trainEvery
-        var trainingSeconds = 0.0, waitSeconds = 0.0
+        var trainingSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, learningSeconds = 0.0
         // The round in flight: trained in the background on the snapshot taken at `snapshotAt`,
         // published at the first batch boundary at or past `publishAt`.
         var inFlight: (round: BackgroundWork<TrainedRound>, snapshotAt: Int, publishAt: Int)?
@@ -93,6 +97,7 @@ public enum ReplayRunner {
         while start < n {
             let end = min(start + c.batchSize, n)
             let slice = input.events[start..<end]
+            let batchBegan = clock.now
             do { try scorer.score(slice, extractor: &extractor, into: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
@@ -105,11 +110,13 @@ public enum ReplayRunner {
                 policy.decide(slice, in: batch, into: &decisions)
                 for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
             }
-            trainer?.observe(batch, events: slice)
             for j in 0..<(end - start) {
                 risks[start + j] = batch.risks[j]
                 latestTime = max(latestTime, slice[start + j].timestampMillis)
             }
+            let scored = clock.now
+            scoringSeconds += seconds(scored - batchBegan)
+            trainer?.observe(batch, events: slice)
             schedule.release(lastScored: end - 1, latestTime: latestTime) { p in
                 extractor.apply(label: p.label)
                 trainer?.record(label: p.label)
@@ -143,12 +150,13 @@ public enum ReplayRunner {
                     inFlight = (BackgroundWork(name: "vigil-replay-trainer") { trainer.train(prepared: prepared) }, end, nominal + c.effectivePublishDelay)
                 }
             }
+            learningSeconds += seconds(clock.now - scored)
             start = end
             progress?(end)
         }
         if let flight = inFlight { _ = try? flight.round.wait() }  // not due within the input: never published
 
-        let elapsed = seconds(clock.now - began)
+        let metricsBegan = clock.now, elapsed = seconds(metricsBegan - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
                                            risks: risks, alerts: alerts, from: warmUp, budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay)
         metrics.promotions = promotions
@@ -156,9 +164,11 @@ public enum ReplayRunner {
         metrics.labelsUnmatched = schedule.unmatched
         metrics.finalModelVersion = registry.currentVersion
         metrics.skippedRows = input.problems.count
+        let metricsSeconds = seconds(clock.now - metricsBegan)
         let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
                                   trainingSeconds: trainingSeconds, trainingWaitSeconds: waitSeconds,
-                                  coldStartSeconds: coldStartSeconds)
+                                  coldStartSeconds: coldStartSeconds, scoringSeconds: scoringSeconds,
+                                  learningSeconds: learningSeconds - waitSeconds, metricsSeconds: metricsSeconds)
         return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
     }
 

@@ -64,11 +64,13 @@ public struct ReplayInputReader: Sendable {
 
     /// Splits the file at line boundaries into `decodeThreads` parts decoded concurrently, then
     /// joins them in file order (line numbers continue across parts), so the result is the
-    /// same as one sequential pass.
+    /// same as one sequential pass. Each part decodes straight into its own region of the
+    /// final events array (sized by its line count), and the regions are then moved together:
+    /// appending and joining per-part arrays copied (and retained) every event twice.
     func readJSONLInParallel(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
         let parts = bytes.count < 1 << 20 ? 1 : max(1, decodeThreads)
-        guard parts > 1, let base = bytes.baseAddress else { return try readJSONL(bytes, file: file, into: &input) }
-        // Part boundaries just after a newline, and the line number each part starts at.
+        guard parts > 1, let base = bytes.baseAddress, input.events.isEmpty else { return try readJSONL(bytes, file: file, into: &input) }
+        // Part boundaries just after a newline, and the lines in each part.
         var cuts = [0]
         for p in 1..<parts {
             let target = max(cuts[p - 1], bytes.count * p / parts)
@@ -76,47 +78,102 @@ public struct ReplayInputReader: Sendable {
             cuts.append(cut)
         }
         cuts.append(bytes.count)
-        var firstLines = [0]
-        for p in 1..<parts {
-            var lines = 0, i = cuts[p - 1]
-            while i < cuts[p], let hit = memchr(base + i, 0x0A, cuts[p] - i) {
+        var lineCounts: [Int] = []
+        for p in 0..<parts {
+            var lines = 0, i = cuts[p]
+            while i < cuts[p + 1], let hit = memchr(base + i, 0x0A, cuts[p + 1] - i) {
                 lines += 1
                 i = base.distance(to: UnsafeRawPointer(hit)) + 1
             }
-            firstLines.append(firstLines[p - 1] + lines)
+            if i < cuts[p + 1] { lines += 1 }  // a last line without a newline
+            lineCounts.append(lines)
         }
-        let results = Mutex<[Int: Result<ReplayInput, ReplayError>]>([:])
+        var firstLines = [0], regions = [0]
+        for p in 1...parts {
+            firstLines.append(firstLines[p - 1] + lineCounts[p - 1])
+            regions.append(regions[p - 1] + lineCounts[p - 1])
+        }
+        let capacity = regions[parts]
+        // Per part: events initialised at the start of its region, its truth and its problems.
+        let results = Mutex<[Int: Result<(events: Int, truth: [Truth], problems: [InputProblem]), ReplayError>]>([:])
         let address = UInt(bitPattern: base)  // the mapped file outlives the concurrent loop
-        let (partCuts, partLines) = (cuts, firstLines)
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let chunk = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address)! + partCuts[p], count: partCuts[p + 1] - partCuts[p])
-            var partial = ReplayInput()
-            let outcome: Result<ReplayInput, ReplayError>
-            do {
-                try readJSONL(chunk, file: file, into: &partial, lineOffset: partLines[p])
-                outcome = .success(partial)
-            } catch let e as ReplayError { outcome = .failure(e) } catch { outcome = .failure(ReplayError(.io, "\(error)")) }
-            results.withLock { $0[p] = outcome }
+        let (partCuts, partLines, partRegions) = (cuts, firstLines, regions)
+        var failure: ReplayError?
+        var truth: [Truth] = [], problems: [InputProblem] = []
+        truth.reserveCapacity(capacity)
+        let events = [TransactionEvent](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            let target = UInt(bitPattern: buffer.baseAddress)  // each part writes only its own region
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let chunk = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address)! + partCuts[p], count: partCuts[p + 1] - partCuts[p])
+                let region = UnsafeMutablePointer<TransactionEvent>(bitPattern: target)! + partRegions[p]
+                let room = partRegions[p + 1] - partRegions[p]
+                var written = 0, partTruth: [Truth] = [], partProblems: [InputProblem] = []
+                partTruth.reserveCapacity(room)
+                let outcome: Result<(events: Int, truth: [Truth], problems: [InputProblem]), ReplayError>
+                do {
+                    try decodeJSONL(chunk, file: file, lineOffset: partLines[p], problems: &partProblems) { (event: consuming TransactionEvent, t) in
+                        precondition(written < room, "more events than lines in a part")
+                        (region + written).initialize(to: event)  // moved in (consumed), not copied
+                        written += 1
+                        partTruth.append(t)
+                    }
+                    outcome = .success((written, partTruth, partProblems))
+                } catch {
+                    (region).deinitialize(count: written)
+                    outcome = .failure(error as? ReplayError ?? ReplayError(.io, "\(error)"))
+                }
+                results.withLock { $0[p] = outcome }
+            }
+            // Join the regions in file order (moves, no copies); on a failure keep nothing.
+            let all = results.withLock { $0 }
+            var joined = 0
+            for p in 0..<parts {
+                switch all[p]! {
+                case .success(let part):
+                    if failure == nil {
+                        (buffer.baseAddress! + joined).moveInitialize(from: buffer.baseAddress! + partRegions[p], count: part.events)
+                        joined += part.events
+                        truth += part.truth
+                        problems += part.problems
+                    } else {
+                        (buffer.baseAddress! + partRegions[p]).deinitialize(count: part.events)
+                    }
+                case .failure(let e):
+                    if failure == nil {
+                        failure = e
+                        buffer.baseAddress!.deinitialize(count: joined)
+                        joined = 0
+                    }
+                }
+            }
+            initialized = joined
         }
-        let all = results.withLock { $0 }
-        for p in 0..<parts {
-            let partial = try all[p]!.get()
-            input.events += partial.events
-            input.truth += partial.truth
-            input.problems += partial.problems
-        }
+        if let failure { throw failure }
+        input.events = events
+        input.truth += truth
+        input.problems += problems
     }
 
     func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput, lineOffset: Int = 0) throws {
+        try decodeJSONL(bytes, file: file, lineOffset: lineOffset, problems: &input.problems) { (event: consuming TransactionEvent, truth) in
+            input.events.append(event)
+            input.truth.append(truth)
+        }
+    }
+
+    /// Decodes each line, handing over the event and its ground truth; malformed lines are
+    /// reported (or fatal) with their line numbers.
+    func decodeJSONL(_ bytes: UnsafeRawBufferPointer, file: String, lineOffset: Int, problems: inout [InputProblem],
+                     _ emit: (consuming TransactionEvent, Truth) -> Void) throws {
         try forEachLine(bytes) { (line, localNumber) throws in
             let number = localNumber + lineOffset
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             do {
-                let event = try decoder.decode(line)
-                input.events.append(event)
-                input.truth.append(Self.truth(inJSON: line))
+                emit(try decoder.decode(line), Self.truth(inJSON: line))
             } catch {
-                try problem(&input, file, number, (error as? EventRejection)?.reason ?? "\(error)")
+                let p = InputProblem(file: file, line: number, reason: (error as? EventRejection)?.reason ?? "\(error)")
+                if onMalformed == .fail { throw ReplayError(.malformedInput, "malformed row: \(p)") }
+                problems.append(p)
             }
         }
     }
@@ -141,16 +198,20 @@ public struct ReplayInputReader: Sendable {
         (Array(#""label":"#.utf8), [(Array(#""fraud""#.utf8), .fraud), (Array(#""legit""#.utf8), .legit)]),
     ]
 
-    /// memchr for the first byte, memcmp for the rest (memmem is a GNU extension Swift does not see).
+    /// The first occurrence of `needle`: memchr for its second byte, memcmp for the whole
+    /// (memmem is a GNU extension Swift does not see). The keys start with a quote, which a JSON
+    /// line has dozens of; their second byte is rare, so far fewer candidates are compared.
+    /// Candidates come in order of position, so the first match is the first occurrence.
     static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
-        guard let base = hay.baseAddress, hay.count >= needle.count else { return nil }
+        guard let base = hay.baseAddress, hay.count >= needle.count, !needle.isEmpty else { return nil }
+        let anchor = needle.count > 1 ? 1 : 0
         return needle.withUnsafeBytes { n -> Int? in
-            var i = 0
-            let last = hay.count - n.count
-            while i <= last, let hit = memchr(base + i, Int32(n[0]), last - i + 1) {
-                let at = base.distance(to: UnsafeRawPointer(hit))
+            var i = anchor
+            let last = hay.count - n.count + anchor  // the last position the anchor byte can take
+            while i <= last, let hit = memchr(base + i, Int32(n[anchor]), last - i + 1) {
+                let at = base.distance(to: UnsafeRawPointer(hit)) - anchor
                 if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at }
-                i = at + 1
+                i = at + anchor + 1
             }
             return nil
         }

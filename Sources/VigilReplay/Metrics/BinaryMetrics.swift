@@ -22,15 +22,57 @@ public struct BinaryMetrics: Sendable {
             let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
             keys[i] = UInt64(~ascending) << 32 | UInt64(UInt32(truncatingIfNeeded: i))
         }
-        keys.sort()
+        Self.radixSort(&keys)
         sortedScores = keys.map { scores[Int(UInt32(truncatingIfNeeded: $0))] }
         sortedFraud = keys.map { isFraud[Int(UInt32(truncatingIfNeeded: $0))] }
         positives = isFraud.lazy.filter { $0 }.count
         negatives = isFraud.count - positives
+        points = Self.thresholdPoints(sortedScores, sortedFraud)
+    }
+
+    /// What `thresholdPoints()` returns, worked out once (AUPRC and the curves both walk it).
+    private let points: [(threshold: Float, tp: Int, fp: Int)]
+
+    /// Sorts ascending, a byte at a time from the lowest (LSD radix): the keys are distinct, so
+    /// the order is the one `sort()` gives, several times faster for a million keys. Bytes that
+    /// are the same in every key (the high bytes of small indices) are skipped.
+    static func radixSort(_ keys: inout [UInt64]) {
+        guard keys.count > 1 else { return }
+        var scratch = [UInt64](repeating: 0, count: keys.count)
+        var counts = [Int](repeating: 0, count: 256)
+        for shift in stride(from: UInt64(0), to: 64, by: 8) {
+            for i in counts.indices { counts[i] = 0 }
+            keys.withUnsafeBufferPointer { k in
+                counts.withUnsafeMutableBufferPointer { c in
+                    for key in k { c[Int(truncatingIfNeeded: (key >> shift) & 0xFF)] += 1 }
+                }
+            }
+            if counts.contains(keys.count) { continue }
+            var total = 0
+            for i in counts.indices {
+                let c = counts[i]
+                counts[i] = total
+                total += c
+            }
+            keys.withUnsafeBufferPointer { k in
+                scratch.withUnsafeMutableBufferPointer { out in
+                    counts.withUnsafeMutableBufferPointer { c in
+                        for key in k {
+                            let b = Int(truncatingIfNeeded: (key >> shift) & 0xFF)
+                            out[c[b]] = key
+                            c[b] += 1
+                        }
+                    }
+                }
+            }
+            swap(&keys, &scratch)
+        }
     }
 
     /// One point per distinct threshold: (threshold, true positives, false positives) at "score ≥ threshold".
-    func thresholdPoints() -> [(threshold: Float, tp: Int, fp: Int)] {
+    func thresholdPoints() -> [(threshold: Float, tp: Int, fp: Int)] { points }
+
+    private static func thresholdPoints(_ sortedScores: [Float], _ sortedFraud: [Bool]) -> [(threshold: Float, tp: Int, fp: Int)] {
         var points: [(Float, Int, Int)] = []
         var tp = 0, fp = 0, i = 0
         while i < sortedScores.count {

@@ -7,6 +7,10 @@ enum MetricsBuilder {
     /// - Parameters: per-event arrays over the whole replay; `from` = first evaluated index.
     static func build(name: String, configuration: [String: String], events: [TransactionEvent], truth: [Truth],
                       risks: [Float], alerts: [Bool], from: Int, budgets: [Double], cardsPerDay k: Int) -> ReplayMetrics {
+        // The per-day table is independent of the rest: built on the other core meanwhile.
+        let dayWork = BackgroundWork(name: "vigil-replay-days") {
+            days(events: events, truth: truth, risks: risks, alerts: alerts, from: from, k: k)
+        }
         // Events with unknown truth are scored but cannot be judged: leave them out.
         var scores: [Float] = [], fraud: [Bool] = []
         var histogram = ReplayMetrics.Histogram(fraud: Array(repeating: 0, count: histogramBins), legit: Array(repeating: 0, count: histogramBins))
@@ -20,6 +24,7 @@ enum MetricsBuilder {
         }
         let m = BinaryMetrics(scores: scores, isFraud: fraud)
         let curves = m.curves()
+        let perDay = (try? dayWork.wait()) ?? []  // `days` cannot throw
         return ReplayMetrics(
             name: name, configuration: configuration, events: events.count, warmUpEvents: from, evaluatedEvents: scores.count,
             frauds: m.positives, fraudRate: scores.isEmpty ? nil : Double(m.positives) / Double(scores.count),
@@ -29,7 +34,7 @@ enum MetricsBuilder {
                 return ReplayMetrics.Budget(budget: b, alerts: r.alerts, precision: r.precision, recall: r.recall)
             },
             alertRate: scores.isEmpty ? nil : Double(alertCount) / Double(scores.count),
-            days: days(events: events, truth: truth, risks: risks, alerts: alerts, from: from, k: k), cardsPerDayK: k,
+            days: perDay, cardsPerDayK: k,
             riskHistogram: histogram, promotions: [], labelsDelivered: 0, labelsUnmatched: 0, finalModelVersion: 0, skippedRows: 0,
             prCurve: curves.pr, rocCurve: curves.roc)
     }

@@ -64,9 +64,19 @@ struct SparsityState: Sendable, Equatable {
     }
 
     mutating func accumulate(weights: [Float], gradient: [Float]) {
-        for i in weights.indices {
-            importance[i] += abs(weights[i] * gradient[i])
-            gradientMagnitude[i] += abs(gradient[i])
+        precondition(weights.count == importance.count && gradient.count == importance.count, "accumulating a layer of another shape")
+        // Raw buffers: element-wise array mutation kept a uniqueness check per weight (every step).
+        weights.withUnsafeBufferPointer { w in
+            gradient.withUnsafeBufferPointer { g in
+                importance.withUnsafeMutableBufferPointer { importance in
+                    gradientMagnitude.withUnsafeMutableBufferPointer { magnitude in
+                        for i in 0..<w.count {
+                            importance[i] += abs(w[i] * g[i])
+                            magnitude[i] += abs(g[i])
+                        }
+                    }
+                }
+            }
         }
     }
 

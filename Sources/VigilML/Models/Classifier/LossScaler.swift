@@ -45,17 +45,30 @@ public struct LossScaler: Sendable, Equatable {
     /// overflow (any value beyond ±65504 or non-finite).
     static func toHalf(_ gradient: [Float]) -> [Float16]? {
         var out = [Float16](repeating: 0, count: gradient.count)
-        for i in gradient.indices {
-            let h = Float16(gradient[i])
-            if !h.isFinite { return nil }
-            out[i] = h
+        let finite = out.withUnsafeMutableBufferPointer { out in
+            gradient.withUnsafeBufferPointer { g in
+                for i in g.indices {
+                    let h = HalfPrecision.narrow(g[i])
+                    if !h.isFinite { return false }
+                    out[i] = h
+                }
+                return true
+            }
         }
-        return out
+        return finite ? out : nil
     }
 
     /// Widens half gradients and removes the scale.
     static func unscale(_ gradient: [Float16], scale: Float) -> [Float] {
         let inverse = 1 / scale
-        return gradient.map { Float($0) * inverse }
+        var out = [Float](repeating: 0, count: gradient.count)
+        HalfPrecision.table.withUnsafeBufferPointer { t in
+            gradient.withUnsafeBufferPointer { g in
+                out.withUnsafeMutableBufferPointer { out in
+                    for i in g.indices { out[i] = t[Int(g[i].bitPattern)] * inverse }
+                }
+            }
+        }
+        return out
     }
 }

@@ -105,15 +105,27 @@ public struct SparseClassifier: Sendable {
     func inputColumns(rows: [Float], sparse: SparseBatch?, count n: Int) -> [Float] {
         let d = configuration.denseWidth, bw = configuration.bagWidth
         var x = [Float](repeating: 0, count: configuration.inputWidth * n)
-        for j in 0..<n { for f in 0..<d { x[f * n + j] = rows[j * d + f] } }
-        if configuration.hashBuckets > 0, let sparse {
-            for j in 0..<n {
-                let lo = Int(sparse.offsets[j]), hi = Int(sparse.offsets[j + 1])
-                guard hi > lo else { continue }
-                let inv = 1 / Float(hi - lo)
-                for e in lo..<hi {
-                    let row = Int(sparse.indices[e]) * bw
-                    for k in 0..<bw { x[(d + k) * n + j] += table[row + k] * inv }
+        // Raw buffers (the shapes were checked by the callers): this runs for every training
+        // step and every logits call, and bounds checks on three arrays dominated it.
+        x.withUnsafeMutableBufferPointer { x in
+            rows.withUnsafeBufferPointer { rows in
+                for j in 0..<n { for f in 0..<d { x[f * n + j] = rows[j * d + f] } }
+            }
+            if configuration.hashBuckets > 0, let sparse {
+                table.withUnsafeBufferPointer { table in
+                    sparse.offsets.withUnsafeBufferPointer { offsets in
+                        sparse.indices.withUnsafeBufferPointer { indices in
+                            for j in 0..<n {
+                                let lo = Int(offsets[j]), hi = Int(offsets[j + 1])
+                                guard hi > lo else { continue }
+                                let inv = 1 / Float(hi - lo)
+                                for e in lo..<hi {
+                                    let row = Int(indices[e]) * bw
+                                    for k in 0..<bw { x[(d + k) * n + j] += table[row + k] * inv }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -159,19 +171,18 @@ public struct SparseClassifier: Sendable {
         var tableGradient: [Float] = []
         if bag, let sparse {
             let d = configuration.denseWidth, bw = configuration.bagWidth
-            var slots: [Int: Int] = [:]
+            var slots = FirstSeenIndex(capacity: sparse.indices.count)
             for j in 0..<n {
                 let lo = Int(sparse.offsets[j]), hi = Int(sparse.offsets[j + 1])
                 guard hi > lo else { continue }
                 let inv = 1 / Float(hi - lo)
                 for e in lo..<hi {
                     let row = Int(sparse.indices[e])
-                    let slot = slots[row] ?? {
-                        slots[row] = tableRows.count
+                    let (slot, isNew) = slots.number(of: row)
+                    if isNew {
                         tableRows.append(row)
                         tableGradient.append(contentsOf: repeatElement(0, count: bw))
-                        return tableRows.count - 1
-                    }()
+                    }
                     for k in 0..<bw { tableGradient[slot * bw + k] += grad[(d + k) * n + j] * inv }
                 }
             }
