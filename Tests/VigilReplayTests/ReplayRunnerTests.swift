@@ -1,6 +1,7 @@
 // The prequential loop: labels stay hidden for their delay, runs are reproducible, planted fraud is found.
 import Foundation
 import Testing
+import VigilEngine
 import VigilFeatures
 @testable import VigilReplay
 
@@ -104,6 +105,18 @@ struct ReplayRunnerTests {
         let expectedAlerts = (m.warmUpEvents..<input.events.count).filter { input.truth[$0] != .unknown && result.risks[$0] >= 0.5 }.count
         #expect(m.days.map(\.alerts).reduce(0, +) == expectedAlerts)
         #expect(expectedAlerts > 0)
+    }
+
+    /// A backtest retrains as serve does unless told otherwise: serve's volume trigger, and
+    /// each candidate live at its own round (sparse, late rounds made the old default score a
+    /// 200,000-event file with the cold-start model alone).
+    @Test func theDefaultScheduleIsServes() {
+        let c = ReplayConfiguration()
+        #expect(c.trainEvery == OnlineTrainerConfiguration().trafficPerRound)
+        #expect(c.effectivePublishDelay == 0)
+        var delayed = c
+        delayed.publishDelay = 5_000
+        #expect(delayed.effectivePublishDelay == 5_000)
     }
 
     @Test func frozenAndCAEOnlyRunsKeepTheirModels() throws {

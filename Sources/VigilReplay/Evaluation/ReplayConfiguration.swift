@@ -52,20 +52,23 @@ public struct ReplayConfiguration: Sendable {
     public var freeze = false
     /// Default: 1000 events.
     public var labelDelay = LabelDelay.events(1000)
-    /// A training round runs synchronously after every this many events (at a batch boundary),
-    /// so promotions happen at the same points in every run. Default: 100,000.
-    public var trainEvery = 100_000
-    /// Events between a round taking its data and its candidate going live. The round trains
-    /// in the background meanwhile (on the other core) and the replay waits for it at that
-    /// point if it is not done, so promotions land at the same event in every run; the model
-    /// is as stale as serve's, whose rounds also take a while. 0 trains synchronously at the
-    /// round's event. At most `trainEvery`; rounds whose publication falls past the input's
-    /// end are not run. nil means `trainEvery` (each round trains while the next interval
-    /// is scored). Default: nil.
+    /// A training round after every this many events (at a batch boundary), so promotions
+    /// happen at the same points in every run. Default: serve's volume trigger
+    /// (`OnlineTrainerConfiguration.trafficPerRound`, 25,000), so a backtest retrains as often
+    /// as production does.
+    public var trainEvery = OnlineTrainerConfiguration().trafficPerRound
+    /// Events between a round taking its data and its candidate going live. With a delay the
+    /// round trains in the background (on the other core) and the replay waits for it at that
+    /// point if it is not done, so promotions land at the same event in every run. At most
+    /// `trainEvery`; rounds whose publication falls past the input's end are not run.
+    /// nil means 0: the candidate goes live at its round's event. That is serve's behaviour at
+    /// production rates, where a round is published within a second, a few thousand events
+    /// later; a delay buys replay speed with staleness serve does not have (on 1,000,000
+    /// generated events: AUPRC 0.26 with 0, 0.23 with 5,000). Default: nil.
     public var publishDelay: Int?
 
     /// The publish delay in effect.
-    public var effectivePublishDelay: Int { publishDelay ?? trainEvery }
+    public var effectivePublishDelay: Int { publishDelay ?? 0 }
     /// Events per scoring batch (as `serve` scores a poll). Default: 256.
     public var batchSize = 256
     /// A cold start trains the first model on this many leading events (scored but not

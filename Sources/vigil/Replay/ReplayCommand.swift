@@ -13,7 +13,8 @@ struct ReplayCommand: AsyncParsableCommand {
         discussion: """
             Each event is scored before its label is visible; labels arrive after --label-delay and feed the \
             extractor's label state and the online trainer, whose rounds take their data every --train-every \
-            events, train in the background and go live --publish-delay events later (reproducibly). \
+            events (default 25,000, as serve) and go live at once, or --publish-delay events later after \
+            training in the background (faster, staler; reproducible either way). \
             Input: a JSONL or CSV file, or a Kafka topic range (--kafka-topic with --from/--to-offset or \
             --from/--to-time), replayed in event-time, partition, offset order. \
             Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json \
@@ -41,8 +42,8 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "No training: the starting models score everything.") var freeze = false
     @Option(help: "Models behind the risk: cae, classifier or both.") var models = "both"
     @Option(help: "Label delay: N events, a duration of event time (72h, 30m, 90s, 2d) or 'recorded' (labels file times).") var labelDelay = "1000"
-    @Option(help: "A training round after every this many events.") var trainEvery = 100_000
-    @Option(help: "Events between a round taking its data and its model going live (it trains in the background meanwhile; 0 = synchronously; default: --train-every).") var publishDelay: Int?
+    @Option(help: "A training round after every this many events (default: serve's 25,000).") var trainEvery = ReplayConfiguration().trainEvery
+    @Option(help: "Events between a round taking its data and its model going live (it trains in the background meanwhile: faster, but staler than serve; default 0, live at once as in serve).") var publishDelay: Int?
     @Option(help: "Training round settings as key=value pairs (autoencoder_sample, autoencoder_steps, classifier_epochs, batch_size, recent_capacity, labelled_capacity, minimum_labels; default: serve's).") var trainer: String?
     @Option(help: "Events per scoring batch.") var batchSize = 256
     @Option(help: "Cold start: leading events the first model learns from (scored, not evaluated).") var warmUp = 2048
