@@ -186,6 +186,37 @@ final class TrainingHarness {
         #expect(quiet.trainer.rounds.isEmpty)
     }
 
+    /// Rounds run on a thread of their own that operators can tell apart (top -H, perf):
+    /// it carries its name at the OS level while the trainer runs and is gone after stop.
+    @Test func theTrainerRunsOnItsOwnNamedThread() throws {
+        #if os(Linux)
+        func threads(named name: String) -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter { tid in
+                let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)
+                return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+            }.count
+        }
+        var c = TrainingHarness.configuration
+        c.interval = .seconds(3600)
+        let h = try TrainingHarness(transactions: 300, configuration: c)
+        h.trainer.start()
+        var seen = 0
+        for _ in 0..<100 where seen == 0 {
+            seen = threads(named: "vigil-trainer")
+            if seen == 0 { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        h.trainer.stop()
+        #expect(seen == 1)
+        var left = 1
+        for _ in 0..<100 where left > 0 {
+            left = threads(named: "vigil-trainer")
+            if left > 0 { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        #expect(left == 0)
+        #endif
+    }
+
     @Test func labelsForUnknownEventsAreCountedNotJoined() throws {
         let h = try TrainingHarness(transactions: 600)
         #expect(!h.trainer.record(label: LabelEvent(eventID: "never-seen", isFraud: true, timestampMillis: 0)))

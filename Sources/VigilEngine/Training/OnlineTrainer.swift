@@ -148,6 +148,8 @@ public final class OnlineTrainer: Sendable {
         }
         guard first else { return }
         let thread = Thread { [self] in
+            // Named from inside: on Linux only the running thread's name reaches the OS (top -H).
+            Thread.current.name = "vigil-trainer"
             let nanos = configuration.interval.components
             let interval = Int(nanos.seconds) * 1_000_000_000 + Int(nanos.attoseconds / 1_000_000_000)
             while true {
