@@ -33,6 +33,14 @@ public final class ModelRegistry: Sendable {
             return dropped
         }
 
+        /// Retains a new version and makes it live; returns the sets trimmed from the history.
+        mutating func add(_ set: ModelSet) -> [ModelSet] {
+            retained.append(set)
+            highestVersion = max(highestVersion, set.version)
+            makeCurrent(set)
+            return trim()
+        }
+
         mutating func makeCurrent(_ set: ModelSet) {
             current = set
             promotions.append(set.version)
@@ -81,10 +89,7 @@ public final class ModelRegistry: Sendable {
             guard !s.retained.contains(where: { $0.version == set.version }) else {
                 throw EngineError(.versionConflict, "version \(set.version) is already in the registry")
             }
-            s.retained.append(set)
-            s.highestVersion = max(s.highestVersion, set.version)
-            s.makeCurrent(set)
-            return s.trim()
+            return s.add(set)
         }
         _ = dropped  // released here, outside the lock
         return set
@@ -102,10 +107,7 @@ public final class ModelRegistry: Sendable {
                 if retained !== s.current { s.makeCurrent(retained) }
                 return []
             }
-            s.retained.append(set)
-            s.highestVersion = max(s.highestVersion, set.version)
-            s.makeCurrent(set)
-            return s.trim()
+            return s.add(set)
         }
         _ = dropped  // released here, outside the lock
         return current
