@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VigilEngine
 import VigilFeatures
+import VigilML
 @testable import VigilReplay
 
 struct ReplayRunnerTests {
@@ -117,6 +118,14 @@ struct ReplayRunnerTests {
         var delayed = c
         delayed.publishDelay = 5_000
         #expect(delayed.effectivePublishDelay == 5_000)
+    }
+
+    /// Metrics are byte-identical on one machine, but OpenBLAS picks its kernels per CPU and
+    /// they round differently: the metrics file says which ones produced it.
+    @Test func theRecordNamesTheBLASKernel() {
+        let kernel = ReplayConfiguration().record["blas_kernel"]
+        #expect(kernel == BLAS.coreName)
+        #expect(kernel != nil && kernel != "unknown" && !kernel!.isEmpty)
     }
 
     @Test func frozenAndCAEOnlyRunsKeepTheirModels() throws {

@@ -1,6 +1,7 @@
 // Settings of one backtest.
 import VigilEngine
 import VigilFeatures
+import VigilML
 
 /// Which models produce the risk.
 public enum ReplayModels: String, Sendable, Equatable, CaseIterable {
@@ -120,6 +121,8 @@ public struct ReplayConfiguration: Sendable {
             "name": name, "models": models.rawValue, "freeze": "\(freeze)", "label_delay": labelDelay.description,
             "train_every": "\(trainEvery)", "publish_delay": "\(effectivePublishDelay)", "batch_size": "\(batchSize)", "warm_up_events": "\(warmUpEvents)", "seed": "\(seed)",
             "initial_model": initialModelSource, "feature_spec_hash": featureSpec.specHashHex,
+            // OpenBLAS's kernels round differently, so they are part of what the bytes depend on.
+            "blas_kernel": BLAS.coreName,
             "review_threshold": "\(policy.reviewThreshold)", "block_threshold": "\(policy.blockThreshold)",
             "trainer": "autoencoder_sample=\(trainer.autoencoderSample),autoencoder_steps=\(trainer.autoencoderSteps),"
                 + "classifier_epochs=\(trainer.classifierEpochs),batch_size=\(trainer.batchSize),recent_capacity=\(trainer.recentCapacity),"

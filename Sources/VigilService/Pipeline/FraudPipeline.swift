@@ -5,6 +5,7 @@ import Foundation
 import VigilEngine
 import VigilFeatures
 import VigilKafka
+import VigilML
 import VigilPostgres
 
 /// What a run did.
@@ -92,7 +93,7 @@ public final class FraudPipeline {
         let consumer = try KafkaConsumer(configuration: kafka, partitionHandler: handler)
         try consumer.subscribe(topics: [c.topic] + (c.labelsTopic.map { [$0] } ?? []))
         log.info("serving", ["topic": .string(c.topic), "group": .string(c.groupID), "schema": .string(c.schema),
-                             "member": .string(c.memberName)])
+                             "member": .string(c.memberName), "blas_kernel": .string(BLAS.coreName)])
 
         var pending: [KafkaMessage] = []  // held for the cold start
         var idleSince = ContinuousClock.now
