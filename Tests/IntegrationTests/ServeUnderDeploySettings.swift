@@ -9,22 +9,15 @@ import Testing
 import VigilPostgres
 import Yams
 
-final class ServeUnderDeploySettings {
+/// One running `vigil serve` child and what the test created for it (a struct: the child
+/// process is the only state, and `Process` is already a reference).
+struct ServeUnderDeploySettings {
     let events: Int
     let port: Int
     let process: Process
     let target: MigrationTarget
     let login: String
     let folder: URL
-
-    private init(events: Int, port: Int, process: Process, target: MigrationTarget, login: String, folder: URL) {
-        self.events = events
-        self.port = port
-        self.process = process
-        self.target = target
-        self.login = login
-        self.folder = folder
-    }
 
     /// The JSON config file the Kubernetes Deployment mounts.
     static func kubernetesServeConfig() throws -> [String: Any] {
