@@ -13,7 +13,25 @@ public enum WeightPrecision: UInt8, Sendable, CaseIterable, CustomStringConverti
 /// Widening of half-precision bit patterns to Float32.
 public enum HalfPrecision {
     /// `table[Int(h.bitPattern)] == Float(h)` for every Float16 `h` (NaN stays NaN).
-    public static let table: [Float] = (0...0xFFFF).map { Float(Float16(bitPattern: UInt16($0))) }
+    /// Built from the bit layout alone: a lazy global is built on whichever thread first uses
+    /// it, and one that runs with subnormals flushed (`SubnormalFlushing`) must not change it.
+    public static let table: [Float] = (0...0xFFFF).map { widenedBits(UInt32($0)) }
+
+    /// Float32 with the value of the half-precision bit pattern `h` (NaN payloads kept).
+    static func widenedBits(_ h: UInt32) -> Float {
+        let sign = (h & 0x8000) << 16, exponent = (h >> 10) & 0x1F
+        var mantissa = h & 0x3FF
+        switch exponent {
+        case 0x1F: return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
+        case 0 where mantissa == 0: return Float(bitPattern: sign)
+        case 0:
+            // A half subnormal is a Float32 normal: shift its leading one into the implicit bit.
+            var e: UInt32 = 113
+            while mantissa & 0x400 == 0 { mantissa <<= 1; e -= 1 }
+            return Float(bitPattern: sign | e << 23 | (mantissa & 0x3FF) << 13)
+        default: return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
+        }
+    }
 
     /// Narrows with round-to-nearest-even; values beyond ±65504 become ±infinity, which is
     /// how loss scaling detects overflow.

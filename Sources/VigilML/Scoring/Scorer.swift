@@ -48,6 +48,13 @@ public final class Scorer: Sendable {
                       into results: UnsafeMutableBufferPointer<Score>,
                       featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
                       workspace: ScoringWorkspace) throws {
+        try SubnormalFlushing.run { try scoreFlushed(batch: rows, sparse: sparse, count: n, into: results, featureErrors: featureErrors, workspace: workspace) }
+    }
+
+    private func scoreFlushed(batch rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
+                              into results: UnsafeMutableBufferPointer<Score>,
+                              featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
+                              workspace: ScoringWorkspace) throws {
         let d = featureWidth, e = anomaly.embeddingWidth
         try InputValidation.check(rows: rows, count: n, width: d)
         if classifier.configuration.hashBuckets > 0 {

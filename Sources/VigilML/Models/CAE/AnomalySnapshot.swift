@@ -32,6 +32,13 @@ public final class AnomalySnapshot: Sendable {
                       embeddings: UnsafeMutableBufferPointer<Float>? = nil,
                       featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
                       workspace: ScoringWorkspace) throws {
+        try SubnormalFlushing.run { try scoreFlushed(rows: rows, count: n, scores: scores, embeddings: embeddings, featureErrors: featureErrors, workspace: workspace) }
+    }
+
+    private func scoreFlushed(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
+                              embeddings: UnsafeMutableBufferPointer<Float>? = nil,
+                              featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
+                              workspace: ScoringWorkspace) throws {
         let d = inputWidth, e = embeddingWidth
         try InputValidation.check(rows: rows, count: n, width: d)
         guard scores.count >= n, (embeddings?.count ?? n * e) >= n * e, (featureErrors?.count ?? n * d) >= n * d else {

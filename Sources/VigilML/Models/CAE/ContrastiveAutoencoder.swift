@@ -92,6 +92,10 @@ public struct ContrastiveAutoencoder: Sendable {
     /// 1 fraud) refine negative mining when given. Weights are unchanged if the step fails.
     @discardableResult
     public mutating func train(rows: [Float], count n: Int, labels: [Int8]? = nil) throws -> StepReport {
+        try SubnormalFlushing.run { try trainStep(rows: rows, count: n, labels: labels) }
+    }
+
+    private mutating func trainStep(rows: [Float], count n: Int, labels: [Int8]? = nil) throws -> StepReport {
         let d = configuration.inputWidth
         try InputValidation.check(rows: rows, count: n, width: d)
         guard n >= 2 else { throw MLError(.shapeMismatch, "a contrastive step needs at least 2 rows, got \(n)") }
@@ -180,6 +184,10 @@ public struct ContrastiveAutoencoder: Sendable {
     /// Learns where normal traffic lives: error and embedding statistics over `count`
     /// batch-major rows of (mostly) legitimate events. Needed before `snapshot`.
     public mutating func fitNormalRegion(rows: [Float], count n: Int) throws {
+        try SubnormalFlushing.run { try fitNormalRegionFlushed(rows: rows, count: n) }
+    }
+
+    private mutating func fitNormalRegionFlushed(rows: [Float], count n: Int) throws {
         try InputValidation.check(rows: rows, count: n, width: configuration.inputWidth)
         guard n >= 2 else { throw MLError(.shapeMismatch, "need at least 2 rows to fit the normal region") }
         normalRegion = NormalRegion.fit(layers: layers, encoderCount: encoderCount, rows: rows, count: n)

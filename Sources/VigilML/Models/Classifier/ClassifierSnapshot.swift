@@ -36,6 +36,11 @@ public final class ClassifierSnapshot: Sendable {
     /// Calibrated fraud probabilities for `count` batch-major rows (count × denseWidth).
     public func score(rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
                       probabilities: UnsafeMutableBufferPointer<Float>, workspace: ScoringWorkspace) throws {
+        try SubnormalFlushing.run { try scoreFlushed(rows: rows, sparse: sparse, count: n, probabilities: probabilities, workspace: workspace) }
+    }
+
+    private func scoreFlushed(rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
+                              probabilities: UnsafeMutableBufferPointer<Float>, workspace: ScoringWorkspace) throws {
         try validate(rows: rows, sparse: sparse, count: n)
         guard probabilities.count >= n else { throw MLError(.shapeMismatch, "output buffer too small for \(n) events") }
         guard n > 0 else { return }

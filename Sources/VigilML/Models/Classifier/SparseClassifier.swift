@@ -134,6 +134,10 @@ public struct SparseClassifier: Sendable {
 
     /// Raw logits from the Float32 master weights (mask applied).
     public func logits(rows: [Float], sparse: SparseBatch? = nil, count n: Int) throws -> [Float] {
+        try SubnormalFlushing.run { try logitsFlushed(rows: rows, sparse: sparse, count: n) }
+    }
+
+    private func logitsFlushed(rows: [Float], sparse: SparseBatch? = nil, count n: Int) throws -> [Float] {
         try checkInputs(rows: rows, sparse: sparse, count: n)
         var a = inputColumns(rows: rows, sparse: sparse, count: n)
         for layer in layers { a = layer.forward(a, n: n) }
@@ -194,6 +198,10 @@ public struct SparseClassifier: Sendable {
     /// half-precision gradient overflows; refreshes sparsity masks on schedule.
     @discardableResult
     public mutating func train(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int) throws -> StepReport {
+        try SubnormalFlushing.run { try trainStep(rows: rows, sparse: sparse, labels: labels, count: n) }
+    }
+
+    private mutating func trainStep(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int) throws -> StepReport {
         try checkInputs(rows: rows, sparse: sparse, count: n)
         guard labels.count == n, labels.allSatisfy({ $0 == 0 || $0 == 1 }) else {
             throw MLError(.shapeMismatch, "need \(n) labels, each 0 or 1")
@@ -279,6 +287,10 @@ public struct SparseClassifier: Sendable {
 
     /// Fits the probability calibration on a holdout the model was not trained on.
     public mutating func calibrate(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int) throws {
+        try SubnormalFlushing.run { try calibrateFlushed(rows: rows, sparse: sparse, labels: labels, count: n) }
+    }
+
+    private mutating func calibrateFlushed(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int) throws {
         guard labels.count == n else { throw MLError(.shapeMismatch, "need \(n) labels") }
         calibration = PlattCalibration.fit(logits: try logits(rows: rows, sparse: sparse, count: n), labels: labels)
     }
