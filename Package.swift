@@ -105,6 +105,7 @@ let package = Package(
                 "VigilKafka",
                 "VigilService",
                 "VigilEngine",
+                "VigilML",
                 "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

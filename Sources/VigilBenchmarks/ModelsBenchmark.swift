@@ -27,12 +27,11 @@ struct ModelsBenchmark: ParsableCommand {
 
     func run() throws {
         let d = features
-        BLAS.configure()
-        let core = BLAS.coreName
+        let kernels = BLAS.kernelSelection, core = kernels.core
         print("models: \(d) features, batch \(batch), one thread (OpenBLAS pinned to 1), OpenBLAS core \(core)"
-              + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
+              + (kernels.correction.map { " (\($0))" } ?? ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
         if core == "Prescott" {
-            print("note: OpenBLAS fell back to its SSE3 kernels (common on virtual CPUs); OPENBLAS_CORETYPE=Haswell or SkylakeX selects the AVX kernels if the CPU has them")
+            print("note: OpenBLAS runs its SSE3 kernels; OPENBLAS_CORETYPE=Haswell or SkylakeX selects the AVX kernels if the CPU has them")
         }
         // Autoencoder on a manifold task with a planted cluster.
         var caeConfig = ContrastiveAutoencoder.Configuration(inputWidth: d)

@@ -2,6 +2,7 @@
 // Each prints human-readable lines and, as its very last line, one JSON object.
 import ArgumentParser
 import Foundation
+import VigilML
 
 @main
 struct VigilBench: AsyncParsableCommand {
@@ -10,6 +11,17 @@ struct VigilBench: AsyncParsableCommand {
         abstract: "Vigil's benchmarks. Run them through tools/bench NAME (release build, local stack).",
         subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, ModelsBenchmark.self, FeaturesBenchmark.self, ScoringBenchmark.self, HotswapBenchmark.self, E2EBenchmark.self, DeliveryBenchmark.self, ReplayBenchmark.self]
     )
+
+    /// As `vigil`: OpenBLAS is configured before any other thread starts (see `BLAS.configure`).
+    static func main() async {
+        BLAS.configure()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// What every benchmark shares: the local stack's settings and the closing JSON line.

@@ -1,5 +1,6 @@
 // The `vigil` command: one entry point with a subcommand per job.
 import ArgumentParser
+import VigilML
 
 @main
 struct Vigil: AsyncParsableCommand {
@@ -13,4 +14,16 @@ struct Vigil: AsyncParsableCommand {
         version: VigilVersion.current,
         subcommands: [MigrateCommand.self, GenCommand.self, ServeCommand.self, ModelsCommand.self, ReplayCommand.self]
     )
+
+    /// ArgumentParser's own entry point, after OpenBLAS is configured while the process still
+    /// has one thread (a kernel correction sets OPENBLAS_CORETYPE; see `BLAS.configure`).
+    static func main() async {
+        BLAS.configure()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

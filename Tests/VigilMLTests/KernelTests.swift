@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import VigilML
 
 @Suite struct KernelTests {
@@ -140,6 +141,27 @@ import Testing
         #expect(abs(mean) < 0.05 && abs(variance - 1) < 0.05)
     }
 
+    @Test func subnormalsAreFlushedInsideAndTheEnvironmentIsRestoredAfter() throws {
+        // Values from an array, so the compiler cannot fold the arithmetic.
+        let values: [Float] = [Float.leastNormalMagnitude, 0.5, Float.leastNonzeroMagnitude, 1]
+        let outside = values[0] * values[1]
+        #expect(outside > 0 && outside.isSubnormal)
+        #expect(values[2] * values[3] > 0)
+        #expect(!SubnormalFlushing.isActive)
+        let inside = SubnormalFlushing.run { (values[0] * values[1], values[2] * values[3], SubnormalFlushing.isActive) }
+        #if arch(x86_64)
+        #expect(inside.0 == 0, "a subnormal result is flushed to zero")
+        #expect(inside.1 == 0, "a subnormal input counts as zero")
+        #expect(inside.2)
+        #endif
+        #expect(!SubnormalFlushing.isActive, "the caller's environment is back")
+        #expect((values[0] * values[1]).isSubnormal)
+        // Nested runs keep the outer setting; errors pass through and still restore.
+        struct Failure: Error {}
+        #expect(throws: Failure.self) { try SubnormalFlushing.run { try SubnormalFlushing.run { throw Failure() } } }
+        #expect(!SubnormalFlushing.isActive)
+    }
+
     @Test func sha256MatchesStandardVectors() {
         #expect(SHA256.hex(SHA256.hash(Array("".utf8))) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -148,5 +170,34 @@ import Testing
         let long = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"
         #expect(SHA256.hex(SHA256.hash(Array(long.utf8))) == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
         #expect(SHA256.hex(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+@Suite struct BLASKernelSelectionTests {
+    @Test func cpuFlagsAreReadFromTheFirstFlagsLine() {
+        let avx512 = CPUFeatures(cpuinfo: "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512bw avx512vl\nflags\t: sse2\n")
+        #expect(avx512.avx512 && avx512.avx2 && avx512.openBLASCore == "SkylakeX")
+        let partial = CPUFeatures(cpuinfo: "flags\t\t: avx2 fma avx512f\n")  // no BW/DQ/VL: not SkylakeX's kernels
+        #expect(!partial.avx512 && partial.openBLASCore == "Haswell")
+        let old = CPUFeatures(cpuinfo: "flags\t\t: fpu sse2 sse3 avx2\n")  // AVX2 without FMA
+        #expect(old.openBLASCore == nil)
+        #expect(CPUFeatures(cpuinfo: "").openBLASCore == nil)
+    }
+
+    @Test func theFallbackKernelIsReplacedWhenTheCPUHasBetter() {
+        let s = BLAS.kernelSelection
+        #expect(BLAS.coreName == s.core)
+        if s.detected == "Prescott", s.correction != nil {
+            #expect(s.core == CPUFeatures.current.openBLASCore, "\(s)")
+        }
+        // On this project's machines (AVX-512, unknown to OpenBLAS 0.3.21) the SSE3 fallback must not stay.
+        if CPUFeatures.current.openBLASCore != nil, ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            #expect(s.core != "Prescott", "\(s)")
+        }
+        // Products still agree with a plain loop after the switch.
+        let a: [Float] = [1, 2, 3, 4, 5, 6], b: [Float] = [1, 0, 0, 1, 1, 1]
+        var c = [Float](repeating: 0, count: 4)
+        BLAS.gemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 3, a: a, b: b, c: &c)
+        #expect(c == [4, 5, 10, 11])
     }
 }
