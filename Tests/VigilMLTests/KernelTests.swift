@@ -201,3 +201,43 @@ import Foundation
         #expect(c == [4, 5, 10, 11])
     }
 }
+
+@Suite struct TrainingKernelTests {
+    @Test func rowGatherCopiesTheChosenRowsInOrder() {
+        let m: [Float] = [0, 1, 2, 10, 11, 12, 20, 21, 22]
+        #expect(RowGather.gather(m, width: 3, rows: [2, 0, 2]) == [20, 21, 22, 0, 1, 2, 20, 21, 22])
+        #expect(RowGather.gather(m, width: 3, rows: [Int]()) == [])
+        #expect(RowGather.gather([UInt32](), width: 0, rows: [0, 1]) == [])
+        #expect(RowGather.gather(m, width: 1, rows: [8]) == [22])
+    }
+
+    @Test func rowSumsEqualAPlainLeftToRightLoopToTheBit() {
+        for rows in [0, 1, 3, 4, 5, 9] {
+            let cols = 37
+            let x = randomArray(rows * cols, seed: UInt64(rows + 1), scale: 1000)
+            var sums = [Float](repeating: -1, count: rows)
+            x.withUnsafeBufferPointer { DenseLayer.sumRows($0.baseAddress!, rows: rows, cols: cols, into: &sums) }
+            let plain = (0..<rows).map { r in (0..<cols).reduce(Float(0)) { $0 + x[r * cols + $1] } }
+            #expect(sums.map(\.bitPattern) == plain.map(\.bitPattern), "rows \(rows)")
+        }
+    }
+
+    @Test func halfRoundTripInPlaceEqualsNarrowThenWidenAndFlagsOverflow() {
+        let scale: Float = 1024
+        var g = randomArray(4096, seed: 9, scale: 40) + [0, -0, 1e-9, 65504, -65504]
+        let expected = LossScaler.unscale(LossScaler.toHalf(g)!, scale: scale)
+        #expect(LossScaler.roundTripThroughHalf(&g, scale: scale))
+        #expect(g.map(\.bitPattern) == expected.map(\.bitPattern))
+        var over: [Float] = [1, 70_000]
+        #expect(!LossScaler.roundTripThroughHalf(&over, scale: scale))
+        var nan: [Float] = [.nan]
+        #expect(!LossScaler.roundTripThroughHalf(&nan, scale: scale))
+    }
+
+    @Test func reluBackwardZeroesExactlyTheInactiveOutputs() {
+        var grad: [Float] = [1, 2, 3, 4, 5]
+        let out: [Float] = [0.5, 0, -1, 2, -0]
+        grad.withUnsafeMutableBufferPointer { g in out.withUnsafeBufferPointer { Activation.relu.backward(g.baseAddress!, outputs: $0.baseAddress!, count: 5) } }
+        #expect(grad == [1, 0, 0, 4, 0])
+    }
+}

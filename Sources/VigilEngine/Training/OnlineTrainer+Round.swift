@@ -60,11 +60,9 @@ extension OnlineTrainer {
                 order.shuffle(using: &g)
                 for start in stride(from: 0, to: fit.count - 1, by: configuration.batchSize) {
                     let picked = order[start..<min(start + configuration.batchSize, fit.count)]
-                    var rows: [Float] = []
-                    rows.reserveCapacity(picked.count * width)
-                    for i in picked { rows += inputs[(i * width)..<((i + 1) * width)] }
                     let batch = fit.pick(picked, dense: false)
-                    try classifier.train(rows: rows, sparse: classifier.configuration.hashBuckets > 0 ? batch.sparseBatch : nil,
+                    try classifier.train(rows: RowGather.gather(inputs, width: width, rows: picked),
+                                         sparse: classifier.configuration.hashBuckets > 0 ? batch.sparseBatch : nil,
                                          labels: batch.labels, count: batch.count)
                 }
             }

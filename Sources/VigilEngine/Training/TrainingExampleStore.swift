@@ -129,15 +129,10 @@ struct ExampleRows: Sendable {
     /// caller that builds its own dense input saves copying them).
     func pick(_ indices: some Collection<Int>, dense withDense: Bool = true) -> ExampleRows {
         var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
-        if withDense { out.dense.reserveCapacity(indices.count * featureWidth) }
-        out.sparse.reserveCapacity(indices.count * sparseWidth)
-        if !labels.isEmpty { out.labels.reserveCapacity(indices.count) }
-        for i in indices {
-            if withDense { out.dense += dense[(i * featureWidth)..<((i + 1) * featureWidth)] }
-            out.sparse += sparse[(i * sparseWidth)..<((i + 1) * sparseWidth)]
-            if !labels.isEmpty { out.labels.append(labels[i]) }
-            out.count += 1
-        }
+        if withDense { out.dense = RowGather.gather(dense, width: featureWidth, rows: indices) }
+        out.sparse = RowGather.gather(sparse, width: sparseWidth, rows: indices)
+        if !labels.isEmpty { out.labels = RowGather.gather(labels, width: 1, rows: indices) }
+        out.count = indices.count
         return out
     }
 

@@ -30,7 +30,9 @@ public enum Activation: UInt8, Sendable, CaseIterable {
     public func backward(_ gradient: UnsafeMutablePointer<Float>, outputs a: UnsafePointer<Float>, count: Int) {
         switch self {
         case .identity: break
-        case .relu: for i in 0..<count where a[i] <= 0 { gradient[i] = 0 }
+        // A select, not a branch: which outputs are zero is data, and a mispredicted branch
+        // per element cost more than the rest of the backward pass.
+        case .relu: for i in 0..<count { gradient[i] = a[i] <= 0 ? 0 : gradient[i] }
         case .tanh: for i in 0..<count { gradient[i] *= 1 - a[i] * a[i] }
         case .sigmoid: for i in 0..<count { gradient[i] *= a[i] * (1 - a[i]) }
         }

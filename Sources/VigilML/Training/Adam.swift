@@ -82,14 +82,26 @@ struct AdamState: Sendable {
         let c1 = 1 - Float(pow(Double(config.beta1), Double(step)))
         let c2 = 1 - Float(pow(Double(config.beta2), Double(step)))
         let lr = config.learningRate * c2.squareRoot() / c1
-        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
-        for (slot, row) in rows.enumerated() {
-            for k in 0..<width {
-                let i = row * width + k
-                let g = gradient[slot * width + k]
-                m[i] = b1 * m[i] + (1 - b1) * g
-                v[i] = b2 * v[i] + (1 - b2) * g * g
-                params[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon, ob1 = 1 - b1, ob2 = 1 - b2
+        precondition(gradient.count == rows.count * width && m.count == params.count, "lazy Adam update with \(gradient.count) gradients for \(rows.count) rows")
+        // Raw buffers (rows are checked against the table once per row): this touches every
+        // active embedding of every step. The same operations in the same order as before.
+        params.withUnsafeMutableBufferPointer { p in
+            m.withUnsafeMutableBufferPointer { m in
+                v.withUnsafeMutableBufferPointer { v in
+                    gradient.withUnsafeBufferPointer { gradient in
+                        for (slot, row) in rows.enumerated() {
+                            precondition(row >= 0 && (row + 1) * width <= p.count, "table row \(row) out of range")
+                            for k in 0..<width {
+                                let i = row * width + k
+                                let g = gradient[slot * width + k]
+                                m[i] = b1 * m[i] + ob1 * g
+                                v[i] = b2 * v[i] + ob2 * g * g
+                                p[i] -= lr * m[i] / (v[i].squareRoot() + eps)
+                            }
+                        }
+                    }
+                }
             }
         }
     }

@@ -64,11 +64,7 @@ struct DenseLayer: Sendable, Equatable {
         var dx = needInput ? [Float](repeating: 0, count: inputs * n) : []
         dz.withUnsafeMutableBufferPointer { dzp in
             a.withUnsafeBufferPointer { activation.backward(dzp.baseAddress!, outputs: $0.baseAddress!, count: outputs * n) }
-            for o in 0..<outputs {
-                var s: Float = 0
-                for j in 0..<n { s += dzp[o * n + j] }
-                db[o] = s
-            }
+            Self.sumRows(dzp.baseAddress!, rows: outputs, cols: n, into: &db)
             x.withUnsafeBufferPointer { xp in
                 dw.withUnsafeMutableBufferPointer { dwp in
                     BLAS.gemm(transposeA: false, transposeB: true, m: outputs, n: inputs, k: n,
@@ -85,6 +81,28 @@ struct DenseLayer: Sendable, Equatable {
             }
         }
         return Gradients(weights: dw, bias: db, input: dx)
+    }
+
+    /// `sums[r]` = the sum of row `r` of a rows×cols row-major buffer, each added left to
+    /// right (the same bits as a plain loop). Four rows run side by side: one running sum
+    /// is a chain of dependent additions, four fill the adder's pipeline.
+    static func sumRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into sums: inout [Float]) {
+        sums.withUnsafeMutableBufferPointer { out in
+            var r = 0
+            while r + 4 <= rows {
+                let a = x + r * cols, b = a + cols, c = b + cols, d = c + cols
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                for j in 0..<cols { s0 += a[j]; s1 += b[j]; s2 += c[j]; s3 += d[j] }
+                out[r] = s0; out[r + 1] = s1; out[r + 2] = s2; out[r + 3] = s3
+                r += 4
+            }
+            while r < rows {
+                var s: Float = 0
+                for j in 0..<cols { s += x[r * cols + j] }
+                out[r] = s
+                r += 1
+            }
+        }
     }
 
     /// Fraction of weights kept (1 when dense).

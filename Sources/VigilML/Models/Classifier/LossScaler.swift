@@ -58,6 +58,24 @@ public struct LossScaler: Sendable, Equatable {
         return finite ? out : nil
     }
 
+    /// `unscale(toHalf(gradient), scale)` in place and in one pass, without the half array:
+    /// each value is rounded to Float16 as stored, widened and unscaled. Returns false on
+    /// overflow (any value beyond ±65504 or non-finite); `gradient` is then partly rewritten
+    /// and must be discarded, as the step it belongs to is skipped.
+    static func roundTripThroughHalf(_ gradient: inout [Float], scale: Float) -> Bool {
+        let inverse = 1 / scale
+        return HalfPrecision.table.withUnsafeBufferPointer { t in
+            gradient.withUnsafeMutableBufferPointer { g in
+                for i in g.indices {
+                    let h = HalfPrecision.narrow(g[i])
+                    if !h.isFinite { return false }
+                    g[i] = t[Int(h.bitPattern)] * inverse
+                }
+                return true
+            }
+        }
+    }
+
     /// Widens half gradients and removes the scale.
     static func unscale(_ gradient: [Float16], scale: Float) -> [Float] {
         let inverse = 1 / scale

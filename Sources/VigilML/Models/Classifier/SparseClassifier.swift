@@ -115,13 +115,20 @@ public struct SparseClassifier: Sendable {
                 table.withUnsafeBufferPointer { table in
                     sparse.offsets.withUnsafeBufferPointer { offsets in
                         sparse.indices.withUnsafeBufferPointer { indices in
-                            for j in 0..<n {
-                                let lo = Int(offsets[j]), hi = Int(offsets[j + 1])
-                                guard hi > lo else { continue }
-                                let inv = 1 / Float(hi - lo)
-                                for e in lo..<hi {
-                                    let row = Int(indices[e]) * bw
-                                    for k in 0..<bw { x[(d + k) * n + j] += table[row + k] * inv }
+                            // Each event's bag is summed in a small local buffer, in entry
+                            // order (the same sums), and written to its column once: summing
+                            // in place went through memory a column stride apart every time.
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: bw) { bag in
+                                for j in 0..<n {
+                                    let lo = Int(offsets[j]), hi = Int(offsets[j + 1])
+                                    guard hi > lo else { continue }
+                                    let inv = 1 / Float(hi - lo)
+                                    for k in 0..<bw { bag[k] = 0 }
+                                    for e in lo..<hi {
+                                        let row = table.baseAddress! + Int(indices[e]) * bw
+                                        for k in 0..<bw { bag[k] += row[k] * inv }
+                                    }
+                                    for k in 0..<bw { x[(d + k) * n + j] = bag[k] }
                                 }
                             }
                         }
@@ -176,20 +183,30 @@ public struct SparseClassifier: Sendable {
         if bag, let sparse {
             let d = configuration.denseWidth, bw = configuration.bagWidth
             var slots = FirstSeenIndex(capacity: sparse.indices.count)
-            for j in 0..<n {
-                let lo = Int(sparse.offsets[j]), hi = Int(sparse.offsets[j + 1])
-                guard hi > lo else { continue }
-                let inv = 1 / Float(hi - lo)
-                for e in lo..<hi {
-                    let row = Int(sparse.indices[e])
-                    let (slot, isNew) = slots.number(of: row)
-                    if isNew {
-                        tableRows.append(row)
-                        tableGradient.append(contentsOf: repeatElement(0, count: bw))
+            tableRows.reserveCapacity(sparse.indices.count)
+            // Room for every entry being a new row; trimmed to the rows seen. Raw buffers:
+            // this runs over every sparse entry of every step, same sums in the same order.
+            tableGradient = [Float](repeating: 0, count: sparse.indices.count * bw)
+            tableGradient.withUnsafeMutableBufferPointer { tg in
+                grad.withUnsafeBufferPointer { g in
+                    sparse.offsets.withUnsafeBufferPointer { offsets in
+                        sparse.indices.withUnsafeBufferPointer { indices in
+                            for j in 0..<n {
+                                let lo = Int(offsets[j]), hi = Int(offsets[j + 1])
+                                guard hi > lo else { continue }
+                                let inv = 1 / Float(hi - lo)
+                                for e in lo..<hi {
+                                    let row = Int(indices[e])
+                                    let (slot, isNew) = slots.number(of: row)
+                                    if isNew { tableRows.append(row) }
+                                    for k in 0..<bw { tg[slot * bw + k] += g[(d + k) * n + j] * inv }
+                                }
+                            }
+                        }
                     }
-                    for k in 0..<bw { tableGradient[slot * bw + k] += grad[(d + k) * n + j] * inv }
                 }
             }
+            tableGradient.removeLast(tableGradient.count - tableRows.count * bw)
         }
         return LossResult(loss: loss, gradients: gradients.map { $0! }, tableRows: tableRows, tableGradient: tableGradient)
     }
@@ -215,22 +232,15 @@ public struct SparseClassifier: Sendable {
         }
         if half {
             // Round every gradient to Float16 as stored; any overflow skips the whole step.
-            var overflow = false
-            var halves: [[Float16]] = []
-            for g in result.gradients {
-                guard let w = LossScaler.toHalf(g.weights), let b = LossScaler.toHalf(g.bias) else { overflow = true; break }
-                halves.append(w); halves.append(b)
+            var clean = true
+            for i in result.gradients.indices where clean {
+                clean = LossScaler.roundTripThroughHalf(&result.gradients[i].weights, scale: scale)
+                    && LossScaler.roundTripThroughHalf(&result.gradients[i].bias, scale: scale)
             }
-            let tableHalf = overflow ? nil : LossScaler.toHalf(result.tableGradient)
-            if tableHalf == nil { overflow = true }
-            guard lossScaler.record(overflow: overflow) else {
+            clean = clean && LossScaler.roundTripThroughHalf(&result.tableGradient, scale: scale)
+            guard lossScaler.record(overflow: !clean) else {
                 return StepReport(loss: result.loss, applied: false, lossScale: lossScaler.scale, sparsity: sparsity)
             }
-            for i in result.gradients.indices {
-                result.gradients[i].weights = LossScaler.unscale(halves[2 * i], scale: scale)
-                result.gradients[i].bias = LossScaler.unscale(halves[2 * i + 1], scale: scale)
-            }
-            result.tableGradient = LossScaler.unscale(tableHalf!, scale: scale)
         } else {
             let finite = result.gradients.allSatisfy { $0.weights.allSatisfy(\.isFinite) && $0.bias.allSatisfy(\.isFinite) }
             guard finite, result.tableGradient.allSatisfy(\.isFinite) else {
