@@ -20,6 +20,8 @@ struct ReplayBenchmark: ParsableCommand {
     @Option(help: "Training round settings as key=value pairs (as vigil replay --trainer; default: serve's).") var trainer: String?
     @Flag(inversion: .prefixedNo, help: "Also replay with sparse background rounds (every 100,000 events, live 100,000 later: the default before session 3), for speed against quality in the same run.")
     var sparseRounds = true
+    @Flag(inversion: .prefixedNo, help: "Also replay with the models frozen (no learning): how fast everything but training runs, in the same run.")
+    var frozen = true
 
     func run() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-replay-\(UUID().uuidString.prefix(8))")
@@ -68,13 +70,21 @@ struct ReplayBenchmark: ParsableCommand {
             let (r, t, _) = try replay(path: path, labelsPath: labelsPath, configuration: s)
             sparse = (r, t)
         }
+        var frozenRate: Double?
+        if frozen {
+            var f = c
+            f.freeze = true
+            let (r, t, _) = try replay(path: path, labelsPath: labelsPath, configuration: f)
+            frozenRate = Double(r.metrics.events) / t
+        }
         let m = result.metrics
         let replayRate = Double(m.events) / replaySeconds, decodeRate = Double(decoded.events.count) / decodeSeconds
         print("replay (read, decode, score, decide, learn): \(m.events) events in \(String(format: "%.2f", replaySeconds)) s: \(BenchReport.rate(replayRate)); "
               + "training rounds \(m.promotions.count) took \(String(format: "%.2f", result.timing.trainingSeconds)) s, cold start \(String(format: "%.2f", result.timing.coldStartSeconds)) s")
         let t = result.timing
         print("  where the time went: read + decode \(String(format: "%.2f", readSeconds)) s, cold start \(String(format: "%.2f", t.coldStartSeconds)) s, "
-              + "features + models + decisions \(String(format: "%.2f", t.scoringSeconds)) s, trainer hand-over (observe, labels, rounds) \(String(format: "%.2f", t.learningSeconds)) s, "
+              + "features \(String(format: "%.2f", t.featureSeconds)) s on the other core (waited for: \(String(format: "%.2f", t.featureWaitSeconds)) s), "
+              + "models + decisions \(String(format: "%.2f", t.scoringSeconds)) s, trainer hand-over (observe, labels, rounds) \(String(format: "%.2f", t.learningSeconds)) s, "
               + "waiting for rounds \(String(format: "%.2f", t.trainingWaitSeconds)) s, metrics \(String(format: "%.2f", t.metricsSeconds)) s; "
               + "training on the other core \(String(format: "%.2f", t.trainingSeconds)) s")
         for p in m.promotions { print("  round \(p.round): trained on \(p.trainedOnEvents) events, applied after \(p.afterEvents): \(p.outcome) v\(p.version) \(p.detail)") }
@@ -82,6 +92,7 @@ struct ReplayBenchmark: ParsableCommand {
             print("the same with sparse background rounds (every 100,000 events, live 100,000 later): \(BenchReport.rate(Double(r.metrics.events) / t)); "
                   + "training \(String(format: "%.2f", r.timing.trainingSeconds)) s, AUPRC \(r.metrics.auprc.map { String(format: "%.4f", $0) } ?? "-") (faster, but far staler than serve)")
         }
+        if let frozenRate { print("the same with the models frozen (no learning: read, decode, features, models, decisions, metrics): \(BenchReport.rate(frozenRate))") }
         print("AUPRC \(m.auprc.map { String(format: "%.4f", $0) } ?? "-") at fraud rate \(m.fraudRate.map { String(format: "%.4f", $0) } ?? "-"), "
               + "ROC-AUC \(m.rocAUC.map { String(format: "%.4f", $0) } ?? "-"), \(m.labelsDelivered) labels delivered, final model version \(m.finalModelVersion)")
         try BenchReport.finish([
@@ -100,10 +111,13 @@ struct ReplayBenchmark: ParsableCommand {
             // The replay's wall time by stage (see ReplayTiming); the rest is loop bookkeeping.
             "stage_read_seconds": (readSeconds * 100).rounded() / 100,
             "stage_scoring_seconds": (result.timing.scoringSeconds * 100).rounded() / 100,
+            "stage_features_seconds": (result.timing.featureSeconds * 100).rounded() / 100,
+            "stage_features_wait_seconds": (result.timing.featureWaitSeconds * 100).rounded() / 100,
             "stage_learning_seconds": (result.timing.learningSeconds * 100).rounded() / 100,
             "stage_metrics_seconds": (result.timing.metricsSeconds * 100).rounded() / 100,
             "train_every": c.trainEvery,
             "publish_delay": c.effectivePublishDelay,
+            "replay_frozen_per_s": frozenRate.map { $0.rounded() } ?? NSNull(),
             "replay_sparse_rounds_per_s": sparse.map { (Double($0.0.metrics.events) / $0.1).rounded() } ?? NSNull(),
             "auprc_sparse_rounds": sparse.flatMap { $0.0.metrics.auprc.map { ($0 * 10000).rounded() / 10000 } } ?? NSNull(),
             "auprc": m.auprc.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),

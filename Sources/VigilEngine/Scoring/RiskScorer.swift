@@ -20,13 +20,12 @@ public final class RiskScorer {
     let specHash: UInt64
     let sparseDimension: Int
     private let workspace = ScoringWorkspace()
-    /// One reusable vector per event of the largest batch so far.
-    private var vectors: [FeatureVector] = []
+    private var features = FeatureBatcher()
     private var sparseBatch = SparseBatch(offsets: [0], indices: [])
     private var featureErrors: [Float] = []
     private var checkedVersion: Int64 = .min
     /// Non-finite feature values replaced by 0 so far (a spec or state bug; the event is still scored).
-    public private(set) var sanitizedValues = 0
+    public var sanitizedValues: Int { features.sanitizedValues }
 
     public init(registry: ModelRegistry, extractor: FeatureExtractor, configuration: RiskScorerConfiguration = RiskScorerConfiguration()) throws {
         try configuration.validate()
@@ -66,37 +65,24 @@ public final class RiskScorer {
         guard extractor.denseCount == featureNames.count, Int(extractor.sparseDimension) == sparseDimension else {
             throw EngineError(.featureSpecMismatch, "the extractor's feature spec differs from the scorer's")
         }
+        // A model set that does not fit fails the batch before the extractor's state moves.
         let models = registry.current
         if models.version != checkedVersion { try check(models) }
-        let n = events.count, d = featureNames.count, s = extractor.sparseCount
-        batch.prepare(count: n, featureWidth: d, sparseWidth: s)
-        batch.modelVersion = models.version
-        guard n > 0 else { return }
-        // Locals, not stored properties, inside the loops: a class's stored property costs a
-        // dynamic exclusivity check on every access.
-        var vectors: [FeatureVector] = []
-        swap(&vectors, &self.vectors)
-        defer { swap(&vectors, &self.vectors) }
-        // Batched extraction loads the cards' state slots ahead, overlapping cache misses.
-        extractor.extract(batch: events, into: &vectors)
-        var sanitized = 0
-        batch.features.withUnsafeMutableBufferPointer { features in
-            batch.sparse.withUnsafeMutableBufferPointer { sparse in
-                for j in 0..<n {
-                    vectors[j].dense.withUnsafeBufferPointer { dense in
-                        for f in 0..<d {
-                            let v = dense[f]
-                            if v.isFinite { features[j * d + f] = v } else { features[j * d + f] = 0; sanitized += 1 }
-                        }
-                    }
-                    vectors[j].sparse.withUnsafeBufferPointer { indices in
-                        for k in 0..<s { sparse[j * s + k] = indices[k] }
-                    }
-                }
-            }
+        features.extract(events, extractor: &extractor, into: &batch)
+        try score(extracted: &batch)
+    }
+
+    /// Scores a batch whose feature rows a `FeatureBatcher` filled (with an extractor of this
+    /// scorer's feature spec), with the live model set: the models' half of `score`.
+    public func score(extracted batch: inout ScoredBatch) throws {
+        guard batch.featureWidth == featureNames.count else {
+            throw EngineError(.featureSpecMismatch, "the batch holds \(batch.featureWidth) features per event, the scorer's spec \(featureNames.count)")
         }
-        sanitizedValues += sanitized
-        try scoreExtracted(count: n, models: models, into: &batch)
+        let models = registry.current
+        if models.version != checkedVersion { try check(models) }
+        batch.modelVersion = models.version
+        guard batch.count > 0 else { return }
+        try scoreExtracted(count: batch.count, models: models, into: &batch)
     }
 
     /// Scores the first `n` feature rows already in `batch` (also used for replays of stored vectors).

@@ -25,7 +25,7 @@ public enum ReplayRunner {
         let n = input.events.count
         guard n > 0 else { throw ReplayError(.malformedInput, "the input holds no events") }
         let clock = ContinuousClock(), began = clock.now
-        var extractor: FeatureExtractor
+        let extractor: FeatureExtractor
         do { extractor = try FeatureExtractor(spec: c.featureSpec) } catch {
             throw ReplayError(.invalidConfiguration, "feature spec: \(error)")
         }
@@ -81,24 +81,29 @@ public enum ReplayRunner {
         } catch {
             throw ReplayError(.engineFailure, "engine setup: \(error)")
         }
-        var schedule = try scheduleWork.wait()
+        let schedule = try scheduleWork.wait()
 
         var risks = [Float](repeating: 0, count: n)
         var alerts = [Bool](repeating: false, count: n)
-        var batch = ScoredBatch()
         var decisions: [Decision] = []
         var promotions: [ReplayMetrics.Promotion] = []
-        var delivered = 0, latestTime = Int64.min, nextRound = c.trainEvery
-        var trainingSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, learningSeconds = 0.0
+        var delivered = 0, nextRound = c.trainEvery
+        var trainingSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, learningSeconds = 0.0, featureWaitSeconds = 0.0
         // The round in flight: trained in the background on the snapshot taken at `snapshotAt`,
         // published at the first batch boundary at or past `publishAt`.
         var inFlight: (round: BackgroundWork<TrainedRound>, snapshotAt: Int, publishAt: Int)?
-        var start = 0
-        while start < n {
-            let end = min(start + c.batchSize, n)
+        // Features and the label clock run a few batches ahead on the other core (see FeatureStage).
+        let features = FeatureStage(events: input.events, batchSize: c.batchSize, extractor: extractor, schedule: schedule)
+        defer { _ = features.finish() }
+        while true {
+            let fetchBegan = clock.now
+            guard let item = features.next() else { break }
+            var batch = item.batch
+            let start = item.range.lowerBound, end = item.range.upperBound, latestTime = item.latestTime
             let slice = input.events[start..<end]
             let batchBegan = clock.now
-            do { try scorer.score(slice, extractor: &extractor, into: &batch) } catch {
+            featureWaitSeconds += seconds(batchBegan - fetchBegan)
+            do { try scorer.score(extracted: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
             if policy.configuration.rules.isEmpty {
@@ -110,16 +115,14 @@ public enum ReplayRunner {
                 policy.decide(slice, in: batch, into: &decisions)
                 for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
             }
-            for j in 0..<(end - start) {
-                risks[start + j] = batch.risks[j]
-                latestTime = max(latestTime, slice[start + j].timestampMillis)
-            }
+            for j in 0..<(end - start) { risks[start + j] = batch.risks[j] }
             let scored = clock.now
             scoringSeconds += seconds(scored - batchBegan)
             trainer?.observe(batch, events: slice)
-            schedule.release(lastScored: end - 1, latestTime: latestTime) { p in
-                extractor.apply(label: p.label)
-                trainer?.record(label: p.label)
+            features.recycle(batch)
+            // The extractor already has these labels (the stage applied them after this batch).
+            for label in item.labels {
+                trainer?.record(label: label)
                 delivered += 1
             }
             if let trainer, let flight = inFlight, end >= flight.publishAt {
@@ -151,7 +154,6 @@ public enum ReplayRunner {
                 }
             }
             learningSeconds += seconds(clock.now - scored)
-            start = end
             progress?(end)
         }
         if let flight = inFlight { _ = try? flight.round.wait() }  // not due within the input: never published
@@ -161,14 +163,16 @@ public enum ReplayRunner {
                                            risks: risks, alerts: alerts, from: warmUp, budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay)
         metrics.promotions = promotions
         metrics.labelsDelivered = delivered
-        metrics.labelsUnmatched = schedule.unmatched
+        let stage = features.finish()
+        metrics.labelsUnmatched = stage.unmatched
         metrics.finalModelVersion = registry.currentVersion
         metrics.skippedRows = input.problems.count
         let metricsSeconds = seconds(clock.now - metricsBegan)
         let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
                                   trainingSeconds: trainingSeconds, trainingWaitSeconds: waitSeconds,
                                   coldStartSeconds: coldStartSeconds, scoringSeconds: scoringSeconds,
-                                  learningSeconds: learningSeconds - waitSeconds, metricsSeconds: metricsSeconds)
+                                  learningSeconds: learningSeconds - waitSeconds, metricsSeconds: metricsSeconds,
+                                  featureSeconds: stage.busySeconds, featureWaitSeconds: featureWaitSeconds)
         return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
     }
 

@@ -83,12 +83,17 @@ public struct ReplayTiming: Sendable, Codable, Equatable {
     /// Time the replay thread spent waiting for a round (all of it when rounds are synchronous).
     public var trainingWaitSeconds: Double
     public var coldStartSeconds: Double
-    /// Where the replay thread's time went (wall clock, summed over batches): features, models
-    /// and decisions; handing scored batches and due labels to the trainer (`observe`,
-    /// `record(label:)`, the extractor's label state) and taking and publishing rounds; the
-    /// metrics at the end (not part of `seconds`). The cold start, the waits for rounds and the
-    /// first two make up `seconds`, to within the loop's bookkeeping.
+    /// Where the replay thread's time went (wall clock, summed over batches): models and
+    /// decisions; handing scored batches and due labels to the trainer (`observe`,
+    /// `record(label:)`) and taking and publishing rounds; the metrics at the end (not part of
+    /// `seconds`). The cold start, the waits for rounds and for features and the first two
+    /// make up `seconds`, to within the loop's bookkeeping.
     public var scoringSeconds: Double = 0
     public var learningSeconds: Double = 0
     public var metricsSeconds: Double = 0
+    /// Feature extraction and the label clock, on their own thread a few batches ahead
+    /// (`FeatureStage`): the time that thread worked, and the time the replay thread waited
+    /// for it (the part of it that the other core could not hide).
+    public var featureSeconds: Double = 0
+    public var featureWaitSeconds: Double = 0
 }
