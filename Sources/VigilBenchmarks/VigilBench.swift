@@ -15,12 +15,7 @@ struct VigilBench: AsyncParsableCommand {
     /// As `vigil`: OpenBLAS is configured before any other thread starts (see `BLAS.configure`).
     static func main() async {
         BLAS.configure()
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand { try await command.run() } else { try command.run() }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }
 

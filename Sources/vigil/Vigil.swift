@@ -19,11 +19,6 @@ struct Vigil: AsyncParsableCommand {
     /// has one thread (a kernel correction sets OPENBLAS_CORETYPE; see `BLAS.configure`).
     static func main() async {
         BLAS.configure()
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand { try await command.run() } else { try command.run() }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }
