@@ -36,12 +36,20 @@ struct FeatureStageTests {
 
     /// A replay that stops early (a scoring error) stops the stage too, without a hang.
     @Test func finishingEarlyStopsTheThread() throws {
+        // Released after an early finish, the stage's semaphores hold fewer signals than they
+        // were made with; libdispatch traps on that unless they were created empty (seen in CI).
         let input = Support.simulated(transactions: 3000)
-        let stage = FeatureStage(events: input.events, batchSize: 16, extractor: try FeatureExtractor(spec: .standard),
-                                 schedule: try LabelSchedule(input: input, delay: .events(10)), eventsAhead: 32)
-        _ = stage.next()
-        _ = stage.finish()
-        _ = stage.finish()
+        for taken in [0, 1, 5] {
+            let stage = FeatureStage(events: input.events, batchSize: 16, extractor: try FeatureExtractor(spec: .standard),
+                                     schedule: try LabelSchedule(input: input, delay: .events(10)), eventsAhead: 32)
+            for _ in 0..<taken { if let item = stage.next() { stage.recycle(item.batch) } }
+            Thread.sleep(forTimeInterval: 0.05)  // the stage fills its queue and blocks
+            _ = stage.finish()
+            _ = stage.finish()
+        }
+        // The stages are freed when their threads exit (the thread holds the last reference):
+        // give them the time to, so a trap would happen inside this test.
+        Thread.sleep(forTimeInterval: 0.3)
     }
 
     private func sequential(_ input: ReplayInput, batchSize: Int) throws

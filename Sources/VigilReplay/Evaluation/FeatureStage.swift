@@ -49,7 +49,10 @@ final class FeatureStage: Sendable {
     ///   about 0.2 s, some 100,000 events of extraction) at about 30 bytes per dense feature
     ///   and sparse index of each event. Default: 131,072 (16 MB with the standard spec).
     init(events: [TransactionEvent], batchSize: Int, extractor: FeatureExtractor, schedule: LabelSchedule, eventsAhead: Int = 131_072) {
-        room = DispatchSemaphore(value: max(2, eventsAhead / max(batchSize, 1)))
+        // Created empty and then signalled: libdispatch traps when a semaphore is released with
+        // a lower value than it was created with, which an early finish leaves behind.
+        room = DispatchSemaphore(value: 0)
+        for _ in 0..<max(2, eventsAhead / max(batchSize, 1)) { room.signal() }
         let thread = Thread { [self] in
             Thread.current.name = "vigil-replay-features"
             var extractor = extractor, schedule = schedule, batcher = FeatureBatcher()
