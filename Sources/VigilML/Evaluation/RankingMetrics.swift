@@ -1,23 +1,14 @@
-// Ranking quality of scores against known labels: what the guard and benchmarks compare.
+// Ranking quality of scores against known labels, for the guard, tests and benchmarks. Average
+// precision is BinaryMetrics' tie-aware AUPRC: the guard, replay and benchmarks measure one thing.
 
 public enum RankingMetrics {
-    /// Average precision (area under the precision–recall curve, step-wise), the metric
-    /// that stays honest when fraud is rare: a random ranking scores about the positive rate.
-    /// Ties are broken pessimistically (negatives first) so constant scores earn no credit.
+    /// Average precision (area under the precision–recall curve, step-wise over distinct
+    /// scores): the metric that stays honest when fraud is rare, since a random ranking
+    /// scores about the positive rate. Tied scores count as one group (constant scores earn
+    /// the positive rate, no more). 0 without positives.
     public static func averagePrecision(scores: [Float], labels: [Bool]) -> Double {
         precondition(scores.count == labels.count)
-        let positives = labels.filter { $0 }.count
-        guard positives > 0 else { return 0 }
-        let order = scores.indices.sorted { a, b in
-            scores[a] != scores[b] ? scores[a] > scores[b] : (!labels[a] && labels[b])
-        }
-        var truePositives = 0
-        var sum = 0.0
-        for (rank, i) in order.enumerated() where labels[i] {
-            truePositives += 1
-            sum += Double(truePositives) / Double(rank + 1)
-        }
-        return sum / Double(positives)
+        return BinaryMetrics(scores: scores, isFraud: labels).auprc ?? 0
     }
 
     /// Fraction of events whose thresholded score (≥ threshold) matches the label.

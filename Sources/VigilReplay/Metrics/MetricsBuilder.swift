@@ -1,5 +1,6 @@
 // Turns per-event risks, alerts and truth into ReplayMetrics.
 import VigilFeatures
+import VigilML
 
 enum MetricsBuilder {
     static let histogramBins = 20

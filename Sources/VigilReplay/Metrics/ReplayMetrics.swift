@@ -1,5 +1,6 @@
 // The deterministic result of one backtest: what goes into the metrics JSON file.
 import Foundation
+import VigilML
 
 /// Metrics of one replay. Contains nothing measured in wall-clock time, so the same input,
 /// configuration and seed give byte-identical JSON (`encodedJSON()`); timing lives in `ReplayTiming`.

@@ -1,5 +1,6 @@
 // A self-contained HTML report: tables and inline SVG plots, no scripts, no network references.
 import Foundation
+import VigilML
 
 /// Renders one or more replays (a `--compare` run shows two side by side in every table and plot).
 public enum HTMLReport {

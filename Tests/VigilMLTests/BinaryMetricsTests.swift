@@ -1,6 +1,6 @@
 // The ranking metrics against independent brute-force computations, ties included.
 import Testing
-@testable import VigilReplay
+@testable import VigilML
 
 struct BinaryMetricsTests {
     @Test func radixSortOrdersLikeSort() {

@@ -1,4 +1,5 @@
-// Ranking metrics of scores against binary truth: exact, with tied scores handled as groups.
+// Ranking metrics of scores against binary truth: exact, with tied scores handled as groups. The
+// one AUPRC of the project: the promotion guard, replay metrics and benchmarks all use it.
 
 /// Ranking metrics over (score, isFraud) pairs. Tied scores form one group: the PR and ROC
 /// curves step over a whole group at once (no tie order can flatter the score), ROC-AUC uses
