@@ -58,7 +58,7 @@ import VigilService
             ("missing_field", Array(#"{"event_id":"p2","ts":1767225600000,"card_id":"c","merchant_id":"m","currency":"EUR"}"#.utf8)),
             ("wrong_type", Array(#"{"event_id":"p3","ts":1767225600000,"card_id":"c","merchant_id":"m","amount":"12","currency":"EUR"}"#.utf8)),
             ("non_finite_number", Array(#"{"event_id":"p4","ts":1767225600000,"card_id":"c","merchant_id":"m","amount":1e999,"currency":"EUR"}"#.utf8)),
-            ("non_positive_amount", Array(#"{"event_id":"p5","ts":1767225600000,"card_id":"c","merchant_id":"m","amount":-3,"currency":"EUR"}"#.utf8)),
+            ("negative_amount", Array(#"{"event_id":"p5","ts":1767225600000,"card_id":"c","merchant_id":"m","amount":-3,"currency":"EUR"}"#.utf8)),
             ("invalid_timestamp", Array(#"{"event_id":"p6","ts":"yesterday","card_id":"c","merchant_id":"m","amount":3,"currency":"EUR"}"#.utf8)),
             ("invalid_utf8", [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x31, 0x7D]),
             ("duplicate_field", Array(#"{"event_id":"p8","ts":1767225600000,"card_id":"c","merchant_id":"m","amount":3,"amount":4,"currency":"EUR"}"#.utf8)),

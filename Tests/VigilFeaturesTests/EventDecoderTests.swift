@@ -53,6 +53,16 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
         #expect(e.extraFeatures.isEmpty)
     }
 
+    /// Zero-amount verification authorisations are valid traffic; every spelling of zero,
+    /// including negative zero and values that underflow to it, decodes as +0.
+    @Test func zeroAmountsAreValid() throws {
+        for text in ["0", "0.0", "-0", "-0.0", "0e5", "1e-400", "-1e-400"] {
+            let e = try decode(event(amount: text))
+            #expect(e.amount == 0 && e.amount.sign == .plus, "\(text) -> \(e.amount)")
+        }
+        #expect(rejection(event(amount: "-2"))?.reason == "negative_amount: amount: must not be negative, got -2.0")
+    }
+
     @Test func numbersAreCorrectlyRounded() throws {
         for text in ["0.1", "123456.789", "1e-5", "9007199254740993", "3.14159265358979323846264338327950288", "2.5E+3", "0.000000000000000000000000001"] {
             let e = try decode(event(amount: text))
@@ -84,9 +94,9 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
         (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":-Infinity,"currency":"EUR"}"#, .nonFiniteNumber, "amount"),
         (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":1e999,"currency":"EUR"}"#, .nonFiniteNumber, "amount"),
         (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":1,"currency":"EUR","features":{"v":-2e400}}"#, .nonFiniteNumber, "features.v"),
-        (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":0,"currency":"EUR"}"#, .nonPositiveAmount, "amount"),
-        (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":-3.5,"currency":"EUR"}"#, .nonPositiveAmount, "amount"),
-        (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":1e-400,"currency":"EUR"}"#, .nonPositiveAmount, "amount"),
+        (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":-3.5,"currency":"EUR"}"#, .negativeAmount, "amount"),
+        (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":-0.01,"currency":"EUR"}"#, .negativeAmount, "amount"),
+        (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":-1e-300,"currency":"EUR"}"#, .negativeAmount, "amount"),
         (#"{"event_id":"e","ts":"yesterday","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
         (#"{"event_id":"e","ts":"2026-02-30T00:00:00Z","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
         (#"{"event_id":"e","ts":"2026-02-01T00:00:00","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
@@ -210,7 +220,7 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
             }
             do {
                 let e = try decoder.decode(bytes)
-                #expect(e.amount > 0 && e.amount.isFinite && !e.eventID.isEmpty && !e.cardID.isEmpty)
+                #expect(e.amount >= 0 && e.amount.sign == .plus && e.amount.isFinite && !e.eventID.isEmpty && !e.cardID.isEmpty)
                 accepted += 1
             } catch {
                 #expect(!error.reason.isEmpty)

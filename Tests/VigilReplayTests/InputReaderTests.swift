@@ -25,7 +25,7 @@ struct InputReaderTests {
         #expect(input.problems.map(\.line) == [3, 4, 5])
         #expect(input.problems[0].reason.contains("oops"))
         #expect(input.problems[1].reason.contains("expected 5 fields"))
-        #expect(input.problems[2].reason.contains("not positive"))
+        #expect(input.problems[2].reason.contains("amount -1 is negative"))
         #expect(input.truth == [.legit, .fraud])
         #expect(input.events[1].eventID == "line-6")
         #expect(input.events[1].timestampMillis == 4000)

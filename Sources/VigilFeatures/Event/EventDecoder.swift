@@ -84,9 +84,12 @@ public struct EventDecoder: Sendable {
             case .amount:
                 let start = scanner.pos
                 amount = try Self.finiteNumber(&scanner, field: "amount")
-                guard amount > 0 else {
-                    throw EventRejection(.nonPositiveAmount, field: "amount", "must be greater than 0, got \(amount)", offset: start)
+                guard amount >= 0 else {
+                    throw EventRejection(.negativeAmount, field: "amount", "must not be negative, got \(amount)", offset: start)
                 }
+                // `-0` (or a negative underflow such as `-1e-400`) is a zero amount: stored and
+                // shown as 0, not as "-0", in decisions and features.
+                if amount == 0 { amount = 0 }
             case .features: extras = try features(&scanner)
             }
         }

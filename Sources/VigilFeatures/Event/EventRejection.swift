@@ -21,8 +21,8 @@ public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertibl
         case wrongType = "wrong_type"
         /// A number is NaN or infinite, or overflows a Double.
         case nonFiniteNumber = "non_finite_number"
-        /// `amount` is zero or negative.
-        case nonPositiveAmount = "non_positive_amount"
+        /// `amount` is negative. Zero is valid: verification authorisations carry no amount.
+        case negativeAmount = "negative_amount"
         /// `ts` is neither RFC 3339 nor epoch milliseconds in a sane range.
         case invalidTimestamp = "invalid_timestamp"
         /// A field has the right type but a value outside the contract (empty id, unknown label).

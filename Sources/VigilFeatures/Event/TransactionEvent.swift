@@ -17,14 +17,15 @@ public struct ExtraFeature: Sendable, Equatable {
     }
 }
 
-/// A validated transaction: every field obeys the contract (ids non-empty, amount finite and > 0).
+/// A validated transaction: every field obeys the contract (ids non-empty, amount finite and ≥ 0).
 public struct TransactionEvent: Sendable, Equatable {
     public var eventID: String
     /// Event time in milliseconds since the Unix epoch (UTC).
     public var timestampMillis: Int64
     public var cardID: String
     public var merchantID: String
-    /// Strictly positive and finite.
+    /// Finite and ≥ 0 (never -0). Zero is real traffic: verification authorisations, a
+    /// classic card-testing probe.
     public var amount: Double
     public var currency: String
     public var mcc: String?

@@ -47,10 +47,12 @@ extension ReplayInputReader {
             guard let ts = Self.parseTime(fields[c.time!], unitMillis: mapping.timeUnitMillis) else {
                 return try problem(&input, file, number, "time '\(fields[c.time!])' is neither RFC 3339 nor a number in range")
             }
-            guard let amount = Double(fields[c.amount!]), amount.isFinite else {
+            guard var amount = Double(fields[c.amount!]), amount.isFinite else {
                 return try problem(&input, file, number, "amount '\(fields[c.amount!])' is not a finite number")
             }
-            guard amount > 0 else { return try problem(&input, file, number, "amount \(amount) is not positive") }
+            // The event contract's rule: zero (a verification authorisation) is valid, negative is not.
+            guard amount >= 0 else { return try problem(&input, file, number, "amount \(fields[c.amount!]) is negative") }
+            if amount == 0 { amount = 0 }  // "-0" is a zero amount, as EventDecoder has it
             var extras: [ExtraFeature] = []
             extras.reserveCapacity(c.features.count)
             for (i, key) in c.features {

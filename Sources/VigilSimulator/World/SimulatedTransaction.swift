@@ -8,7 +8,8 @@ public struct SimulatedTransaction: Sendable, Equatable {
     public var customer: Int
     public var terminal: Int
     public var merchant: Int
-    /// Amount in cents (always > 0).
+    /// Amount in cents. At least 1: the simulator's scenarios never produce a zero-amount
+    /// authorisation, although the event contract accepts them.
     public var amountCents: Int64
     public var currency: String
     public var mcc: String
