@@ -13,13 +13,9 @@ struct ReplayBenchmark: ParsableCommand {
     )
 
     @Option(help: "Generated events.") var events = 1_000_000
-    @Option(help: "A training round after every this many events (default: serve's, as vigil replay).") var trainEvery = ReplayConfiguration().trainEvery
     @Option(help: "Label delay: N events, a duration of event time, or 'recorded' (the simulator's label times).") var labelDelay = "recorded"
     @Option(help: "Events per scoring batch.") var batchSize = 256
-    @Option(help: "Events between a round's snapshot and its publication (default 0, as vigil replay).") var publishDelay: Int?
-    @Option(help: "Training round settings as key=value pairs (as vigil replay --trainer; default: serve's).") var trainer: String?
-    @Flag(inversion: .prefixedNo, help: "Also replay with sparse background rounds (every 100,000 events, live 100,000 later: the default before session 3), for speed against quality in the same run.")
-    var sparseRounds = true
+    @Option(help: "Learner settings as key=value pairs (as vigil replay --trainer; default: serve's).") var trainer: String?
     @Flag(inversion: .prefixedNo, help: "Also replay with the models frozen (no learning): how fast everything but training runs, in the same run.")
     var frozen = true
 
@@ -55,21 +51,11 @@ struct ReplayBenchmark: ParsableCommand {
         print("read + decode: \(decoded.events.count) events in \(String(format: "%.2f", decodeSeconds)) s: \(BenchReport.rate(Double(decoded.events.count) / decodeSeconds))")
 
         var c = ReplayConfiguration()
-        c.trainEvery = trainEvery
         guard let delay = LabelDelay.parse(labelDelay) else { throw ValidationError("--label-delay: N events, 72h, or recorded") }
         c.labelDelay = delay
         c.batchSize = batchSize
-        c.publishDelay = publishDelay
         if let trainer { c.trainer = try c.trainer.applying(settings: trainer) }
         let (result, replaySeconds, readSeconds) = try replay(path: path, labelsPath: labelsPath, configuration: c)
-        var sparse: (ReplayResult, Double)?
-        if sparseRounds {
-            var s = c
-            s.trainEvery = 100_000
-            s.publishDelay = 100_000
-            let (r, t, _) = try replay(path: path, labelsPath: labelsPath, configuration: s)
-            sparse = (r, t)
-        }
         var frozenRate: Double?
         if frozen {
             var f = c
@@ -80,18 +66,15 @@ struct ReplayBenchmark: ParsableCommand {
         let m = result.metrics
         let replayRate = Double(m.events) / replaySeconds, decodeRate = Double(decoded.events.count) / decodeSeconds
         print("replay (read, decode, score, decide, learn): \(m.events) events in \(String(format: "%.2f", replaySeconds)) s: \(BenchReport.rate(replayRate)); "
-              + "training rounds \(m.promotions.count) took \(String(format: "%.2f", result.timing.trainingSeconds)) s, cold start \(String(format: "%.2f", result.timing.coldStartSeconds)) s")
+              + "\(m.promotions.count) publication checks; learning took \(String(format: "%.2f", result.timing.trainingSeconds)) s, cold start \(String(format: "%.2f", result.timing.coldStartSeconds)) s")
         let t = result.timing
         print("  where the time went: read + decode \(String(format: "%.2f", readSeconds)) s, cold start \(String(format: "%.2f", t.coldStartSeconds)) s, "
               + "features \(String(format: "%.2f", t.featureSeconds)) s on the other core (waited for: \(String(format: "%.2f", t.featureWaitSeconds)) s), "
-              + "models + decisions \(String(format: "%.2f", t.scoringSeconds)) s, trainer hand-over (observe, labels, rounds) \(String(format: "%.2f", t.learningSeconds)) s, "
-              + "waiting for rounds \(String(format: "%.2f", t.trainingWaitSeconds)) s, metrics \(String(format: "%.2f", t.metricsSeconds)) s; "
-              + "training on the other core \(String(format: "%.2f", t.trainingSeconds)) s")
-        for p in m.promotions { print("  round \(p.round): trained on \(p.trainedOnEvents) events, applied after \(p.afterEvents): \(p.outcome) v\(p.version) \(p.detail)") }
-        if let (r, t) = sparse {
-            print("the same with sparse background rounds (every 100,000 events, live 100,000 later): \(BenchReport.rate(Double(r.metrics.events) / t)); "
-                  + "training \(String(format: "%.2f", r.timing.trainingSeconds)) s, AUPRC \(r.metrics.auprc.map { String(format: "%.4f", $0) } ?? "-") (faster, but far staler than serve)")
-        }
+              + "models + decisions \(String(format: "%.2f", t.scoringSeconds)) s, trainer hand-over (observe, labels, publications) \(String(format: "%.2f", t.learningSeconds)) s, "
+              + "waiting for the learner \(String(format: "%.2f", t.trainingWaitSeconds)) s, metrics \(String(format: "%.2f", t.metricsSeconds)) s; "
+              + "learning on its own thread \(String(format: "%.2f", t.trainingSeconds)) s")
+        let outcomes = Dictionary(grouping: m.promotions, by: \.outcome).mapValues(\.count)
+        print("  publication checks by outcome: \(outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         if let frozenRate { print("the same with the models frozen (no learning: read, decode, features, models, decisions, metrics): \(BenchReport.rate(frozenRate))") }
         print("AUPRC \(m.auprc.map { String(format: "%.4f", $0) } ?? "-") at fraud rate \(m.fraudRate.map { String(format: "%.4f", $0) } ?? "-"), "
               + "ROC-AUC \(m.rocAUC.map { String(format: "%.4f", $0) } ?? "-"), \(m.labelsDelivered) labels delivered, final model version \(m.finalModelVersion)")
@@ -103,9 +86,10 @@ struct ReplayBenchmark: ParsableCommand {
             "baseline_per_s": decodeRate.rounded(),
             "ratio": (replayRate / decodeRate * 1000).rounded() / 1000,
             "target_per_s": 500_000,
-            "training_rounds": m.promotions.count,
+            "publication_checks": m.promotions.count,
+            "promotions": m.promotions.filter { $0.outcome == "promoted" }.count,
             "training_seconds": (result.timing.trainingSeconds * 100).rounded() / 100,
-            // Time the replay thread waited for background rounds, and its rate without that wait.
+            // Time the replay thread waited for the learner, and its rate without that wait.
             "training_wait_seconds": (result.timing.trainingWaitSeconds * 100).rounded() / 100,
             "replay_outside_waits_per_s": (Double(m.events) / max(replaySeconds - result.timing.trainingWaitSeconds, 1e-9)).rounded(),
             // The replay's wall time by stage (see ReplayTiming); the rest is loop bookkeeping.
@@ -115,11 +99,7 @@ struct ReplayBenchmark: ParsableCommand {
             "stage_features_wait_seconds": (result.timing.featureWaitSeconds * 100).rounded() / 100,
             "stage_learning_seconds": (result.timing.learningSeconds * 100).rounded() / 100,
             "stage_metrics_seconds": (result.timing.metricsSeconds * 100).rounded() / 100,
-            "train_every": c.trainEvery,
-            "publish_delay": c.effectivePublishDelay,
             "replay_frozen_per_s": frozenRate.map { $0.rounded() } ?? NSNull(),
-            "replay_sparse_rounds_per_s": sparse.map { (Double($0.0.metrics.events) / $0.1).rounded() } ?? NSNull(),
-            "auprc_sparse_rounds": sparse.flatMap { $0.0.metrics.auprc.map { ($0 * 10000).rounded() / 10000 } } ?? NSNull(),
             "auprc": m.auprc.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),
             "fraud_rate": m.fraudRate.map { ($0 * 10000).rounded() / 10000 } ?? NSNull(),
         ])

@@ -13,8 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
             Settings: defaults, then --config FILE (JSON: brokers, database_url, schema, topic, labels_topic, group, batch_size,
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
             review_threshold, block_threshold, feature_spec, max_cards, recent_events, metrics_port, metrics_address, health_stall_ms,
-            lag_interval_ms, training, training_interval_ms, training_min_labels, training_labels_per_round,
-            training_events_per_round, kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
+            lag_interval_ms, training, training_min_labels, training_publish_every_labels, training_publish_interval_ms,
+            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
             VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS), then these flags.
             GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.

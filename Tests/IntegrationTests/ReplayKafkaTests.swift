@@ -65,7 +65,7 @@ struct ReplayKafkaTests {
         return s
     }
 
-    static let common = ["--label-delay", "200", "--train-every", "2000", "--warm-up", "512", "--quiet"]
+    static let common = ["--label-delay", "200", "--trainer", "publish_every_labels=200,guard_minimum_frauds=5", "--warm-up", "512", "--quiet"]
 
     @Test("a topic range replays twice to identical metrics, equal to the same events from a JSONL file; the malformed message is reported")
     func rangeMatchesFile() async throws {

@@ -53,15 +53,15 @@ import VigilSimulator
         c.exitWhenIdle = nil
         c.modelPollInterval = .milliseconds(100)
         c.training = training
-        c.trainer.interval = .milliseconds(500)
+        c.trainer.wakeInterval = .milliseconds(100)
+        c.trainer.publishInterval = .milliseconds(500)
+        c.trainer.minimumPublishGap = .milliseconds(200)
         c.trainer.minimumLabels = 50
-        c.trainer.minimumHoldoutFraud = 1
-        c.trainer.labelsPerRound = 100
-        c.trainer.autoencoderSample = 1_024
-        c.trainer.autoencoderSteps = 8
-        c.trainer.classifierEpochs = 2
-        // Any candidate not much worse passes: this checks the wiring, not the guard's figures.
-        c.trainer.averagePrecisionTolerance = 1
+        c.trainer.publishEveryLabels = 100
+        c.trainer.guardMinimumFrauds = 1
+        c.trainer.trafficSampleEvery = 4
+        // Any challenger not much worse passes: this checks the wiring, not the guard's figures.
+        c.trainer.guardMarginStandardErrors = 100
         c.trainer.reconstructionTolerance = 10
         let stop = StopSignal()
         let serving = Task { try await FraudPipeline(configuration: c, log: .silent).run(stop: stop) }
@@ -81,7 +81,7 @@ import VigilSimulator
         if training {
             #expect(try await waitFor("SELECT count(*) FROM \(s).models", atLeast: 2, tries: 600))
         } else {
-            try await Task.sleep(for: .seconds(2))  // four round intervals
+            try await Task.sleep(for: .seconds(2))  // four publication intervals
         }
         try await Task.sleep(for: .milliseconds(300))  // a few model polls
         try await ServeTestSupport.produce(traffic.later, brokers: brokers)

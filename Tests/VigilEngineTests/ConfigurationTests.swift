@@ -12,10 +12,13 @@ import VigilML
         risk.reasonsPerEvent = 5
         #expect(throws: EngineError.self) { try risk.validate() }
         var trainer = OnlineTrainerConfiguration()
-        trainer.holdoutFraction = 0.99
+        trainer.guardWindow = 1
         #expect(throws: EngineError.self) { try trainer.validate() }
         trainer = OnlineTrainerConfiguration()
-        trainer.interval = .zero
+        trainer.publishInterval = .zero
+        #expect(throws: EngineError.self) { try trainer.validate() }
+        trainer = OnlineTrainerConfiguration()
+        trainer.normalRegionSample = trainer.autoencoderBatch - 1
         #expect(throws: EngineError.self) { try trainer.validate() }
         try OnlineTrainerConfiguration().validate()
         try RiskScorerConfiguration().validate()
@@ -36,11 +39,14 @@ import VigilML
     }
 
     @Test func metricsEncodeWithSnakeCaseKeysForTheModelsTable() throws {
-        let m = ModelMetrics(averagePrecision: 0.5, logLoss: 0.2, heldOutEvents: 10, heldOutFraud: 2)
+        let m = ModelMetrics(averagePrecision: 0.5, logLoss: 0.2, windowLabels: 10, windowFrauds: 2)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let text = String(decoding: try encoder.encode(m), as: UTF8.self)
-        #expect(text.contains("\"average_precision\":0.5") && text.contains("\"held_out_fraud\":2"))
+        #expect(text.contains("\"average_precision\":0.5") && text.contains("\"window_frauds\":2"))
         #expect(try JSONDecoder().decode(ModelMetrics.self, from: Data(text.utf8)) == m)
+        // Versions stored before the prequential guard named the window a held-out set.
+        let old = #"{"average_precision":0.5,"log_loss":0.2,"held_out_events":10,"held_out_fraud":2,"labelled_examples":0,"autoencoder_steps":0,"classifier_steps":0}"#
+        #expect(try JSONDecoder().decode(ModelMetrics.self, from: Data(old.utf8)) == m)
     }
 }

@@ -18,14 +18,15 @@ final class TrainingHarness {
     static var configuration: OnlineTrainerConfiguration {
         var c = OnlineTrainerConfiguration()
         c.recentCapacity = 20_000
-        c.autoencoderSample = 1024
-        c.autoencoderSteps = 8
-        c.classifierEpochs = 3
-        c.batchSize = 64
         c.minimumLabels = 100
-        c.minimumHoldoutFraud = 3
-        c.labelsPerRound = 200
-        c.interval = .milliseconds(50)
+        c.publishEveryLabels = 100
+        c.minimumPublishGap = .zero
+        c.guardWindow = 2_000
+        c.guardMinimumFrauds = 3
+        c.trafficSampleEvery = 4
+        c.autoencoderBatch = 64
+        c.normalRegionSample = 512
+        c.wakeInterval = .milliseconds(50)
         return c
     }
 
@@ -58,65 +59,80 @@ final class TrainingHarness {
     }
 }
 
-@Suite struct OnlineTrainerTests {
-    @Test func arrivingLabelsCauseAPromotionThatLaterBatchesUse() throws {
+/// Serialized: two tests count the trainer threads of this process.
+@Suite(.serialized) struct OnlineTrainerTests {
+    @Test func arrivingLabelsLeadToAPromotionThatLaterBatchesUse() throws {
         let h = try TrainingHarness()
-        try h.run { done in if done % 1000 == 0 && done < h.stream.events.count { h.trainer.runRound() } }
-        let rounds = h.trainer.rounds
-        for r in rounds { print(r.summary) }
-        #expect(h.trainer.labelsJoined > 200)
-        let promotedByLabels = rounds.filter {
-            if case .promoted = $0.outcome { return $0.classifierTrained && $0.verdict?.metric == .averagePrecision }
-            return false
+        var promoted: [Int64] = []
+        try h.run { _ in
+            let outcome = h.trainer.learnQueued()
+            for check in h.trainer.checks.suffix(outcome.checks.count) { if case .promoted(let v) = check.outcome { promoted.append(v) } }
         }
-        #expect(!promotedByLabels.isEmpty, "no promotion judged on labels: \(rounds.map(\.summary))")
+        #expect(h.trainer.labelsLearnt > 200)
         let live = h.registry.current
+        #expect(!promoted.isEmpty, "no promotion: \(h.trainer.checks.map(\.summary))")
         #expect(live.version > 1 && live.classifierIsTrained)
-        #expect(live.parent != nil && live.metrics.averagePrecision != nil && live.metrics.heldOutFraud >= 3)
+        #expect(live.parent != nil && live.metrics.averagePrecision != nil && live.metrics.windowFrauds >= 3)
+        #expect(live.metrics.labelledExamples > 200 && live.metrics.classifierSteps > 0)
         // Every batch after a promotion is scored by a version at least that new.
-        for case .promoted(let version) in rounds.map(\.outcome) {
-            #expect(h.batchVersions.contains { $0.1 == version })
-        }
+        for version in promoted.dropLast() { #expect(h.batchVersions.contains { $0.1 == version }) }
         #expect(h.batchVersions.map(\.1) == h.batchVersions.map(\.1).sorted())
-        #expect(h.batchVersions.last!.1 == live.version)
+        // Cost per label is bounded: one step per chunk of fresh labels, never a sweep.
+        let chunks = (h.trainer.labelsLearnt + h.trainer.configuration.labelsPerStep - 1) / h.trainer.configuration.labelsPerStep
+        #expect(h.trainer.classifierSteps <= chunks + h.stream.events.count / 250)
     }
 
-    @Test func aWorseCandidateIsRejectedAndAnEqualOneIsNot() throws {
-        let h = try TrainingHarness()
-        try h.run { done in if done % 1000 == 0 { h.trainer.runRound() } }
+    /// Test-then-train: the window holds what the challenger said of each label before it
+    /// learnt from it, and learning did change what it says.
+    @Test func everyLabelIsScoredBeforeItTeaches() throws {
+        let h = try TrainingHarness(transactions: 3000)
+        try h.run { _ in h.trainer.learnQueued() }
+        try #require(h.trainer.classifierSteps > 0)
+        // One more step's chunk of known labels, scored by the challenger as it stands.
+        let n = h.trainer.configuration.labelsPerStep
+        var chunk = ExampleRows(featureWidth: Fixture.spec.dense.count, sparseWidth: h.extractor.sparseCount)
+        for (i, e) in h.stream.events.suffix(n).enumerated() {
+            let v = h.trainer.recent.withLock { $0.lookup(eventHash: StableHash.hash(e.eventID)) }!
+            chunk.append(dense: v.dense, sparse: v.sparse, label: i % 4 == 0 ? 1 : 0)
+        }
+        let before = try h.trainer.withLearner { l in try l.challenger.score(chunk, inputs: l.challenger.inputs(chunk), risk: l.risk).risks }
+        var work = LearningWork(featureWidth: chunk.featureWidth, sparseWidth: chunk.sparseWidth)
+        work.labelled = chunk
+        _ = h.trainer.learn(work, nowMillis: 0)
+        let (recorded, after) = try h.trainer.withLearner { l in
+            (l.window.entries().suffix(n).map(\.challenger), try l.challenger.score(chunk, inputs: l.challenger.inputs(chunk), risk: l.risk).risks)
+        }
+        #expect(recorded == before)
+        #expect(after != before, "the step changed nothing, so the order could not be told")
+    }
+
+    @Test func aDivergedChallengerIsResetAndTheLiveModelKeepsServing() throws {
+        let h = try TrainingHarness(transactions: 3000)
+        try h.run { _ in h.trainer.learnQueued() }
         let live = h.registry.current
         try #require(live.classifierIsTrained)
-        // The same architecture trained on inverted truth: it ranks fraud last.
-        var x = try Fixture.extractor()
-        var rows: [Float] = [], lists: [[Int32]] = [], inverted: [Float] = []
-        for e in h.stream.events.prefix(3000) {
-            let v = x.extract(e)
-            rows += v.dense
-            lists.append(v.sparse.map { Int32($0) })
-            inverted.append(h.stream.fraud[e.eventID]! ? 0 : 1)
+        // Planted: a calibration that makes the challenger certain and wrong about everything.
+        h.trainer.withLearner { $0.challenger.calibrate(logits: [-1, 1, -1, 1], labels: [1, 0, 1, 0]) }
+        h.trainer.withLearner { l in
+            var c = l.challenger.classifier
+            c.calibrate(logits: [-0.01, 0.01], labels: [1, 0])
+            l.challenger.classifier = c
         }
-        var worse = try SparseClassifier(configuration: live.classifier.configuration)
-        let inputs = try live.scorer.anomaly.withAnomalyInputs(rows: rows, count: 3000)
-        for _ in 0..<20 { try worse.train(rows: inputs, sparse: SparseBatch(lists: lists), labels: inverted, count: 3000) }
-        let candidate = try ModelSet(version: h.registry.nextVersion(), parent: live.version, createdAtMillis: 0,
-                                     featureSpecHash: live.featureSpecHash, architecture: live.architecture,
-                                     autoencoder: live.autoencoder, classifier: worse, metrics: ModelMetrics())
-        let verdict = try h.trainer.judge(candidate: candidate)
-        print(verdict.summary)
-        #expect(verdict.metric == .averagePrecision)
-        #expect(!verdict.promote)
-        #expect(verdict.candidate.averagePrecision! < verdict.live.averagePrecision!)
-        let same = try h.trainer.judge(candidate: live.renumbered(version: h.registry.nextVersion(), parent: live.version))
-        #expect(same.promote && same.candidate.averagePrecision == same.live.averagePrecision)
+        try h.run { _ in h.trainer.learnQueued() }
+        let resets = h.trainer.checks.filter { $0.outcome == .reset }
+        #expect(h.trainer.resets >= 1 && !resets.isEmpty, "\(h.trainer.checks.map(\.summary))")
+        #expect(resets.allSatisfy { $0.verdict?.diverged == true })
+        // Nothing diverged went live: every version after the plant passed the guard.
+        #expect(h.registry.current.metrics.logLoss.map { $0.isFinite && $0 < 2 } ?? true)
     }
 
-    @Test func rollbackAfterAPromotionIsWhatTheNextBatchUses() throws {
+    @Test func anOperatorsRollbackIsFollowed() throws {
         let h = try TrainingHarness()
         var rolledBackTo: Int64?
         var checkedFrom: Int?
         try h.run { done in
-            guard checkedFrom == nil, done % 500 == 0 else { return }
-            h.trainer.runRound()
+            guard checkedFrom == nil else { return }
+            h.trainer.learnQueued()
             let promoted = h.registry.current
             if promoted.version > 1 {
                 rolledBackTo = try h.registry.rollback().version
@@ -124,69 +140,81 @@ final class TrainingHarness {
                 checkedFrom = done
             }
         }
-        let from = try #require(checkedFrom, "no promotion happened to roll back: \(h.trainer.rounds.map(\.summary))")
+        let from = try #require(checkedFrom, "no promotion happened to roll back: \(h.trainer.checks.map(\.summary))")
         let after = h.batchVersions.filter { $0.0 >= from }
         #expect(!after.isEmpty && after.allSatisfy { $0.1 == rolledBackTo })
+        h.trainer.learnQueued()
+        #expect(h.trainer.checks.contains { $0.outcome == .followed(version: rolledBackTo!) })
     }
 
-    @Test func theBackgroundThreadTrainsAndPromotesWhileTheStreamIsScored() throws {
+    /// The challenger learning label by label ranks fraud about as well as the same model
+    /// retrained from scratch on every label at the end (several passes over all of them).
+    @Test func incrementalLearningMatchesAFullRetrain() throws {
+        var c = TrainingHarness.configuration
+        c.publishEveryLabels = 200
+        let h = try TrainingHarness(transactions: 8000, configuration: c)
+        let cut = 6000
+        var examples = ExampleRows(featureWidth: Fixture.spec.dense.count, sparseWidth: h.extractor.sparseCount)
+        try h.run { done in
+            if done <= cut { h.trainer.learnQueued() }
+        }
+        for l in h.stream.labels {
+            guard let i = h.stream.events.firstIndex(where: { $0.eventID == l.eventID }), i < cut, l.timestampMillis <= h.stream.events[cut - 1].timestampMillis,
+                  let v = h.trainer.recent.withLock({ $0.lookup(eventHash: StableHash.hash(l.eventID)) }) else { continue }
+            examples.append(dense: v.dense, sparse: v.sparse, label: l.isFraud ? 1 : 0)
+        }
+        try #require(examples.fraudCount >= 10)
+        let incremental = h.trainer.withLearner { $0.challenger }
+        // The full retrain: a fresh classifier on the incremental run's autoencoder, 6 epochs.
+        let seed = try Fixture.coldStart(events: h.stream.events)
+        var full = try SparseClassifier(configuration: seed.classifier.configuration)
+        let inputs = try incremental.inputs(examples).inputs
+        var g = SeededGenerator(seed: 5)
+        for _ in 0..<6 {
+            var order = Array(0..<examples.count)
+            order.shuffle(using: &g)
+            for start in stride(from: 0, to: order.count - 1, by: 64) {
+                let picked = Array(order[start..<min(start + 64, order.count)])
+                let batch = examples.pick(picked)
+                try full.train(rows: RowGather.gather(inputs, width: full.configuration.denseWidth, rows: picked),
+                               sparse: batch.sparseBatch, labels: batch.labels, count: batch.count)
+            }
+        }
+        // Both judged on the events after the cut, which neither learnt from.
+        var test = ExampleRows(featureWidth: examples.featureWidth, sparseWidth: examples.sparseWidth)
+        var truth: [Bool] = []
+        for e in h.stream.events[cut...] {
+            let v = h.trainer.recent.withLock { $0.lookup(eventHash: StableHash.hash(e.eventID)) }!
+            test.append(dense: v.dense, sparse: v.sparse, label: 0)
+            truth.append(h.stream.fraud[e.eventID]!)
+        }
+        let testInputs = try incremental.inputs(test).inputs
+        let a = RankingMetrics.averagePrecision(scores: try incremental.classifier.logits(rows: testInputs, sparse: test.sparseBatch, count: test.count), labels: truth)
+        let b = RankingMetrics.averagePrecision(scores: try full.logits(rows: testInputs, sparse: test.sparseBatch, count: test.count), labels: truth)
+        print("incremental AUPRC \(a), full retrain \(b), fraud rate \(Double(truth.filter { $0 }.count) / Double(truth.count))")
+        #expect(a >= b - 0.1, "incremental \(a) vs full retrain \(b)")
+        #expect(a > 3 * Double(truth.filter { $0 }.count) / Double(truth.count))
+    }
+
+    @Test func theBackgroundThreadLearnsAndPromotesWhileTheStreamIsScored() throws {
         let h = try TrainingHarness()
         h.trainer.start()
         try h.run()
-        // Keep the scoring loop going until the trainer promoted (bounded wait, not a timing assertion).
+        // Keep going until the trainer promoted (bounded wait, not a timing assertion).
         var waited = 0
         while h.registry.currentVersion == 1 && waited < 2400 {
             Thread.sleep(forTimeInterval: 0.05)
             waited += 1
         }
         h.trainer.stop()
-        let rounds = h.trainer.rounds.count
+        let learnt = h.trainer.labelsLearnt
+        _ = h.trainer.record(label: h.stream.labels.last!)
         Thread.sleep(forTimeInterval: 0.2)
-        #expect(h.trainer.rounds.count == rounds, "rounds ran after stop")
-        #expect(h.registry.currentVersion > 1, "\(h.trainer.rounds.map(\.summary))")
+        #expect(h.trainer.labelsLearnt == learnt, "learning went on after stop")
+        #expect(h.registry.currentVersion > 1, "\(h.trainer.checks.map(\.summary))")
     }
 
-    @Test func scoredTrafficStartsARoundWithoutWaitingForTheInterval() throws {
-        var c = TrainingHarness.configuration
-        c.interval = .seconds(3600)
-        c.labelsPerRound = 1_000_000  // only traffic can start a round
-        c.trafficPerRound = 1_000
-        let h = try TrainingHarness(transactions: 3000, configuration: c)
-        h.trainer.start()
-        try h.run()
-        var waited = 0
-        while h.trainer.rounds.isEmpty && waited < 2400 {
-            Thread.sleep(forTimeInterval: 0.05)
-            waited += 1
-        }
-        h.trainer.stop()
-        #expect(!h.trainer.rounds.isEmpty, "3,000 scored events at 1,000 per round started no round")
-
-        // Within the gap after a round's start, more traffic starts no further round.
-        c.trafficRoundGap = .seconds(3600)
-        let gapped = try TrainingHarness(transactions: 3000, configuration: c)
-        gapped.trainer.start()
-        try gapped.run()
-        waited = 0
-        while gapped.trainer.rounds.isEmpty && waited < 2400 {
-            Thread.sleep(forTimeInterval: 0.05)
-            waited += 1
-        }
-        try gapped.run()  // 3,000 more events, three thresholds' worth
-        Thread.sleep(forTimeInterval: 0.2)
-        gapped.trainer.stop()
-        #expect(gapped.trainer.rounds.count == 1, "\(gapped.trainer.rounds.map(\.summary))")
-
-        // The same stream under a threshold it never reaches: nothing wakes the thread.
-        c.trafficPerRound = 1_000_000
-        let quiet = try TrainingHarness(transactions: 3000, configuration: c)
-        quiet.trainer.start()
-        try quiet.run()
-        quiet.trainer.stop()
-        #expect(quiet.trainer.rounds.isEmpty)
-    }
-
-    /// Rounds run on a thread of their own that operators can tell apart (top -H, perf):
+    /// Learning runs on a thread of its own that operators can tell apart (top -H, perf):
     /// it carries its name at the OS level while the trainer runs and is gone after stop.
     @Test func theTrainerRunsOnItsOwnNamedThread() throws {
         #if os(Linux)
@@ -197,9 +225,7 @@ final class TrainingHarness {
                 return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
             }.count
         }
-        var c = TrainingHarness.configuration
-        c.interval = .seconds(3600)
-        let h = try TrainingHarness(transactions: 300, configuration: c)
+        let h = try TrainingHarness(transactions: 300)
         h.trainer.start()
         var seen = 0
         for _ in 0..<100 where seen == 0 {
@@ -220,9 +246,51 @@ final class TrainingHarness {
     @Test func labelsForUnknownEventsAreCountedNotJoined() throws {
         let h = try TrainingHarness(transactions: 600)
         #expect(!h.trainer.record(label: LabelEvent(eventID: "never-seen", isFraud: true, timestampMillis: 0)))
-        #expect(h.trainer.unmatchedLabels == 1 && h.trainer.labelsJoined == 0)
-        let round = h.trainer.runRound()
-        #expect(round.outcome == .skipped(reason: "fewer than 256 recent events"))
+        #expect(h.trainer.unmatchedLabels == 1)
+        let outcome = h.trainer.learnQueued()
+        #expect(outcome.checks.isEmpty && h.trainer.labelsLearnt == 0)
+    }
+}
+
+@Suite struct PromotionGuardTests {
+    let guardrail: PromotionGuard = {
+        var c = OnlineTrainerConfiguration()
+        c.guardMinimumFrauds = 20
+        return PromotionGuard(configuration: c)
+    }()
+
+    func figures(live: Double, challenger: Double, frauds: Int = 100, liveLoss: Double = 0.05, challengerLoss: Double = 0.05) -> PrequentialWindow.Figures {
+        PrequentialWindow.Figures(labels: 10_000, frauds: frauds, liveAveragePrecision: live, challengerAveragePrecision: challenger,
+                                  liveLogLoss: liveLoss, challengerLogLoss: challengerLoss)
+    }
+
+    @Test func aChallengerWithinTheWindowsNoiseIsPromotedAWorseOneIsNot() {
+        // 100 frauds at AP 0.5: one standard error is 0.05.
+        let within = guardrail.judge(window: figures(live: 0.5, challenger: 0.46), reconstruction: nil, liveClassifierTrained: true)
+        #expect(within.promote && within.metric == .averagePrecision && abs(within.margin! - 0.05) < 1e-9)
+        let worse = guardrail.judge(window: figures(live: 0.5, challenger: 0.42), reconstruction: nil, liveClassifierTrained: true)
+        #expect(!worse.promote && !worse.diverged)
+        // The same gap over 1,000 frauds is beyond the noise.
+        #expect(!guardrail.judge(window: figures(live: 0.5, challenger: 0.46, frauds: 1000), reconstruction: nil, liveClassifierTrained: true).promote)
+    }
+
+    @Test func aBlownUpOrNaNLogLossIsDivergence() {
+        let nan = guardrail.judge(window: figures(live: 0.5, challenger: 0.6, challengerLoss: .nan), reconstruction: nil, liveClassifierTrained: true)
+        #expect(nan.diverged && !nan.promote)
+        let blown = guardrail.judge(window: figures(live: 0.5, challenger: 0.6, challengerLoss: 5.1), reconstruction: nil, liveClassifierTrained: true)
+        #expect(blown.diverged && !blown.promote)
+        // Fourfold but tiny is calibration lag, not divergence.
+        let lag = guardrail.judge(window: figures(live: 0.5, challenger: 0.5, liveLoss: 0.01, challengerLoss: 0.04), reconstruction: nil, liveClassifierTrained: true)
+        #expect(!lag.diverged && lag.promote)
+    }
+
+    @Test func tooFewFraudsLetOnlyAnAutoencoderChangeThrough() {
+        let few = figures(live: 0.5, challenger: 0.9, frauds: 5)
+        let trained = guardrail.judge(window: few, reconstruction: (1.0, 0.9), liveClassifierTrained: true)
+        #expect(!trained.promote && trained.metric == nil)
+        let cold = guardrail.judge(window: few, reconstruction: (1.0, 0.9), liveClassifierTrained: false)
+        #expect(cold.promote && cold.metric == .reconstructionError)
+        #expect(!guardrail.judge(window: few, reconstruction: (1.0, 1.5), liveClassifierTrained: false).promote)
     }
 }
 
@@ -238,28 +306,41 @@ final class TrainingHarness {
         return b
     }
 
-    @Test func recentTrafficIsBoundedKeyedByEventAndCarriesKnownLabels() {
+    @Test func recentTrafficIsBoundedAndKeyedByEvent() {
         var recent = RecentTraffic(featureWidth: 2, sparseWidth: 1, capacity: 3)
         let b = Self.batch([1, 2, 3, 4])
         recent.record(eventHashes: [100, 101, 102, 103], batch: b)
         #expect(recent.count == 3 && recent.recorded == 4)
         #expect(recent.lookup(eventHash: 100) == nil, "the oldest was overwritten")
         #expect(recent.lookup(eventHash: 102).map { Array($0.dense) } == [3, -3])
-        recent.markLabel(eventHash: 103, isFraud: true)
-        recent.markLabel(eventHash: 100, isFraud: true)  // forgotten: no effect
+    }
+
+    @Test func rehearsalIsClassBalancedAndBounded() {
+        var memory = RehearsalMemory(featureWidth: 1, sparseWidth: 0, fraudCapacity: 2, legitCapacity: 3)
+        var rows = ExampleRows(featureWidth: 1, sparseWidth: 0)
+        for i in 0..<20 { rows.append(dense: [Float(i)], sparse: [], label: i % 10 == 0 ? 1 : 0) }
+        memory.add(rows)
+        #expect(memory.fraud.count == 2 && memory.legit.count == 3)
+        var drawn = ExampleRows(featureWidth: 1, sparseWidth: 0)
         var g = SeededGenerator(seed: 1)
-        let sample = recent.sample(60, generator: &g)
-        #expect(sample.count == 60 && sample.known.count == 60)
-        for j in 0..<60 {
-            #expect(sample.known[j] == (sample.dense[2 * j] == 4 ? 1 : -1))
+        memory.draw(40, into: &drawn, known: true, generator: &g)
+        #expect(drawn.count == 40 && drawn.fraudCount == 20 && drawn.known.count == 40)
+        // Only the newest of each class are kept: frauds 0 and 10, legit 17, 18, 19.
+        for j in 0..<40 {
+            #expect(drawn.labels[j] == 1 ? [0, 10].contains(drawn.dense[j]) : [17, 18, 19].contains(drawn.dense[j]))
+            #expect(drawn.known[j] == Int8(drawn.labels[j]))
         }
     }
 
-    @Test func labelledExamplesKeepTheNewestInArrivalOrder() {
-        var store = LabelledExamples(featureWidth: 1, sparseWidth: 0, capacity: 4)
-        for i in 0..<10 { store.append(dense: [Float(i)], sparse: [], isFraud: i % 3 == 0) }
-        let all = store.all()
-        #expect(store.joined == 10 && all.count == 4)
-        #expect(all.dense == [6, 7, 8, 9] && all.labels == [1, 0, 0, 1])
+    @Test func thePrequentialWindowKeepsTheNewestAndCountsFrauds() {
+        var w = PrequentialWindow(capacity: 3)
+        for i in 0..<5 { w.add(isFraud: i % 2 == 0, live: Float(i), challenger: Float(i) / 10, challengerLogit: 0) }
+        #expect(w.count == 3 && w.frauds == 2)
+        #expect(w.entries().map(\.live) == [2, 3, 4])
+        let f = w.figures()
+        // Ranked 4 (fraud), 3, 2 (fraud): precision 1 at the first fraud, 2/3 at the second.
+        #expect(abs(f.liveAveragePrecision! - 5.0 / 6) < 1e-9 && abs(f.challengerAveragePrecision! - 5.0 / 6) < 1e-9)
+        w.clear()
+        #expect(w.count == 0 && w.frauds == 0 && w.figures().liveAveragePrecision == nil)
     }
 }

@@ -46,7 +46,7 @@ struct ReplayRunnerTests {
                                                  cardID: "c\(g.next() % 50)", merchantID: "m\(g.next() % 20)", amount: amounts[i], currency: "EUR"))
             input.truth.append(amounts[i + 1] > 80 ? .fraud : .legit)
         }
-        var c = Support.configuration(trainEvery: 1000)
+        var c = Support.configuration()
         c.labelDelay = .events(2)
         let result = try ReplayRunner.run(input, configuration: c)
         let m = result.metrics
@@ -58,7 +58,7 @@ struct ReplayRunnerTests {
 
     @Test func sameInputAndSeedGiveByteIdenticalMetrics() throws {
         let input = Support.simulated(transactions: 3000)
-        let c = Support.configuration(trainEvery: 1000)
+        let c = Support.configuration()
         let run = try ReplayRunner.run(input, configuration: c)
         let a = try run.metrics.encodedJSON()
         let b = try ReplayRunner.run(input, configuration: c).metrics.encodedJSON()
@@ -66,34 +66,30 @@ struct ReplayRunnerTests {
         #expect(String(decoding: a, as: UTF8.self).contains("\"auprc\""))
     }
 
-    @Test func backgroundRoundsPublishAtTheirFixedEventsReproducibly() throws {
+    @Test func publicationsLandAtTheSameEventsInEveryRun() throws {
         let input = Support.simulated(transactions: 4000)
-        var c = Support.configuration(trainEvery: 1000)
+        var c = Support.configuration()
         c.batchSize = 100
-        c.publishDelay = 500
         let a = try ReplayRunner.run(input, configuration: c), b = try ReplayRunner.run(input, configuration: c)
         #expect(try a.metrics.encodedJSON() == b.metrics.encodedJSON())
-        // Snapshots at 1000, 2000, 3000 (4000 + 500 is past the end), each applied 500 events later.
-        #expect(a.metrics.promotions.map(\.trainedOnEvents) == [1000, 2000, 3000])
-        #expect(a.metrics.promotions.map(\.afterEvents) == [1500, 2500, 3500])
-        #expect(a.metrics.promotions.contains { $0.outcome == "promoted" })
+        let promoted = a.metrics.promotions.filter { $0.outcome == "promoted" }
+        #expect(!promoted.isEmpty, "\(a.metrics.promotions.map(\.detail))")
+        // Learnt from at a batch boundary, live before the batch after the next one is scored:
+        // one batch later (or at the end of the input).
+        #expect(a.metrics.promotions.allSatisfy { $0.afterEvents == min($0.trainedOnEvents + 100, 4000) })
+        // Versions grow one by one, each promotion's parent the one before.
+        #expect(promoted.map(\.version) == Array(2..<(2 + Int64(promoted.count))))
         // The saved model is reproducible too: creation time is event time, not the wall clock.
         #expect(a.finalModel.encoded() == b.finalModel.encoded())
-        // A synchronous run applies each round at its own snapshot.
-        c.publishDelay = 0
-        let sync = try ReplayRunner.run(input, configuration: c)
-        #expect(sync.metrics.promotions.map(\.afterEvents) == [1000, 2000, 3000, 4000])
-        #expect(try sync.finalModel.encoded() == ReplayRunner.run(input, configuration: c).finalModel.encoded())
-        c.publishDelay = 1001
-        #expect(throws: ReplayError.self) { try ReplayRunner.run(input, configuration: c) }
+        // Another batch size is another schedule of hand-overs, but the same learner.
+        c.batchSize = 256
+        let other = try ReplayRunner.run(input, configuration: c)
+        #expect(other.metrics.labelsDelivered == a.metrics.labelsDelivered)
     }
 
     @Test func plantedFraudIsRankedFarAboveItsRate() throws {
         let input = Support.simulated(transactions: 12_000)
-        // Ranking quality, not scheduling: each round's model goes live at its own event (on
-        // 12,000 events a round-long publish delay leaves the classifier too little time).
-        var c = Support.configuration(trainEvery: 3000)
-        c.publishDelay = 0
+        let c = Support.configuration()
         let result = try ReplayRunner.run(input, configuration: c)
         let m = result.metrics
         let rate = try #require(m.fraudRate), auprc = try #require(m.auprc), auc = try #require(m.rocAUC)
@@ -108,16 +104,13 @@ struct ReplayRunnerTests {
         #expect(expectedAlerts > 0)
     }
 
-    /// A backtest retrains as serve does unless told otherwise: serve's volume trigger, and
-    /// each candidate live at its own round (sparse, late rounds made the old default score a
-    /// 200,000-event file with the cold-start model alone).
+    /// A backtest learns as serve does unless told otherwise: the same learner settings, and
+    /// the metrics file records them with the clock they ran on.
     @Test func theDefaultScheduleIsServes() {
         let c = ReplayConfiguration()
-        #expect(c.trainEvery == OnlineTrainerConfiguration().trafficPerRound)
-        #expect(c.effectivePublishDelay == 0)
-        var delayed = c
-        delayed.publishDelay = 5_000
-        #expect(delayed.effectivePublishDelay == 5_000)
+        #expect(c.trainer == OnlineTrainerConfiguration())
+        #expect(c.record["trainer"] == OnlineTrainerConfiguration().scheduleDescription)
+        #expect(c.record["learner_clock"] == "event time")
     }
 
     /// Metrics are byte-identical on one machine, but OpenBLAS picks its kernels per CPU and
@@ -130,7 +123,7 @@ struct ReplayRunnerTests {
 
     @Test func frozenAndCAEOnlyRunsKeepTheirModels() throws {
         let input = Support.simulated(transactions: 3000)
-        var c = Support.configuration(trainEvery: 1000)
+        var c = Support.configuration()
         c.freeze = true
         let frozen = try ReplayRunner.run(input, configuration: c)
         #expect(frozen.metrics.promotions.isEmpty && frozen.metrics.finalModelVersion == 1)
@@ -139,7 +132,7 @@ struct ReplayRunnerTests {
         let cae = try ReplayRunner.run(input, configuration: c)
         #expect(!cae.finalModel.classifierIsTrained)
         // A saved model set starts the next run.
-        var fromSaved = Support.configuration(trainEvery: 1000)
+        var fromSaved = Support.configuration()
         fromSaved.initialModel = cae.finalModel.encoded()
         fromSaved.freeze = true
         let next = try ReplayRunner.run(input, configuration: fromSaved)
@@ -176,7 +169,7 @@ struct PublicDatasetReplayTests {
         let mapping = try CSVColumnMapping.parse("id=none,time=Time,time_unit=s,label=Class,amount=Amount,card=none,merchant=none,features=*")
         let input = try ReplayInputReader(mapping: mapping).read(events: path)
         #expect(input.featureColumns == ["V1", "V2"])
-        var c = Support.configuration(trainEvery: 1000)
+        var c = Support.configuration()
         c.featureSpec = ReplayConfiguration.spec(addingFeatures: input.featureColumns)
         c.warmUpEvents = 256
         c.labelDelay = .events(50)

@@ -44,10 +44,10 @@ struct CompareTests {
     @Test func overridesChangeOnlyWhatTheyName() throws {
         var base = ReplayConfiguration()
         base.name = "live"
-        base.trainEvery = 5000
+        base.batchSize = 500
         let b = try base.applying(overrides: "models=cae, freeze=true,label_delay=72h")
         #expect(b.name == "live-compare" && b.models == .cae && b.freeze && b.labelDelay == .eventTime(millis: 72 * 3_600_000))
-        #expect(b.trainEvery == 5000 && b.seed == base.seed)
+        #expect(b.batchSize == 500 && b.seed == base.seed)
         #expect(try base.applying(overrides: "name=live").name == "live-b")
         #expect(ReplayConfiguration.modelOverride(in: "seed=2,model=m.bin") == "m.bin")
         #expect(throws: ReplayError.self) { try base.applying(overrides: "colour=red") }
@@ -55,22 +55,23 @@ struct CompareTests {
         #expect(throws: ReplayError.self) { try base.applying(overrides: "freeze=yes") }
     }
 
-    @Test func trainerSettingsMakeRoundsCheaperAndAreRecorded() throws {
+    @Test func learnerSettingsChangeTheScheduleAndAreRecorded() throws {
         let base = ReplayConfiguration()
-        let c = try base.applying(overrides: "trainer.classifier_epochs=1,trainer.autoencoder_steps=8,publish_delay=0")
-        #expect(c.trainer.classifierEpochs == 1 && c.trainer.autoencoderSteps == 8 && c.effectivePublishDelay == 0)
-        #expect(c.trainer.autoencoderSample == base.trainer.autoencoderSample)
-        #expect(c.record["trainer"]!.contains("classifier_epochs=1,"))
-        #expect(try base.trainer.applying(settings: "autoencoder_sample=512").autoencoderSample == 512)
+        let c = try base.applying(overrides: "trainer.publish_every_labels=250,trainer.labels_per_step=64,trainer.publish_interval_ms=5000")
+        #expect(c.trainer.publishEveryLabels == 250 && c.trainer.labelsPerStep == 64 && c.trainer.publishInterval == .seconds(5))
+        #expect(c.trainer.rehearsalPerStep == base.trainer.rehearsalPerStep)
+        #expect(c.record["trainer"]!.contains("publish_every_labels=250,") && c.record["trainer"]!.contains("publish_interval_ms=5000,"))
+        #expect(try base.trainer.applying(settings: "guard_window=512").guardWindow == 512)
         #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "learning_rate=3") }
-        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "batch_size=1") }
-        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "classifier_epochs=-1") }
+        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "autoencoder_batch=1") }
+        #expect(throws: ReplayError.self) { try base.trainer.applying(settings: "labels_per_step=-1") }
+        #expect(throws: ReplayError.self) { try base.applying(overrides: "train_every=1000") }
     }
 
     /// Two configurations over the same input in one run differ where they should.
     @Test func twoConfigurationsOverOneInput() throws {
         let input = Support.simulated(transactions: 2500)
-        let a = Support.configuration(trainEvery: 1000)
+        let a = Support.configuration()
         let b = try a.applying(overrides: "freeze=true")
         let ra = try ReplayRunner.run(input, configuration: a), rb = try ReplayRunner.run(input, configuration: b)
         #expect(ra.metrics.events == rb.metrics.events && ra.metrics.frauds == rb.metrics.frauds)

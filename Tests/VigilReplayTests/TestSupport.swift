@@ -19,17 +19,21 @@ enum Support {
         return a
     }
 
-    /// A small, fast configuration: rounds every `trainEvery` events, small training samples.
-    static func configuration(trainEvery: Int = 2000) -> ReplayConfiguration {
+    /// A small, fast configuration: small models, a learner that checks for publication every
+    /// 200 labels with a small guard window, so a few thousand events see several publications.
+    static func configuration() -> ReplayConfiguration {
         var c = ReplayConfiguration()
         c.architecture = architecture()
-        c.trainEvery = trainEvery
         c.warmUpEvents = 512
         c.labelDelay = .events(200)
-        c.trainer.autoencoderSample = 1024
-        c.trainer.autoencoderSteps = 8
-        c.trainer.classifierEpochs = 2
         c.trainer.minimumLabels = 100
+        c.trainer.publishEveryLabels = 200
+        c.trainer.minimumPublishGap = .zero
+        c.trainer.guardWindow = 2_000
+        c.trainer.guardMinimumFrauds = 5
+        c.trainer.trafficSampleEvery = 4
+        c.trainer.autoencoderBatch = 64
+        c.trainer.normalRegionSample = 512
         c.cardsPerDay = 20
         return c
     }

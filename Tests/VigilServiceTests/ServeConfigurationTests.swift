@@ -20,14 +20,16 @@ import Testing
     @Test func trainingSettingsComeFromTheFileAndAreValidated() throws {
         #expect(ServeConfiguration().training)  // on by default
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-serve-\(UUID().uuidString).json")
-        try Data(#"{"brokers": "a:1", "training": false, "training_interval_ms": 1500, "training_min_labels": 40, "training_labels_per_round": 80}"#.utf8).write(to: file)
+        try Data(#"{"brokers": "a:1", "training": false, "training_publish_interval_ms": 1500, "training_min_labels": 40, "training_publish_every_labels": 80, "training_min_publish_gap_ms": 250, "training_guard_window": 900, "training_guard_min_frauds": 7}"#.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         var c = try ServeConfiguration.load(file: file.path, environment: [:])
         #expect(!c.training)
-        #expect(c.trainer.interval == .milliseconds(1500))
+        #expect(c.trainer.publishInterval == .milliseconds(1500))
         #expect(c.trainer.minimumLabels == 40)
-        #expect(c.trainer.labelsPerRound == 80)
-        c.trainer.labelsPerRound = 0
+        #expect(c.trainer.publishEveryLabels == 80)
+        #expect(c.trainer.minimumPublishGap == .milliseconds(250))
+        #expect(c.trainer.guardWindow == 900 && c.trainer.guardMinimumFrauds == 7)
+        c.trainer.publishEveryLabels = 0
         try c.validate()  // training off: its settings do not matter
         c.training = true
         #expect(throws: ServiceError.self) { try c.validate() }

@@ -1,63 +1,104 @@
-// Settings of the background trainer and its promotion guard.
+// Settings of the continuous learner and its promotion guard. Serve and replay run the same
+// schedule; serve's clock is the wall clock, replay's the stream's event time.
 
-/// How much the trainer remembers, how it trains, and when a candidate may replace the live model.
+/// How the learner remembers, learns per label and per event, and when its challenger may
+/// replace the live model.
 public struct OnlineTrainerConfiguration: Sendable, Equatable {
-    /// Recent scored vectors remembered (recent traffic, and what labels can join to). Default: 100,000.
+    /// Recent scored vectors remembered (what labels join to). Default: 100,000.
     public var recentCapacity = 100_000
-    /// Labelled examples remembered, newest kept. Default: 50,000.
-    public var labelledCapacity = 50_000
-    /// Recent vectors sampled per round for the autoencoder. Default: 4,096.
-    public var autoencoderSample = 4096
-    /// Autoencoder mini-batch steps per round. Default: 32.
-    public var autoencoderSteps = 32
-    /// Passes over the labelled training part per round. Default: 4.
-    public var classifierEpochs = 4
-    /// Mini-batch size of both models. Default: 128.
-    public var batchSize = 128
-    /// Newest share of labelled examples held out to judge candidates. Default: 0.25.
-    public var holdoutFraction = 0.25
-    /// Newest share of the remaining labelled examples used to calibrate the classifier. Default: 0.2.
-    public var calibrationFraction = 0.2
-    /// Whether rounds train the classifier at all (false: only the autoencoder learns, as in
-    /// an autoencoder-only backtest). Default: true.
-    public var trainsClassifier = true
-    /// Labelled examples needed before the classifier trains. Default: 200.
+
+    // MARK: Classifier, per label
+
+    /// Fresh labels per classifier step: arriving labels are learnt in chunks of at most
+    /// this many (fewer when fewer are waiting). Default: 16.
+    public var labelsPerStep = 16
+    /// Older labelled examples replayed in every step beside the fresh ones, half fraud and
+    /// half legitimate while the memory holds both, so old fraud patterns are not forgotten
+    /// and the legitimate majority does not drown them. Default: 48.
+    public var rehearsalPerStep = 48
+    /// Frauds the rehearsal memory keeps (newest first). Default: 4,096.
+    public var fraudMemory = 4_096
+    /// Legitimate examples the rehearsal memory keeps (newest first). Default: 16,384.
+    public var legitMemory = 16_384
+    /// Labels (with at least one of each class) before the classifier takes its first step.
+    /// Default: 200.
     public var minimumLabels = 200
-    /// Fraud labels the holdout needs before average precision decides (else the
-    /// autoencoder's reconstruction error on held-out traffic does). Default: 5.
-    public var minimumHoldoutFraud = 5
-    /// Recent vectors needed before any round runs. Default: 256.
-    public var minimumTraffic = 256
-    /// A candidate may lose at most this much average precision. Default: 0.005.
-    public var averagePrecisionTolerance = 0.005
-    /// Without labels, a candidate's held-out reconstruction error may exceed the live one's
-    /// by at most this fraction. Default: 0.02.
+    /// Whether the classifier learns at all (false: only the autoencoder does, as in an
+    /// autoencoder-only backtest). Default: true.
+    public var trainsClassifier = true
+
+    // MARK: Autoencoder, per event
+
+    /// One scored event in this many joins the autoencoder's stream sample. Default: 16.
+    public var trafficSampleEvery = 16
+    /// Sampled events per autoencoder step. Default: 128.
+    public var autoencoderBatch = 128
+    /// Labelled examples (half fraud) added to each autoencoder step so its negative mining
+    /// has known labels to push apart. Default: 16.
+    public var autoencoderLabelled = 16
+    /// Sampled events kept to refit the normal region (the anomaly score's reference). Default: 4,096.
+    public var normalRegionSample = 4_096
+    /// Autoencoder steps between refits of the normal region. Default: 8.
+    public var normalRegionRefitSteps = 8
+
+    // MARK: Publication and guard
+
+    /// A publication check after this many labels learnt since the last check. Default: 1,000.
+    public var publishEveryLabels = 1_000
+    /// ... or once this long has passed since the last check with anything learnt, whichever
+    /// comes first. Default: 30 seconds.
+    public var publishInterval: Duration = .seconds(30)
+    /// Least time between two publications (keeps the `models` row rate reasonable in serve).
+    /// Default: 1 second.
+    public var minimumPublishGap: Duration = .seconds(1)
+    /// Labels the guard's prequential window holds (the newest): each was scored by the live
+    /// model and by the challenger before the challenger learnt from it. Default: 20,000.
+    public var guardWindow = 20_000
+    /// Frauds the window needs before average precision decides (else reconstruction error
+    /// does, and only while the live classifier has not learnt). Default: 20.
+    public var guardMinimumFrauds = 20
+    /// The challenger may trail the live model's window AUPRC by this many standard errors
+    /// of it (√(AP(1−AP)/frauds)): the window's own noise. Default: 1.
+    public var guardMarginStandardErrors = 1.0
+    /// The challenger has diverged when its window log-loss is non-finite, or above this
+    /// multiple of the live model's and half a nat worse; it is then reset to the live
+    /// weights. Default: 3.
+    public var divergenceLogLossRatio = 3.0
+    /// Without enough frauds, the challenger's prequential reconstruction error may exceed the
+    /// live model's by at most this fraction. Default: 0.02.
     public var reconstructionTolerance = 0.02
-    /// Time between rounds of the background thread. Default: 30 seconds.
-    public var interval: Duration = .seconds(30)
-    /// New labels that start a round early. Default: 500.
-    public var labelsPerRound = 500
-    /// Newly scored events that start a round early. Traffic drifts fastest right after a
-    /// cold start (card histories fill up, so a first model fitted on empty histories calls
-    /// most later traffic anomalous); rounds by volume let the autoencoder follow it at any
-    /// event rate instead of once per `interval`. Default: 25,000.
-    public var trafficPerRound = 25_000
-    /// Least time from one round's start to a round started by traffic volume, so a high
-    /// event rate does not keep a core training (at 10,000 events/s, 25,000 events are
-    /// 2.5 s). Labels and `interval` are not held back by it. Default: 10 seconds.
-    public var trafficRoundGap: Duration = .seconds(10)
-    /// Seed of sampling and shuffling (rounds are reproducible for the same data). Default: 1.
+    /// Longest the serve learner's thread sleeps when nothing arrives (its time trigger's
+    /// resolution). Default: 1 second.
+    public var wakeInterval: Duration = .seconds(1)
+    /// Seed of rehearsal draws (learning is reproducible for the same input). Default: 1.
     public var seed: UInt64 = 1
 
     public init() {}
 
     public func validate() throws {
-        guard recentCapacity >= minimumTraffic, minimumTraffic >= 2, labelledCapacity > 0, autoencoderSample >= 2,
-              autoencoderSteps >= 0, classifierEpochs >= 0, batchSize >= 2, (0.05...0.9).contains(holdoutFraction),
-              (0...0.5).contains(calibrationFraction), minimumLabels >= 2, minimumHoldoutFraud >= 1,
-              averagePrecisionTolerance >= 0, reconstructionTolerance >= 0, interval > .zero, labelsPerRound > 0,
-              trafficPerRound > 0, trafficRoundGap >= .zero else {
+        guard recentCapacity >= 1, labelsPerStep >= 1, rehearsalPerStep >= 0, fraudMemory >= 1, legitMemory >= 1,
+              minimumLabels >= 2, trafficSampleEvery >= 1, autoencoderBatch >= 2, autoencoderLabelled >= 0,
+              normalRegionSample >= autoencoderBatch, normalRegionRefitSteps >= 1, publishEveryLabels >= 1,
+              publishInterval > .zero, minimumPublishGap >= .zero, guardWindow >= 2, guardMinimumFrauds >= 1,
+              guardMarginStandardErrors >= 0, divergenceLogLossRatio > 1, reconstructionTolerance >= 0,
+              wakeInterval > .zero else {
             throw EngineError(.invalidConfiguration, "online trainer setting out of range: \(self)")
         }
+    }
+
+    /// The schedule as one line (metrics files, logs): every setting that decides what is learnt when.
+    public var scheduleDescription: String {
+        "labels_per_step=\(labelsPerStep),rehearsal_per_step=\(rehearsalPerStep),fraud_memory=\(fraudMemory),"
+            + "legit_memory=\(legitMemory),minimum_labels=\(minimumLabels),traffic_sample_every=\(trafficSampleEvery),"
+            + "autoencoder_batch=\(autoencoderBatch),autoencoder_labelled=\(autoencoderLabelled),"
+            + "normal_region_sample=\(normalRegionSample),normal_region_refit_steps=\(normalRegionRefitSteps),"
+            + "publish_every_labels=\(publishEveryLabels),publish_interval_ms=\(Self.millis(publishInterval)),"
+            + "minimum_publish_gap_ms=\(Self.millis(minimumPublishGap)),guard_window=\(guardWindow),"
+            + "guard_minimum_frauds=\(guardMinimumFrauds),guard_margin_se=\(guardMarginStandardErrors),"
+            + "recent_capacity=\(recentCapacity)"
+    }
+
+    static func millis(_ d: Duration) -> Int64 {
+        d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,82 +1,80 @@
-// The promotion guard: a candidate replaces the live model only if it is not worse on a
-// recent held-out window. With enough labelled fraud in the window the metric is average
-// precision (AUPRC) of the risk the decision policy sees; otherwise the autoencoder's mean
-// reconstruction error on held-out recent traffic. Log-loss is measured and logged too.
+// The promotion guard: the challenger replaces the live model only if it is not worse on the
+// prequential window (every label scored by both before the challenger learnt from it). With
+// enough frauds in the window the metric is average precision (AUPRC) of the risk the decision
+// policy sees, within a margin of the window's own noise; otherwise the autoencoders'
+// prequential reconstruction error, and then only while the live classifier has not learnt.
 import Foundation
 import VigilML
 
-/// The guard's judgement of one candidate.
+/// The guard's judgement of one challenger.
 public struct PromotionVerdict: Sendable, Equatable {
     public enum Metric: String, Sendable { case averagePrecision = "average_precision", reconstructionError = "reconstruction_error" }
     public var promote: Bool
-    /// The metric that decided.
-    public var metric: Metric
+    /// The challenger's log-loss blew up (or went non-finite): it is reset to the live weights.
+    public var diverged: Bool
+    /// The metric that decided; nil when nothing could (no evidence yet).
+    public var metric: Metric?
+    /// How far below the live AUPRC the challenger may be (average precision only).
+    public var margin: Double?
     public var live: ModelMetrics
     public var candidate: ModelMetrics
 
-    /// One line for the log: `promote by average_precision 0.412 -> 0.455 (log-loss 0.31 -> 0.28)`.
+    /// One line for the log: `promote by average_precision 0.412 -> 0.455 (margin 0.031, log-loss 0.031 -> 0.028, window 20000 labels, 86 fraud)`.
     public var summary: String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
-        let (a, b) = metric == .averagePrecision ? (live.averagePrecision, candidate.averagePrecision)
-                                                 : (live.reconstructionError, candidate.reconstructionError)
-        return "\(promote ? "promote" : "reject") by \(metric.rawValue) \(f(a)) -> \(f(b)) (log-loss \(f(live.logLoss)) -> \(f(candidate.logLoss)), held-out \(candidate.heldOutEvents) labelled, \(candidate.heldOutFraud) fraud)"
+        let what = diverged ? "reset (diverged)" : promote ? "promote" : "reject"
+        let (a, b) = metric == .reconstructionError ? (live.reconstructionError, candidate.reconstructionError)
+                                                    : (live.averagePrecision, candidate.averagePrecision)
+        return "\(what) by \(metric?.rawValue ?? "no evidence") \(f(a)) -> \(f(b)) (margin \(f(margin)), log-loss \(f(live.logLoss)) -> \(f(candidate.logLoss)), window \(candidate.windowLabels) labels, \(candidate.windowFrauds) fraud)"
     }
 }
 
 struct PromotionGuard {
     let configuration: OnlineTrainerConfiguration
-    let risk: RiskScorerConfiguration
 
-    /// Measures one model pair on held-out traffic (reconstruction) and labelled events (risk).
-    func measure(_ scorer: Scorer, classifierIsTrained: Bool, traffic: ExampleRows, labelled: ExampleRows) throws -> ModelMetrics {
-        var m = ModelMetrics()
-        if traffic.count > 0 {
-            let (_, errors) = try score(scorer, traffic)
-            let fem = scorer.anomaly.normalRegion.featureErrorMean
-            let d = traffic.featureWidth
-            var total = 0.0
-            for j in 0..<traffic.count { for f in 0..<d { total += Double(errors[j * d + f] * fem[f]) } }
-            m.reconstructionError = total / Double(traffic.count * d)
-        }
-        m.heldOutEvents = labelled.count
-        m.heldOutFraud = labelled.fraudCount
-        if labelled.count > 0 {
-            let (scores, _) = try score(scorer, labelled)
-            let risks = scores.map { risk.risk($0, classifierIsTrained: classifierIsTrained) }
-            m.averagePrecision = RankingMetrics.averagePrecision(scores: risks, labels: labelled.labels.map { $0 >= 0.5 })
-            var loss = 0.0
-            for (r, y) in zip(risks, labelled.labels) {
-                let p = min(max(Double(r), 1e-6), 1 - 1e-6)
-                loss -= y >= 0.5 ? log(p) : log(1 - p)
-            }
-            m.logLoss = loss / Double(labelled.count)
-        }
-        return m
-    }
+    /// - Parameters:
+    ///   - window: both models' prequential figures.
+    ///   - reconstruction: the autoencoders' prequential mean reconstruction errors, if measured.
+    ///   - liveClassifierTrained: whether the live model's risk already includes its classifier.
+    func judge(window w: PrequentialWindow.Figures, reconstruction: (live: Double, challenger: Double)?,
+               liveClassifierTrained: Bool) -> PromotionVerdict {
+        var live = ModelMetrics(averagePrecision: w.liveAveragePrecision, logLoss: w.liveLogLoss,
+                                reconstructionError: reconstruction?.live, windowLabels: w.labels, windowFrauds: w.frauds)
+        var candidate = live
+        candidate.averagePrecision = w.challengerAveragePrecision
+        candidate.logLoss = w.challengerLogLoss
+        candidate.reconstructionError = reconstruction?.challenger
+        live.windowLabels = w.labels
+        var verdict = PromotionVerdict(promote: false, diverged: false, metric: nil, margin: nil, live: live, candidate: candidate)
 
-    func judge(live: ModelMetrics, candidate: ModelMetrics) -> PromotionVerdict {
-        let labelledDecides = candidate.heldOutFraud >= configuration.minimumHoldoutFraud
-            && candidate.heldOutFraud < candidate.heldOutEvents
-        if labelledDecides, let a = live.averagePrecision, let b = candidate.averagePrecision {
-            return PromotionVerdict(promote: b >= a - configuration.averagePrecisionTolerance, metric: .averagePrecision,
-                                    live: live, candidate: candidate)
-        }
-        let a = live.reconstructionError ?? .infinity, b = candidate.reconstructionError ?? .infinity
-        return PromotionVerdict(promote: b.isFinite && b <= a * (1 + configuration.reconstructionTolerance),
-                                metric: .reconstructionError, live: live, candidate: candidate)
-    }
-
-    private func score(_ scorer: Scorer, _ rows: ExampleRows) throws -> ([Score], [Float]) {
-        var scores = [Score](repeating: Score(), count: rows.count)
-        var errors = [Float](repeating: 0, count: rows.count * rows.featureWidth)
-        let sparse = scorer.classifier.configuration.hashBuckets > 0 ? rows.sparseBatch : nil
-        try rows.dense.withUnsafeBufferPointer { r in
-            try scores.withUnsafeMutableBufferPointer { s in
-                try errors.withUnsafeMutableBufferPointer { e in
-                    try scorer.score(batch: r, sparse: sparse, count: rows.count, into: s, featureErrors: e, workspace: ScoringWorkspace())
-                }
+        // A blow-up, not a drift: a ratio alone would flag a challenger whose calibration merely
+        // lags (0.01 -> 0.04 is fourfold), so it must also be half a nat per label worse.
+        if let c = w.challengerLogLoss, w.labels > 0 {
+            let l = w.liveLogLoss ?? c
+            if !c.isFinite || (l.isFinite && c > l * configuration.divergenceLogLossRatio && c > l + 0.5) {
+                verdict.diverged = true
+                return verdict
             }
         }
-        return (scores, errors)
+        if let c = reconstruction?.challenger, !c.isFinite {
+            verdict.diverged = true
+            return verdict
+        }
+        if w.frauds >= configuration.guardMinimumFrauds, let a = w.liveAveragePrecision, let b = w.challengerAveragePrecision {
+            // Standard error of an average precision over `frauds` positives, treated as a
+            // proportion: the noise two models' window figures differ by without being different.
+            let se = (max(a, b) * (1 - max(a, b)) / Double(w.frauds)).squareRoot()
+            let margin = configuration.guardMarginStandardErrors * se
+            verdict.metric = .averagePrecision
+            verdict.margin = margin
+            verdict.promote = b >= a - margin
+            return verdict
+        }
+        // Too few frauds to judge a classifier: only an autoencoder change can be judged, and
+        // only while the live risk does not yet rest on a classifier that this would replace.
+        guard !liveClassifierTrained, let r = reconstruction else { return verdict }
+        verdict.metric = .reconstructionError
+        verdict.promote = r.challenger.isFinite && r.challenger <= r.live * (1 + configuration.reconstructionTolerance)
+        return verdict
     }
 }

@@ -1,6 +1,5 @@
 // The trainer's memory of what was scored: a bounded ring of recent feature vectors keyed by
-// event id (recent traffic for the autoencoder, and what labels join to), and a bounded ring
-// of labelled examples in arrival order (the classifier's data and the guard's holdout).
+// event id (what labels join to), and the rows that learning and the guard consume.
 import VigilFeatures
 import VigilML
 
@@ -14,9 +13,6 @@ struct RecentTraffic {
     private var keys: [UInt64]
     private var dense: [Float]
     private var sparse: [UInt32]
-    /// −1 unknown, 0 legit, 1 fraud: set when a label joins, used for the autoencoder's
-    /// negative mining (events known to share a label are not pushed apart).
-    private var known: [Int8]
     private var slotOf: EventSlotIndex
     /// Vectors recorded in total (including overwritten ones).
     private(set) var recorded = 0
@@ -28,7 +24,6 @@ struct RecentTraffic {
         keys = [UInt64](repeating: 0, count: capacity)
         dense = [Float](repeating: 0, count: capacity * featureWidth)
         sparse = [UInt32](repeating: 0, count: capacity * sparseWidth)
-        known = [Int8](repeating: -1, count: capacity)
         slotOf = EventSlotIndex(capacity: capacity)
     }
 
@@ -46,7 +41,6 @@ struct RecentTraffic {
                             let key = hashes[i], slot = next
                             if count == capacity { slotOf.remove(keys[slot], ifSlot: Int32(slot)) }
                             keys[slot] = key
-                            known[slot] = -1
                             if d > 0 {
                                 (dense.baseAddress! + slot * d).update(from: features.baseAddress! + i * d, count: d)
                             }
@@ -69,26 +63,6 @@ struct RecentTraffic {
         guard let slot = slotOf[key].map(Int.init) else { return nil }
         return (dense[(slot * featureWidth)..<((slot + 1) * featureWidth)], sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)])
     }
-
-    /// Remembers the label of a remembered event (for negative mining).
-    mutating func markLabel(eventHash key: UInt64, isFraud: Bool) {
-        guard let slot = slotOf[key].map(Int.init) else { return }
-        known[slot] = isFraud ? 1 : 0
-    }
-
-    /// `n` vectors drawn uniformly (with replacement) from what is remembered.
-    func sample(_ n: Int, generator g: inout SeededGenerator) -> ExampleRows {
-        var out = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
-        guard count > 0 else { return out }
-        for _ in 0..<n {
-            let slot = Int(g.next() % UInt64(count))
-            out.dense += dense[(slot * featureWidth)..<((slot + 1) * featureWidth)]
-            out.sparse += sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)]
-            out.known.append(known[slot])
-            out.count += 1
-        }
-        return out
-    }
 }
 
 /// Feature rows with optional labels, batch-major; what training and evaluation consume.
@@ -99,7 +73,7 @@ struct ExampleRows: Sendable {
     var dense: [Float] = []
     var sparse: [UInt32] = []
     var labels: [Float] = []
-    /// Known labels of sampled traffic (−1 unknown), for the autoencoder; empty otherwise.
+    /// Known labels for the autoencoder's negative mining (−1 unknown, 0 legit, 1 fraud); empty when none are known.
     var known: [Int8] = []
 
     init(featureWidth: Int, sparseWidth: Int) {
@@ -112,6 +86,16 @@ struct ExampleRows: Sendable {
         sparse += s
         if let label { labels.append(label) }
         count += 1
+    }
+
+    /// Appends every row of `other` (same widths; labels and known labels kept when both have them).
+    mutating func append(contentsOf other: ExampleRows) {
+        precondition(other.featureWidth == featureWidth && other.sparseWidth == sparseWidth, "row widths differ")
+        dense += other.dense
+        sparse += other.sparse
+        labels += other.labels
+        known += other.known
+        count += other.count
     }
 
     /// Rows `range` (labels too, when present).
@@ -142,34 +126,4 @@ struct ExampleRows: Sendable {
     }
 
     var fraudCount: Int { labels.reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) } }
-}
-
-/// Labelled examples in arrival order, bounded (the oldest are forgotten first).
-struct LabelledExamples {
-    let capacity: Int
-    private var rows: ExampleRows
-    private var start = 0
-    /// Labels joined in total.
-    private(set) var joined = 0
-
-    init(featureWidth: Int, sparseWidth: Int, capacity: Int) {
-        self.capacity = capacity
-        rows = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
-    }
-
-    var count: Int { rows.count - start }
-
-    mutating func append(dense: ArraySlice<Float>, sparse: ArraySlice<UInt32>, isFraud: Bool) {
-        rows.append(dense: dense, sparse: sparse, label: isFraud ? 1 : 0)
-        joined += 1
-        if count > capacity { start += 1 }
-        // Compact now and then so forgotten rows do not pile up.
-        if start > capacity / 2 {
-            rows = rows.slice(start..<rows.count)
-            start = 0
-        }
-    }
-
-    /// Everything remembered, oldest first.
-    func all() -> ExampleRows { rows.slice(start..<rows.count) }
 }

@@ -1,5 +1,5 @@
-// Work running on its own thread while the replay goes on: training rounds, and the label
-// schedule while the starting model trains.
+// Work running on its own thread while the replay goes on: learning from a batch's labels while
+// the next batch is scored, and the label schedule while the starting model trains.
 import Dispatch
 import Foundation
 import Synchronization
@@ -10,6 +10,15 @@ import Synchronization
 final class BackgroundWork<Value: Sendable>: Sendable {
     private let result = Mutex<Result<Value, any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
+
+    /// Runs `body` on `queue` (a serial queue runs such works one after another, in order).
+    init(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> Value) {
+        queue.async { [self] in
+            let outcome = Result { try body() }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+    }
 
     init(name: String, _ body: @escaping @Sendable () throws -> Value) {
         // A thread, not the cooperative pool: this is seconds of blocking CPU work.

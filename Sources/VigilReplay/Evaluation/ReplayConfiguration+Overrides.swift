@@ -4,7 +4,7 @@ import VigilEngine
 
 extension ReplayConfiguration {
     /// This configuration with `key=value` pairs (comma-separated) changed: name, models, freeze,
-    /// label_delay, train_every, publish_delay, seed, warm_up, batch_size, and trainer.<setting>
+    /// label_delay, seed, warm_up, batch_size, and trainer.<setting>
     /// (see `OnlineTrainerConfiguration.applying`). The name defaults to "<name>-compare".
     /// A starting model (`model=`) is a file and is handled by the caller.
     public func applying(overrides text: String) throws -> ReplayConfiguration {
@@ -22,11 +22,9 @@ extension ReplayConfiguration {
                 guard v == "true" || v == "false" else { throw bad("true or false") }
                 c.freeze = v == "true"
             case "label_delay": c.labelDelay = try LabelDelay.parse(v) ?? { throw bad("N events, a duration like 72h, or recorded") }()
-            case "train_every": c.trainEvery = try Int(v).flatMap { $0 > 0 ? $0 : nil } ?? { throw bad("a positive number") }()
             case "batch_size": c.batchSize = try Int(v).flatMap { $0 > 0 ? $0 : nil } ?? { throw bad("a positive number") }()
             case "seed": c.seed = try UInt64(v) ?? { throw bad("a number") }()
             case "warm_up": c.warmUpEvents = try Int(v).flatMap { $0 >= 64 ? $0 : nil } ?? { throw bad("at least 64") }()
-            case "publish_delay": c.publishDelay = try Int(v).flatMap { $0 >= 0 ? $0 : nil } ?? { throw bad("a number of events ≥ 0") }()
             case "model": continue
             case _ where k.hasPrefix("trainer."): c.trainer = try c.trainer.applying(String(k.dropFirst("trainer.".count)), v)
             default: throw ReplayError(.invalidConfiguration, "unknown compare setting '\(k)'")
@@ -48,23 +46,36 @@ extension ReplayConfiguration {
 }
 
 extension OnlineTrainerConfiguration {
-    /// Settings a replay may change, by name: how much work a training round does. serve's
-    /// defaults stay the replay's defaults, so a backtest measures what production runs.
-    public static let replayableSettings = ["autoencoder_sample", "autoencoder_steps", "classifier_epochs", "batch_size",
-                                            "recent_capacity", "labelled_capacity", "minimum_labels"]
+    /// Settings a replay may change, by name: the learner's schedule. serve's defaults stay the
+    /// replay's defaults, so a backtest measures what production runs. Durations in milliseconds
+    /// (of event time, in a replay).
+    public static let replayableSettings = ["labels_per_step", "rehearsal_per_step", "fraud_memory", "legit_memory",
+                                            "minimum_labels", "traffic_sample_every", "autoencoder_batch", "autoencoder_labelled",
+                                            "normal_region_sample", "normal_region_refit_steps", "publish_every_labels",
+                                            "publish_interval_ms", "minimum_publish_gap_ms", "guard_window", "guard_minimum_frauds",
+                                            "recent_capacity"]
 
-    /// This configuration with one setting changed (`classifier_epochs=2`).
+    /// This configuration with one setting changed (`labels_per_step=64`).
     public func applying(_ key: String, _ value: String) throws -> OnlineTrainerConfiguration {
         guard let n = Int(value), n >= 0 else { throw ReplayError(.invalidConfiguration, "trainer setting \(key): '\(value)' is not a count") }
         var c = self
         switch key {
-        case "autoencoder_sample": c.autoencoderSample = n
-        case "autoencoder_steps": c.autoencoderSteps = n
-        case "classifier_epochs": c.classifierEpochs = n
-        case "batch_size": c.batchSize = n
-        case "recent_capacity": c.recentCapacity = n
-        case "labelled_capacity": c.labelledCapacity = n
+        case "labels_per_step": c.labelsPerStep = n
+        case "rehearsal_per_step": c.rehearsalPerStep = n
+        case "fraud_memory": c.fraudMemory = n
+        case "legit_memory": c.legitMemory = n
         case "minimum_labels": c.minimumLabels = n
+        case "traffic_sample_every": c.trafficSampleEvery = n
+        case "autoencoder_batch": c.autoencoderBatch = n
+        case "autoencoder_labelled": c.autoencoderLabelled = n
+        case "normal_region_sample": c.normalRegionSample = n
+        case "normal_region_refit_steps": c.normalRegionRefitSteps = n
+        case "publish_every_labels": c.publishEveryLabels = n
+        case "publish_interval_ms": c.publishInterval = .milliseconds(n)
+        case "minimum_publish_gap_ms": c.minimumPublishGap = .milliseconds(n)
+        case "guard_window": c.guardWindow = n
+        case "guard_minimum_frauds": c.guardMinimumFrauds = n
+        case "recent_capacity": c.recentCapacity = n
         default:
             throw ReplayError(.invalidConfiguration, "unknown trainer setting '\(key)' (one of \(Self.replayableSettings.joined(separator: ", ")))")
         }

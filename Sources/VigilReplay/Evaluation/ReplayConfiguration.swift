@@ -53,23 +53,6 @@ public struct ReplayConfiguration: Sendable {
     public var freeze = false
     /// Default: 1000 events.
     public var labelDelay = LabelDelay.events(1000)
-    /// A training round after every this many events (at a batch boundary), so promotions
-    /// happen at the same points in every run. Default: serve's volume trigger
-    /// (`OnlineTrainerConfiguration.trafficPerRound`, 25,000), so a backtest retrains as often
-    /// as production does.
-    public var trainEvery = OnlineTrainerConfiguration().trafficPerRound
-    /// Events between a round taking its data and its candidate going live. With a delay the
-    /// round trains in the background (on the other core) and the replay waits for it at that
-    /// point if it is not done, so promotions land at the same event in every run. At most
-    /// `trainEvery`; rounds whose publication falls past the input's end are not run.
-    /// nil means 0: the candidate goes live at its round's event. That is serve's behaviour at
-    /// production rates, where a round is published within a second, a few thousand events
-    /// later; a delay buys replay speed with staleness serve does not have (on 1,000,000
-    /// generated events: AUPRC 0.26 with 0, 0.23 with 5,000). Default: nil.
-    public var publishDelay: Int?
-
-    /// The publish delay in effect.
-    public var effectivePublishDelay: Int { publishDelay ?? 0 }
     /// Events per scoring batch (as `serve` scores a poll). Default: 256.
     public var batchSize = 256
     /// A cold start trains the first model on this many leading events (scored but not
@@ -105,12 +88,9 @@ public struct ReplayConfiguration: Sendable {
     }
 
     func validate() throws {
-        guard effectivePublishDelay >= 0, effectivePublishDelay <= trainEvery else {
-            throw ReplayError(.invalidConfiguration, "the publish delay must be between 0 and train-every (\(trainEvery)) events")
-        }
-        guard batchSize > 0, trainEvery > 0, warmUpEvents >= 64, cardsPerDay > 0,
+        guard batchSize > 0, warmUpEvents >= 64, cardsPerDay > 0,
               alertBudgets.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
-            throw ReplayError(.invalidConfiguration, "replay setting out of range (batch size, train-every, warm-up ≥ 64, budgets in (0, 1])")
+            throw ReplayError(.invalidConfiguration, "replay setting out of range (batch size, warm-up ≥ 64, budgets in (0, 1])")
         }
         if case .events(let n) = labelDelay, n < 1 { throw ReplayError(.invalidConfiguration, "a label delay in events must be at least 1") }
     }
@@ -119,14 +99,13 @@ public struct ReplayConfiguration: Sendable {
     public var record: [String: String] {
         [
             "name": name, "models": models.rawValue, "freeze": "\(freeze)", "label_delay": labelDelay.description,
-            "train_every": "\(trainEvery)", "publish_delay": "\(effectivePublishDelay)", "batch_size": "\(batchSize)", "warm_up_events": "\(warmUpEvents)", "seed": "\(seed)",
+            "batch_size": "\(batchSize)", "warm_up_events": "\(warmUpEvents)", "seed": "\(seed)",
             "initial_model": initialModelSource, "feature_spec_hash": featureSpec.specHashHex,
             // OpenBLAS's kernels round differently, so they are part of what the bytes depend on.
             "blas_kernel": BLAS.coreName,
             "review_threshold": "\(policy.reviewThreshold)", "block_threshold": "\(policy.blockThreshold)",
-            "trainer": "autoencoder_sample=\(trainer.autoencoderSample),autoencoder_steps=\(trainer.autoencoderSteps),"
-                + "classifier_epochs=\(trainer.classifierEpochs),batch_size=\(trainer.batchSize),recent_capacity=\(trainer.recentCapacity),"
-                + "labelled_capacity=\(trainer.labelledCapacity),minimum_labels=\(trainer.minimumLabels)",
+            // The learner's schedule, in the clock replay runs it on (event time).
+            "trainer": trainer.scheduleDescription, "learner_clock": "event time",
         ]
     }
 }

@@ -1,5 +1,6 @@
 // The prequential loop: score each batch with the engine, decide, learn from labels once
-// their delay has passed, train at fixed points; then measure.
+// their delay has passed (test-then-train, in event time); then measure.
+import Dispatch
 import Foundation
 import VigilEngine
 import VigilFeatures
@@ -16,8 +17,9 @@ public struct ReplayResult: Sendable {
 
 /// Runs VigilEngine's own `RiskScorer`, `DecisionPolicy` and `OnlineTrainer` over a decoded
 /// input, exactly as `serve` wires them for one partition, with two differences that make the
-/// run reproducible: training rounds run synchronously every `trainEvery` events (not on the
-/// trainer's thread on a timer), and labels arrive by the replay's label clock.
+/// run reproducible: the learner's clock is event time (its publication triggers fire at the
+/// stream's recorded rate), and it learns at batch boundaries, its candidates going live a
+/// fixed one batch later, rather than whenever the trainer's thread gets to them.
 public enum ReplayRunner {
     public static func run(_ input: ReplayInput, configuration c: ReplayConfiguration,
                            progress: ((Int) -> Void)? = nil) throws -> ReplayResult {
@@ -87,14 +89,32 @@ public enum ReplayRunner {
         var alerts = [Bool](repeating: false, count: n)
         var decisions: [Decision] = []
         var promotions: [ReplayMetrics.Promotion] = []
-        var delivered = 0, nextRound = c.trainEvery
-        var trainingSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, learningSeconds = 0.0, featureWaitSeconds = 0.0
-        // The round in flight: trained in the background on the snapshot taken at `snapshotAt`,
-        // published at the first batch boundary at or past `publishAt`.
-        var inFlight: (round: BackgroundWork<TrainedRound>, snapshotAt: Int, publishAt: Int)?
+        var delivered = 0
+        var learningSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, handOverSeconds = 0.0, featureWaitSeconds = 0.0
+        // Learning from batch k's labels runs on the learner's queue while batch k+1 is scored;
+        // its candidate goes live before batch k+2 is scored. Each learn is given the live model
+        // of its hand-over point and the batch's event time, so every run makes the same
+        // publications at the same events, whatever the two threads' speeds.
+        let lane = DispatchQueue(label: "vigil-replay-learner")
+        var inFlight: [(work: BackgroundWork<(LearningOutcome, Double)>, handedAt: Int)] = []
+        func publishOldest(at end: Int, time: Int64) throws {
+            guard let trainer, !inFlight.isEmpty else { return }
+            let flight = inFlight.removeFirst()
+            let waitBegan = clock.now
+            let (outcome, busy) = try flight.work.wait()
+            waitSeconds += seconds(clock.now - waitBegan)
+            learningSeconds += busy
+            var checks = outcome.checks.filter { $0.outcome != .pending }
+            // Stamped with event time, so saved model files are reproducible.
+            if let published = trainer.publish(outcome, createdAtMillis: time) { checks.append(published) }
+            for check in checks.sorted(by: { $0.number < $1.number }) {
+                promotions.append(promotion(check, learntAt: flight.handedAt, liveAfter: end))
+            }
+        }
         // Features and the label clock run a few batches ahead on the other core (see FeatureStage).
         let features = FeatureStage(events: input.events, batchSize: c.batchSize, extractor: extractor, schedule: schedule)
         defer { _ = features.finish() }
+        var lastEnd = 0, lastTime = input.events[0].timestampMillis
         while true {
             let fetchBegan = clock.now
             guard let item = features.next() else { break }
@@ -103,6 +123,8 @@ public enum ReplayRunner {
             let slice = input.events[start..<end]
             let batchBegan = clock.now
             featureWaitSeconds += seconds(batchBegan - fetchBegan)
+            if inFlight.count >= 2 { try publishOldest(at: start, time: latestTime) }
+            let scoringBegan = clock.now
             do { try scorer.score(extracted: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
@@ -117,7 +139,7 @@ public enum ReplayRunner {
             }
             for j in 0..<(end - start) { risks[start + j] = batch.risks[j] }
             let scored = clock.now
-            scoringSeconds += seconds(scored - batchBegan)
+            scoringSeconds += seconds(scored - scoringBegan)
             trainer?.observe(batch, events: slice)
             features.recycle(batch)
             // The extractor already has these labels (the stage applied them after this batch).
@@ -125,38 +147,22 @@ public enum ReplayRunner {
                 trainer?.record(label: label)
                 delivered += 1
             }
-            if let trainer, let flight = inFlight, end >= flight.publishAt {
-                let waitBegan = clock.now
-                let trained = try flight.round.wait()
-                waitSeconds += seconds(clock.now - waitBegan)
-                trainingSeconds += trained.round.seconds
-                let round = trainer.finish(trained)
-                promotions.append(promotion(round, snapshotAt: flight.snapshotAt, afterEvents: end, time: latestTime))
-                inFlight = nil
+            if let trainer {
+                let work = trainer.takeQueued(), live = registry.current
+                inFlight.append((BackgroundWork(on: lane) {
+                    let began = ContinuousClock.now
+                    let outcome = trainer.learn(work, live: live, nowMillis: latestTime)
+                    return (outcome, seconds(ContinuousClock.now - began))
+                }, end))
             }
-            if let trainer, end >= nextRound {
-                // Publication is due a fixed number of events after the round's nominal point,
-                // so with a delay of trainEvery it lands on the boundary where the next round
-                // starts (published first, then the next snapshot is taken).
-                let nominal = nextRound
-                while nextRound <= end { nextRound += c.trainEvery }
-                if c.effectivePublishDelay == 0,
-                   let prepared = trainer.prepareRound(candidateVersion: registry.nextVersion(), createdAtMillis: latestTime) {
-                    let round = trainer.finish(trainer.train(prepared: prepared))
-                    trainingSeconds += round.seconds
-                    waitSeconds += round.seconds
-                    promotions.append(promotion(round, snapshotAt: end, afterEvents: end, time: latestTime))
-                } else if c.effectivePublishDelay > 0, nominal + c.effectivePublishDelay <= n, inFlight == nil,
-                          // Built in the background with the next version (only this loop publishes)
-                          // and stamped with event time, so saved model files are reproducible.
-                          let prepared = trainer.prepareRound(candidateVersion: registry.nextVersion(), createdAtMillis: latestTime) {
-                    inFlight = (BackgroundWork(name: "vigil-replay-trainer") { trainer.train(prepared: prepared) }, end, nominal + c.effectivePublishDelay)
-                }
-            }
-            learningSeconds += seconds(clock.now - scored)
+            handOverSeconds += seconds(clock.now - scored)
+            lastEnd = end
+            lastTime = latestTime
             progress?(end)
         }
-        if let flight = inFlight { _ = try? flight.round.wait() }  // not due within the input: never published
+        // What was learnt from the last batches goes live after the input ends: it scores
+        // nothing, but the final model (--save-model) has learnt from every label delivered.
+        while !inFlight.isEmpty { try publishOldest(at: lastEnd, time: lastTime) }
 
         let metricsBegan = clock.now, elapsed = seconds(metricsBegan - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
@@ -169,22 +175,23 @@ public enum ReplayRunner {
         metrics.skippedRows = input.problems.count
         let metricsSeconds = seconds(clock.now - metricsBegan)
         let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
-                                  trainingSeconds: trainingSeconds, trainingWaitSeconds: waitSeconds,
+                                  trainingSeconds: learningSeconds, trainingWaitSeconds: waitSeconds,
                                   coldStartSeconds: coldStartSeconds, scoringSeconds: scoringSeconds,
-                                  learningSeconds: learningSeconds - waitSeconds, metricsSeconds: metricsSeconds,
+                                  learningSeconds: handOverSeconds, metricsSeconds: metricsSeconds,
                                   featureSeconds: stage.busySeconds, featureWaitSeconds: featureWaitSeconds)
         return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
     }
 
-    static func promotion(_ round: TrainingRound, snapshotAt: Int, afterEvents: Int, time: Int64) -> ReplayMetrics.Promotion {
-        let (outcome, version, detail): (String, Int64, String) = switch round.outcome {
-        case .promoted(let v): ("promoted", v, round.verdict?.summary ?? "")
-        case .rejected: ("rejected", round.liveVersion, round.verdict?.summary ?? "")
-        case .stale: ("stale", round.liveVersion, "")
-        case .skipped(let reason): ("skipped", round.liveVersion, reason)
+    static func promotion(_ check: PublicationCheck, learntAt: Int, liveAfter: Int) -> ReplayMetrics.Promotion {
+        let (outcome, version, detail): (String, Int64, String) = switch check.outcome {
+        case .promoted(let v): ("promoted", v, check.verdict?.summary ?? "")
+        case .pending, .rejected: ("rejected", check.liveVersion, check.verdict?.summary ?? "")
+        case .reset: ("reset", check.liveVersion, check.verdict?.summary ?? "")
+        case .stale: ("stale", check.liveVersion, "")
+        case .followed(let v): ("followed", v, "")
         }
-        return ReplayMetrics.Promotion(trainedOnEvents: snapshotAt, afterEvents: afterEvents, eventTime: EventTimestamp.formatRFC3339(time), round: round.number,
-                                       outcome: outcome, version: version, detail: detail)
+        return ReplayMetrics.Promotion(trainedOnEvents: learntAt, afterEvents: liveAfter, eventTime: EventTimestamp.formatRFC3339(check.atMillis),
+                                       round: check.number, outcome: outcome, version: version, detail: detail)
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -63,9 +63,11 @@ public struct ServeConfiguration: Sendable {
     /// Keep training while serving: scored vectors and labels feed an OnlineTrainer whose
     /// guarded candidates are stored and promoted in `models`. Default: true.
     public var training = true
-    /// The trainer's knobs; production defaults: a round every 30 s or every 500 new labels,
-    /// the classifier learns from 200 labels on. Config keys `training_interval_ms`,
-    /// `training_min_labels`, `training_labels_per_round`, `training_events_per_round`.
+    /// The learner's knobs; production defaults: every label learnt within milliseconds of its
+    /// arrival, a publication check every 1,000 labels or 30 s, publications at least 1 s apart,
+    /// the classifier learning from 200 labels on. Config keys `training_min_labels`,
+    /// `training_publish_every_labels`, `training_publish_interval_ms`,
+    /// `training_min_publish_gap_ms`, `training_guard_window`, `training_guard_min_frauds`.
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
@@ -102,10 +104,12 @@ public struct ServeConfiguration: Sendable {
         var recent_events: Int?
         var kafka: [String: String]?
         var training: Bool?
-        var training_interval_ms: Int?
         var training_min_labels: Int?
-        var training_labels_per_round: Int?
-        var training_events_per_round: Int?
+        var training_publish_every_labels: Int?
+        var training_publish_interval_ms: Int?
+        var training_min_publish_gap_ms: Int?
+        var training_guard_window: Int?
+        var training_guard_min_frauds: Int?
     }
 
     public mutating func apply(file: String) throws {
@@ -140,10 +144,12 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.recent_events { featureState.recentEvents = v }
         if let v = settings.kafka { kafkaProperties.merge(v) { _, new in new } }
         if let v = settings.training { training = v }
-        if let v = settings.training_interval_ms { trainer.interval = .milliseconds(v) }
         if let v = settings.training_min_labels { trainer.minimumLabels = v }
-        if let v = settings.training_labels_per_round { trainer.labelsPerRound = v }
-        if let v = settings.training_events_per_round { trainer.trafficPerRound = v }
+        if let v = settings.training_publish_every_labels { trainer.publishEveryLabels = v }
+        if let v = settings.training_publish_interval_ms { trainer.publishInterval = .milliseconds(v) }
+        if let v = settings.training_min_publish_gap_ms { trainer.minimumPublishGap = .milliseconds(v) }
+        if let v = settings.training_guard_window { trainer.guardWindow = v }
+        if let v = settings.training_guard_min_frauds { trainer.guardMinimumFrauds = v }
         try telemetry.apply(fileData: data, file: file)
     }
 

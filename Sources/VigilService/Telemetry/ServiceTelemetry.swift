@@ -150,7 +150,7 @@ public final class ServiceTelemetry: Sendable {
         }
     }
 
-    /// Hook for the online trainer: one completed round of `steps` optimiser steps.
+    /// Hook for the online learner: one publication check, and `steps` optimiser steps taken since the last.
     public func recordTrainingRound(steps: Int = 0) {
         trainingRounds.increment()
         if steps > 0 { trainingSteps.increment(by: Int64(steps)) }

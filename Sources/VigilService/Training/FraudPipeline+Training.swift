@@ -11,17 +11,15 @@ extension FraudPipeline {
         pg.keywords["application_name"] = "vigil-serve-trainer"
         let training = try ServiceTrainer(registry: decider.scorer.registry, spec: c.featureSpec, configuration: c,
                                           connection: PostgresConnection(configuration: pg, label: "vigil.serve.trainer"), log: log,
-                                          roundFinished: { [telemetry, registry = decider.scorer.registry] round in
-                                              telemetry.recordTrainingRound()
+                                          checkFinished: { [telemetry, registry = decider.scorer.registry] check, steps in
+                                              telemetry.recordTrainingRound(steps: steps)
                                               // This instance's own promotion: the version poll will not report it.
-                                              if case .promoted = round.outcome { telemetry.liveModel(registry.current) }
+                                              if case .promoted = check.outcome { telemetry.liveModel(registry.current) }
                                           })
         try await training.start()
         decider.trainer = training.trainer
-        log.info("online training started", ["interval_s": .int(c.trainer.interval.components.seconds),
-                                              "min_labels": .int(Int64(c.trainer.minimumLabels)),
-                                              "labels_per_round": .int(Int64(c.trainer.labelsPerRound)),
-                                              "events_per_round": .int(Int64(c.trainer.trafficPerRound))])
+        log.info("online learning started", ["schedule": .string(c.trainer.scheduleDescription),
+                                              "min_labels": .int(Int64(c.trainer.minimumLabels))])
         return training
     }
 }

@@ -1,6 +1,6 @@
 // Learning while serving: the pipeline hands scored vectors (BatchDecider) and stored labels
 // (polled from `labels` by id, so stream labels and analyst dispositions both arrive) to an
-// OnlineTrainer running on its own thread. A candidate that passes the guard is stored in
+// OnlineTrainer learning on its own thread. A challenger that passes the guard is stored in
 // `models` under a version the database allocates, promoted there, and swapped into the
 // local registry; other instances follow it through their live-version poll.
 import Dispatch
@@ -21,23 +21,30 @@ public final class ServiceTrainer: Sendable {
     ///   - connection: a connection of the trainer's own (used from the training thread).
     ///   - roundFinished: told of every round (the service counts them in its metrics).
     init(registry: ModelRegistry, spec: FeatureSpec, configuration: ServeConfiguration, connection: PostgresConnection,
-         log: ServiceLog, roundFinished: @escaping @Sendable (TrainingRound) -> Void = { _ in }) throws {
+         log: ServiceLog, checkFinished: @escaping @Sendable (PublicationCheck, _ steps: Int) -> Void = { _, _ in }) throws {
         let extractor = try FeatureExtractor(spec: spec, configuration: configuration.featureState)
         let schema = configuration.schema
         self.connection = connection
         self.schema = schema
         let catalog = ModelCatalog(connection: connection, schema: schema)
-        trainer = try OnlineTrainer(
+        let steps = Mutex(0)
+        let trainerBox = Mutex<OnlineTrainer?>(nil)
+        let made = try OnlineTrainer(
             registry: registry, featureWidth: extractor.denseCount, sparseWidth: extractor.sparseCount,
             configuration: configuration.trainer,
-            log: { round in
-                var fields: [String: LogValue] = ["round": .int(Int64(round.number)), "live_version": .int(round.liveVersion),
-                                                  "labelled": .int(Int64(round.labelledExamples))]
-                if let verdict = round.verdict { fields["guard"] = .string(verdict.summary) }
-                log.info(round.summary, fields)
-                roundFinished(round)
+            log: { check in
+                var fields: [String: LogValue] = ["check": .int(Int64(check.number)), "live_version": .int(check.liveVersion),
+                                                  "labels_learnt": .int(Int64(check.labelsLearnt))]
+                if let verdict = check.verdict { fields["guard"] = .string(verdict.summary) }
+                // Rejections are the common case (every 1,000 labels): debug, not info.
+                if check.outcome == .rejected { log.debug(check.summary, fields) } else { log.info(check.summary, fields) }
+                let total = trainerBox.withLock { $0 }.map { $0.classifierSteps + $0.autoencoderSteps } ?? 0
+                let new = steps.withLock { s in defer { s = total }; return max(total - s, 0) }
+                checkFinished(check, new)
             },
             persist: { build in try Self.publish(build, catalog: catalog, schema: schema) })
+        trainerBox.withLock { $0 = made }
+        trainer = made
     }
 
     /// Allocates max(version)+1 in the database, stores the set there and promotes it. Two

@@ -12,9 +12,9 @@ struct ReplayCommand: AsyncParsableCommand {
         abstract: "Replay events through the engine: prequential metrics, an HTML report, optionally a vigil.backtest_runs row.",
         discussion: """
             Each event is scored before its label is visible; labels arrive after --label-delay and feed the \
-            extractor's label state and the online trainer, whose rounds take their data every --train-every \
-            events (default 25,000, as serve) and go live at once, or --publish-delay events later after \
-            training in the background (faster, staler; reproducible either way). \
+            extractor's label state and the online learner, which runs serve's schedule in event time: every \
+            label is scored by the live model and the challenger, then learnt from; the challenger goes live \
+            when the guard finds it not worse on that prequential record (reproducible for the same input). \
             Input: a JSONL or CSV file, or a Kafka topic range (--kafka-topic with --from/--to-offset or \
             --from/--to-time), replayed in event-time, partition, offset order. \
             Writes <out>/metrics.json (byte-identical for the same input, options and seed), <out>/timing.json \
@@ -42,9 +42,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "No training: the starting models score everything.") var freeze = false
     @Option(help: "Models behind the risk: cae, classifier or both.") var models = "both"
     @Option(help: "Label delay: N events, a duration of event time (72h, 30m, 90s, 2d) or 'recorded' (labels file times).") var labelDelay = "1000"
-    @Option(help: "A training round after every this many events (default: serve's 25,000).") var trainEvery = ReplayConfiguration().trainEvery
-    @Option(help: "Events between a round taking its data and its model going live (it trains in the background meanwhile: faster, but staler than serve; default 0, live at once as in serve).") var publishDelay: Int?
-    @Option(help: "Training round settings as key=value pairs (autoencoder_sample, autoencoder_steps, classifier_epochs, batch_size, recent_capacity, labelled_capacity, minimum_labels; default: serve's).") var trainer: String?
+    @Option(help: "Learner settings as key=value pairs (\(OnlineTrainerConfiguration.replayableSettings.joined(separator: ", ")); default: serve's).") var trainer: String?
     @Option(help: "Events per scoring batch.") var batchSize = 256
     @Option(help: "Cold start: leading events the first model learns from (scored, not evaluated).") var warmUp = 2048
     @Option(help: "Seed of the models and the trainer.") var seed: UInt64 = 1
@@ -52,7 +50,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "k of card precision@k per day.") var cardsPerDay = 100
     @Option(help: "Name of this run.") var name = "replay"
     @Option(help: "Output directory.") var out = "replay-out"
-    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, train_every, publish_delay, seed, model, warm_up, batch_size, trainer.<setting>).") var compare: String?
+    @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, seed, model, warm_up, batch_size, trainer.<setting>).") var compare: String?
     @Flag(help: "Record the run in <schema>.backtest_runs (VIGIL_DATABASE_URL or PG* variables).") var db = false
     @Option(help: "Schema for --db.") var schema = "vigil"
     @Flag(help: "No progress display.") var quiet = false
@@ -80,13 +78,12 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw ValidationError("--trainer: \(error.message)")
             }
         }
-        if let publishDelay, publishDelay < 0 || publishDelay > trainEvery { throw ValidationError("--publish-delay must be between 0 and --train-every") }
         guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }
         guard ReplayModels(rawValue: models) != nil else { throw ValidationError("--models must be cae, classifier or both") }
         guard LabelDelay.parse(labelDelay) != nil else { throw ValidationError("--label-delay must be N events (≥ 1), a duration like 72h, or 'recorded'") }
         if let format, ReplayInputReader.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv") }
-        guard trainEvery > 0, batchSize > 0, warmUp >= 64, cardsPerDay > 0 else {
-            throw ValidationError("--train-every, --batch-size and --cards-per-day must be positive, --warm-up at least 64")
+        guard batchSize > 0, warmUp >= 64, cardsPerDay > 0 else {
+            throw ValidationError("--batch-size and --cards-per-day must be positive, --warm-up at least 64")
         }
         _ = try parsedBudgets()
         if db { _ = try ReplayDatabase.checkedSchema(schema) }
@@ -181,8 +178,6 @@ struct ReplayCommand: AsyncParsableCommand {
         base.models = ReplayModels(rawValue: models)!
         base.freeze = freeze
         base.labelDelay = LabelDelay.parse(labelDelay)!
-        base.trainEvery = trainEvery
-        base.publishDelay = publishDelay
         if let trainer { base.trainer = try base.trainer.applying(settings: trainer) }
         base.batchSize = batchSize
         base.warmUpEvents = warmUp

@@ -295,6 +295,13 @@ public struct SparseClassifier: Sendable {
         return StepReport(loss: result.loss, applied: true, lossScale: lossScaler.scale, sparsity: sparsity)
     }
 
+    /// Fits the probability calibration on raw logits the model gave examples before it
+    /// learnt from them (a prequential record), so no holdout is needed.
+    public mutating func calibrate(logits: [Float], labels: [Float]) {
+        precondition(logits.count == labels.count, "one label per logit")
+        calibration = PlattCalibration.fit(logits: logits, labels: labels)
+    }
+
     /// Fits the probability calibration on a holdout the model was not trained on.
     public mutating func calibrate(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int) throws {
         try SubnormalFlushing.run { try calibrateFlushed(rows: rows, sparse: sparse, labels: labels, count: n) }
