@@ -224,3 +224,20 @@ enum SyntheticStream {
         }
     }
 }
+
+struct FeatureAvailabilityTests {
+    @Test func featuresNeedingAnAbsentFieldAreLeftOutAndTheRestKeepTheirOrder() throws {
+        let standard = FeatureSpec.standard
+        #expect(standard.withoutFeatures(needing: []) == standard)
+        let noCard = standard.withoutFeatures(needing: [.card])
+        #expect(noCard.denseNames == standard.denseNames.filter { !$0.hasPrefix("card.") })
+        #expect(noCard.sparseNames == standard.sparseNames)
+        let noMerchant = standard.withoutFeatures(needing: [.merchant, .mcc])
+        #expect(!noMerchant.denseNames.contains("card.new_merchant") && noMerchant.denseNames.contains("card.new_country"))
+        #expect(!noMerchant.denseNames.contains { $0.hasPrefix("merchant.") })
+        #expect(noMerchant.sparseNames == ["country", "channel", "time.hour", "country*channel"])
+        // Still a valid spec the extractor takes.
+        let extractor = try FeatureExtractor(spec: standard.withoutFeatures(needing: Set(EventField.allCases)))
+        #expect(extractor.denseNames == ["amount", "time.hour_sin", "time.hour_cos", "time.dow_sin", "time.dow_cos"])
+    }
+}

@@ -44,6 +44,9 @@ public struct ReplayInput: Sendable {
     public var problems: [InputProblem]
     /// CSV columns carried as `features.<column>` (empty for JSONL).
     public var featureColumns: [String] = []
+    /// Event fields the input has no column for (CSV): features that need them are left out
+    /// (`ReplayConfiguration.spec(for:)`), and card precision is not applicable without cards.
+    public var absentFields: Set<EventField> = []
 
     public init(events: [TransactionEvent] = [], truth: [Truth] = [], labels: [LabelEvent] = [], problems: [InputProblem] = []) {
         self.events = events

@@ -7,6 +7,13 @@ extension ReplayInputReader {
         var id, time, label, amount, card, merchant, currency, mcc, country, channel, terminal, customer: Int?
         var features: [(index: Int, keyHash: UInt64)] = []
         var count: Int
+
+        /// Optional fields mapped to `none` or missing from the header.
+        var absentFields: Set<EventField> {
+            let present: [(EventField, Int?)] = [(.card, card), (.merchant, merchant), (.terminal, terminal), (.customer, customer),
+                                                 (.currency, currency), (.mcc, mcc), (.country, country), (.channel, channel)]
+            return Set(present.compactMap { $0.1 == nil ? $0.0 : nil })
+        }
     }
 
     func resolve(header: [String], file: String) throws -> ResolvedColumns {
@@ -38,8 +45,10 @@ extension ReplayInputReader {
             if line.isEmpty { return }
             guard CSVLineSplitter.split(line, into: &fields) else { return try problem(&input, file, number, "unterminated quote") }
             guard let c = columns else {
-                columns = try resolve(header: fields, file: file)
+                let resolved = try resolve(header: fields, file: file)
+                columns = resolved
                 input.featureColumns = featureColumns(header: fields)
+                input.absentFields = resolved.absentFields
                 return
             }
             guard fields.count == c.count else { return try problem(&input, file, number, "expected \(c.count) fields, got \(fields.count)") }
