@@ -169,12 +169,63 @@ struct PublicDatasetReplayTests {
         let mapping = try CSVColumnMapping.parse("id=none,time=Time,time_unit=s,label=Class,amount=Amount,card=none,merchant=none,features=*")
         let input = try ReplayInputReader(mapping: mapping).read(events: path)
         #expect(input.featureColumns == ["V1", "V2"])
+        // No card, merchant or other entity column: no feature may stand on a shared pseudo-entity.
+        #expect(input.absentFields == Set(EventField.allCases))
         var c = Support.configuration()
-        c.featureSpec = ReplayConfiguration.spec(addingFeatures: input.featureColumns)
+        c.featureSpec = ReplayConfiguration.spec(for: input)
+        let names = c.featureSpec.denseNames
+        #expect(!names.contains { $0.hasPrefix("card.") || $0.hasPrefix("merchant.") || $0.hasPrefix("terminal.") }, "\(names)")
+        #expect(names.contains("amount") && names.contains("features.V1") && names.contains("features.V2"))
+        #expect(c.featureSpec.sparseNames == ["time.hour"], "only inputs of fields the CSV has: \(c.featureSpec.sparseNames)")
         c.warmUpEvents = 256
         c.labelDelay = .events(50)
         let m = try ReplayRunner.run(input, configuration: c).metrics
         let rate = try #require(m.fraudRate), auprc = try #require(m.auprc)
         #expect(auprc > 5 * rate, "AUPRC \(auprc) vs fraud rate \(rate)")
+        // Card precision is not applicable without cards: no day reports one.
+        #expect(!m.cardPrecisionApplicable && m.days.allSatisfy { $0.cardPrecisionAtK == nil && $0.cardsRanked == 0 })
+
+        // With the card column mapped, the card features come back.
+        let withCards = try ReplayInputReader(mapping: CSVColumnMapping.parse("id=none,time=Time,time_unit=s,label=Class,amount=Amount,card=V2,merchant=none,features=V1"))
+            .read(events: path)
+        #expect(!withCards.absentFields.contains(.card) && withCards.absentFields.contains(.merchant))
+        let spec = ReplayConfiguration.spec(for: withCards).denseNames
+        #expect(spec.contains("card.count_1h") && !spec.contains("card.new_merchant") && !spec.contains("merchant.risk"))
+    }
+}
+
+struct ScoresOutputTests {
+    /// `--scores-out` holds one row per event whose figures reproduce metrics.json (AUPRC of
+    /// the evaluated rows, both halves), and `--evaluate-from` moves where the metrics start.
+    @Test func scoresRowsMatchTheMetrics() throws {
+        let input = Support.simulated(transactions: 6000)
+        var c = Support.configuration()
+        c.evaluateFrom = .event(3000)
+        let result = try ReplayRunner.run(input, configuration: c)
+        let m = result.metrics
+        #expect(m.warmUpEvents == 3000 && m.evaluatedEvents == input.truth[3000...].filter { $0 != .unknown }.count)
+        #expect(m.configuration["evaluate_from"] == "event 3000")
+        let path = try Support.temporaryFile("scores.csv", "")
+        try ScoresCSV.write(result, input: input, to: path)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.first == ScoresCSV.header)
+        #expect(lines.count == input.events.count + 1)
+        var scores: [Float] = [], fraud: [Bool] = [], versions = Set<Int64>()
+        for (k, line) in lines.dropFirst().enumerated() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            #expect(f.count == 8 && Int(f[0]) == k && f[1] == input.events[k].eventID)
+            #expect(Float(f[3]) == result.risks[k])
+            versions.insert(Int64(f[6])!)
+            guard k >= 3000, !f[7].isEmpty else { continue }
+            scores.append(Float(f[3])!)
+            fraud.append(f[7] == "1")
+        }
+        #expect(BinaryMetrics(scores: scores, isFraud: fraud).auprc == m.auprc)
+        let half = scores.count / 2
+        #expect(BinaryMetrics(scores: Array(scores[..<half]), isFraud: Array(fraud[..<half])).auprc == m.auprcFirstHalf)
+        #expect(BinaryMetrics(scores: Array(scores[half...]), isFraud: Array(fraud[half...])).auprc == m.auprcSecondHalf)
+        #expect(versions.count > 1, "the rows name the model version that scored them")
+        #expect(EvaluationStart.parse("2026-03-01T00:00:00Z") == .time(millis: 1_772_323_200_000))
+        #expect(EvaluationStart.parse("-1") == nil && EvaluationStart.parse("soon") == nil)
     }
 }

@@ -44,6 +44,35 @@ public enum LabelDelay: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Where the metrics start: everything before is scored and learnt from, never evaluated.
+public enum EvaluationStart: Sendable, Equatable, CustomStringConvertible {
+    /// At this event index (0-based, in file order).
+    case event(Int)
+    /// At the first event at or after this event time (milliseconds since the epoch).
+    case time(millis: Int64)
+
+    public var description: String {
+        switch self {
+        case .event(let n): "event \(n)"
+        case .time(let ms): EventTimestamp.formatRFC3339(ms)
+        }
+    }
+
+    /// Parses an event index (`250000`) or an RFC 3339 time (`2026-03-01T00:00:00Z`).
+    public static func parse(_ text: String) -> EvaluationStart? {
+        if let n = Int(text), n >= 0 { return .event(n) }
+        return EventTimestamp.parseRFC3339(Array(text.utf8)).map { .time(millis: $0) }
+    }
+
+    /// The first evaluated index of `events` (their count when none qualifies).
+    func index(in events: [TransactionEvent]) -> Int {
+        switch self {
+        case .event(let n): min(n, events.count)
+        case .time(let ms): events.firstIndex { $0.timestampMillis >= ms } ?? events.count
+        }
+    }
+}
+
 public struct ReplayConfiguration: Sendable {
     /// Shown in reports and the backtest_runs row. Default: "replay".
     public var name = "replay"
@@ -65,6 +94,9 @@ public struct ReplayConfiguration: Sendable {
     /// Where the starting model came from, for the record. Default: "cold start".
     public var initialModelSource = "cold start"
     public var featureSpec = FeatureSpec.standard
+    /// Metrics cover only the events from here on (never the cold start's warm-up either);
+    /// nil evaluates everything after the warm-up. Default: nil.
+    public var evaluateFrom: EvaluationStart?
     /// Alert budgets as shares of events. Default: 0.1%, 0.5%, 1%.
     public var alertBudgets = [0.001, 0.005, 0.01]
     /// k of card precision@k per day. Default: 100.
@@ -76,6 +108,12 @@ public struct ReplayConfiguration: Sendable {
     public var risk = RiskScorerConfiguration()
 
     public init() {}
+
+    /// The spec for an input: `base` without the features that need a field the input lacks
+    /// (a CSV without card or merchant columns), plus one feature per extra numeric column.
+    public static func spec(for input: ReplayInput, base: FeatureSpec = .standard) -> FeatureSpec {
+        spec(addingFeatures: input.featureColumns, to: base.withoutFeatures(needing: input.absentFields))
+    }
 
     /// The standard spec plus one standardised, clipped dense feature per extra numeric column
     /// (`features.<column>`), for datasets whose signal is in their own columns.
@@ -106,6 +144,7 @@ public struct ReplayConfiguration: Sendable {
             "review_threshold": "\(policy.reviewThreshold)", "block_threshold": "\(policy.blockThreshold)",
             // The learner's schedule, in the clock replay runs it on (event time).
             "trainer": trainer.scheduleDescription, "learner_clock": "event time",
+            "evaluate_from": evaluateFrom?.description ?? "after warm-up",
         ]
     }
 }

@@ -10,7 +10,12 @@ import VigilML
 public struct ReplayResult: Sendable {
     public var metrics: ReplayMetrics
     public var timing: ReplayTiming
+    /// Per event, in input order: the policy's risk, the models' two scores, and the version
+    /// of the model set that scored it (`--scores-out`).
     public var risks: [Float]
+    public var anomalyScores: [Float]
+    public var fraudProbabilities: [Float]
+    public var modelVersions: [Int64]
     /// Day-by-day alert counts are in `metrics.days`; the model that was live at the end:
     public var finalModel: ModelSet
 }
@@ -86,6 +91,8 @@ public enum ReplayRunner {
         let schedule = try scheduleWork.wait()
 
         var risks = [Float](repeating: 0, count: n)
+        var anomalyScores = [Float](repeating: 0, count: n), probabilities = [Float](repeating: 0, count: n)
+        var versions = [Int64](repeating: 0, count: n)
         var alerts = [Bool](repeating: false, count: n)
         var decisions: [Decision] = []
         var promotions: [ReplayMetrics.Promotion] = []
@@ -137,7 +144,12 @@ public enum ReplayRunner {
                 policy.decide(slice, in: batch, into: &decisions)
                 for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
             }
-            for j in 0..<(end - start) { risks[start + j] = batch.risks[j] }
+            for j in 0..<(end - start) {
+                risks[start + j] = batch.risks[j]
+                anomalyScores[start + j] = batch.scores[j].anomaly
+                probabilities[start + j] = batch.scores[j].fraudProbability
+                versions[start + j] = batch.modelVersion
+            }
             let scored = clock.now
             scoringSeconds += seconds(scored - scoringBegan)
             trainer?.observe(batch, events: slice)
@@ -166,7 +178,9 @@ public enum ReplayRunner {
 
         let metricsBegan = clock.now, elapsed = seconds(metricsBegan - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
-                                           risks: risks, alerts: alerts, from: warmUp, budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay)
+                                           risks: risks, alerts: alerts, from: max(warmUp, c.evaluateFrom?.index(in: input.events) ?? 0),
+                                           budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay,
+                                           cardsKnown: !input.absentFields.contains(.card))
         metrics.promotions = promotions
         metrics.labelsDelivered = delivered
         let stage = features.finish()
@@ -179,7 +193,8 @@ public enum ReplayRunner {
                                   coldStartSeconds: coldStartSeconds, scoringSeconds: scoringSeconds,
                                   learningSeconds: handOverSeconds, metricsSeconds: metricsSeconds,
                                   featureSeconds: stage.busySeconds, featureWaitSeconds: featureWaitSeconds)
-        return ReplayResult(metrics: metrics, timing: timing, risks: risks, finalModel: registry.current)
+        return ReplayResult(metrics: metrics, timing: timing, risks: risks, anomalyScores: anomalyScores,
+                            fraudProbabilities: probabilities, modelVersions: versions, finalModel: registry.current)
     }
 
     static func promotion(_ check: PublicationCheck, learntAt: Int, liveAfter: Int) -> ReplayMetrics.Promotion {

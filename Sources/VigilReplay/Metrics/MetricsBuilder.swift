@@ -7,10 +7,11 @@ enum MetricsBuilder {
 
     /// - Parameters: per-event arrays over the whole replay; `from` = first evaluated index.
     static func build(name: String, configuration: [String: String], events: [TransactionEvent], truth: [Truth],
-                      risks: [Float], alerts: [Bool], from: Int, budgets: [Double], cardsPerDay k: Int) -> ReplayMetrics {
+                      risks: [Float], alerts: [Bool], from: Int, budgets: [Double], cardsPerDay k: Int,
+                      cardsKnown: Bool = true) -> ReplayMetrics {
         // The per-day table is independent of the rest: built on the other core meanwhile.
         let dayWork = BackgroundWork(name: "vigil-replay-days") {
-            days(events: events, truth: truth, risks: risks, alerts: alerts, from: from, k: k)
+            days(events: events, truth: truth, risks: risks, alerts: alerts, from: from, k: k, cardsKnown: cardsKnown)
         }
         // Events with unknown truth are scored but cannot be judged: leave them out.
         var scores: [Float] = [], fraud: [Bool] = []
@@ -24,24 +25,28 @@ enum MetricsBuilder {
             if truth[i] == .fraud { histogram.fraud[bin] += 1 } else { histogram.legit[bin] += 1 }
         }
         let m = BinaryMetrics(scores: scores, isFraud: fraud)
+        let half = scores.count / 2
+        let firstHalf = BinaryMetrics(scores: Array(scores[..<half]), isFraud: Array(fraud[..<half]))
+        let secondHalf = BinaryMetrics(scores: Array(scores[half...]), isFraud: Array(fraud[half...]))
         let curves = m.curves()
         let perDay = (try? dayWork.wait()) ?? []  // `days` cannot throw
         return ReplayMetrics(
             name: name, configuration: configuration, events: events.count, warmUpEvents: from, evaluatedEvents: scores.count,
             frauds: m.positives, fraudRate: scores.isEmpty ? nil : Double(m.positives) / Double(scores.count),
-            auprc: m.auprc, rocAUC: m.rocAUC,
+            auprc: m.auprc, auprcFirstHalf: firstHalf.auprc, auprcSecondHalf: secondHalf.auprc, rocAUC: m.rocAUC,
             budgets: budgets.map { b in
                 let r = m.atBudget(b)
                 return ReplayMetrics.Budget(budget: b, alerts: r.alerts, precision: r.precision, recall: r.recall)
             },
             alertRate: scores.isEmpty ? nil : Double(alertCount) / Double(scores.count),
-            days: perDay, cardsPerDayK: k,
+            days: perDay, cardsPerDayK: k, cardPrecisionApplicable: cardsKnown,
             riskHistogram: histogram, promotions: [], labelsDelivered: 0, labelsUnmatched: 0, finalModelVersion: 0, skippedRows: 0,
             prCurve: curves.pr, rocCurve: curves.roc)
     }
 
     /// Per UTC day: volume, frauds, alerts and card precision@k (cards ranked by their top risk).
-    static func days(events: [TransactionEvent], truth: [Truth], risks: [Float], alerts: [Bool], from: Int, k: Int) -> [ReplayMetrics.Day] {
+    static func days(events: [TransactionEvent], truth: [Truth], risks: [Float], alerts: [Bool], from: Int, k: Int,
+                     cardsKnown: Bool = true) -> [ReplayMetrics.Day] {
         struct Card { var risk: Float; var fraud: Bool; var first: Int }
         struct DayState { var events = 0, frauds = 0, alerts = 0; var cards: [String: Card] = [:] }
         var byDay: [Int64: DayState] = [:]
@@ -51,7 +56,7 @@ enum MetricsBuilder {
                 d.events += 1
                 if truth[i] == .fraud { d.frauds += 1 }
                 if alerts[i] { d.alerts += 1 }
-                update(&d.cards[events[i].cardID, default: Card(risk: -1, fraud: false, first: i)])
+                if cardsKnown { update(&d.cards[events[i].cardID, default: Card(risk: -1, fraud: false, first: i)]) }
             }
             func update(_ c: inout Card) {
                 c.risk = max(c.risk, risks[i])

@@ -46,17 +46,25 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
     public var name: String
     public var configuration: [String: String]
     public var events: Int
-    /// Events scored but left out of the metrics (the cold start's warm-up).
+    /// Events scored (and learnt from) but left out of the metrics: the cold start's warm-up,
+    /// or everything before `--evaluate-from`.
     public var warmUpEvents: Int
     public var evaluatedEvents: Int
     public var frauds: Int
     public var fraudRate: Double?
     public var auprc: Double?
+    /// AUPRC of the first and the second half of the evaluated events (in stream order): how
+    /// detection holds up as the stream drifts.
+    public var auprcFirstHalf: Double?
+    public var auprcSecondHalf: Double?
     public var rocAUC: Double?
     public var budgets: [Budget]
     public var alertRate: Double?
     public var days: [Day]
     public var cardsPerDayK: Int
+    /// False when the input has no card column: every event shares one pseudo-card, so card
+    /// precision@k is not applicable (each day's is then absent).
+    public var cardPrecisionApplicable: Bool
     public var riskHistogram: Histogram
     public var promotions: [Promotion]
     public var labelsDelivered: Int

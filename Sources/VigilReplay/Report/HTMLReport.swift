@@ -19,6 +19,7 @@ public enum HTMLReport {
             ("frauds", runs.map { "\($0.metrics.frauds)" }),
             ("fraud rate", runs.map { f($0.metrics.fraudRate) }),
             ("AUPRC", runs.map { f($0.metrics.auprc) }),
+            ("AUPRC, first / second half", runs.map { "\(f($0.metrics.auprcFirstHalf)) / \(f($0.metrics.auprcSecondHalf))" }),
             ("ROC-AUC", runs.map { f($0.metrics.rocAUC) }),
             ("alert rate (policy)", runs.map { f($0.metrics.alertRate) }),
             ("labels delivered", runs.map { "\($0.metrics.labelsDelivered)" }),
@@ -44,7 +45,7 @@ public enum HTMLReport {
                    rows: (runs.first?.metrics.days ?? []).map { day in
                        (day.date, runs.flatMap { r in
                            guard let d = r.metrics.days.first(where: { $0.date == day.date }) else { return ["-", "-", "-", "-"] }
-                           return ["\(d.events)", "\(d.frauds)", "\(d.alerts)", f(d.cardPrecisionAtK)]
+                           return ["\(d.events)", "\(d.frauds)", "\(d.alerts)", r.metrics.cardPrecisionApplicable ? f(d.cardPrecisionAtK) : "n/a (no card column)"]
                        })
                    })
         for r in runs {

@@ -50,6 +50,8 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "k of card precision@k per day.") var cardsPerDay = 100
     @Option(help: "Name of this run.") var name = "replay"
     @Option(help: "Output directory.") var out = "replay-out"
+    @Option(help: "Also write every event's scores as CSV here (index, event id, event time, risk, anomaly score, classifier probability, model version, truth); with --compare, one file per run named FILE-<name>.") var scoresOut: String?
+    @Option(help: "Metrics only from this event index or RFC 3339 event time on (the earlier events are still scored and learnt from).") var evaluateFrom: String?
     @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, seed, model, warm_up, batch_size, trainer.<setting>).") var compare: String?
     @Flag(help: "Record the run in <schema>.backtest_runs (VIGIL_DATABASE_URL or PG* variables).") var db = false
     @Option(help: "Schema for --db.") var schema = "vigil"
@@ -80,6 +82,9 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }
         guard ReplayModels(rawValue: models) != nil else { throw ValidationError("--models must be cae, classifier or both") }
+        if let evaluateFrom, EvaluationStart.parse(evaluateFrom) == nil {
+            throw ValidationError("--evaluate-from must be an event index (≥ 0) or an RFC 3339 time")
+        }
         guard LabelDelay.parse(labelDelay) != nil else { throw ValidationError("--label-delay must be N events (≥ 1), a duration like 72h, or 'recorded'") }
         if let format, ReplayInputReader.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv") }
         guard batchSize > 0, warmUp >= 64, cardsPerDay > 0 else {
@@ -184,10 +189,11 @@ struct ReplayCommand: AsyncParsableCommand {
         base.seed = seed
         base.alertBudgets = try parsedBudgets()
         base.cardsPerDay = cardsPerDay
+        base.evaluateFrom = evaluateFrom.flatMap(EvaluationStart.parse)
         if let spec {
             do { base.featureSpec = try FeatureSpec.load(path: spec) } catch { throw ValidationError("--spec: \(error)") }
         } else {
-            base.featureSpec = ReplayConfiguration.spec(addingFeatures: data.featureColumns)
+            base.featureSpec = ReplayConfiguration.spec(for: data)
         }
         if let model { try load(model: model, into: &base) }
         var configurations = [base]
@@ -201,6 +207,11 @@ struct ReplayCommand: AsyncParsableCommand {
             progress.finish()
             runs.append((result.metrics, result.timing))
             lastResult = lastResult ?? result
+            if let scoresOut {
+                let path = configurations.count == 1 ? scoresOut : Self.path(scoresOut, suffixed: c.name)
+                try ScoresCSV.write(result, input: data, to: path)
+                if !quiet { FileHandle.standardError.write(Data("wrote \(path)\n".utf8)) }
+            }
             print(#"{"name":"\#(c.name)","events":\#(result.metrics.events),"auprc":\#(result.metrics.auprc.map { "\($0)" } ?? "null"),"roc_auc":\#(result.metrics.rocAUC.map { "\($0)" } ?? "null"),"events_per_second":\#(Int(result.timing.eventsPerSecond)),"final_model_version":\#(result.metrics.finalModelVersion)}"#)
         }
         try write(runs)
@@ -216,6 +227,13 @@ struct ReplayCommand: AsyncParsableCommand {
                 print("recorded \(schema).backtest_runs run_id \(id) (\(run.metrics.name))")
             }
         }
+    }
+
+    /// `scores.csv` + `frozen` → `scores-frozen.csv`.
+    static func path(_ path: String, suffixed name: String) -> String {
+        let ext = (path as NSString).pathExtension
+        let stem = ext.isEmpty ? path : String(path.dropLast(ext.count + 1))
+        return stem + "-" + name + (ext.isEmpty ? "" : "." + ext)
     }
 
     func load(model path: String, into c: inout ReplayConfiguration) throws {
