@@ -7,8 +7,11 @@ struct Challenger {
     var autoencoder: ContrastiveAutoencoder
     var classifier: SparseClassifier
     /// The frozen autoencoder the classifier's inputs and the anomaly score come from: the one
-    /// of the last normal-region fit, so inputs stay consistent between fits.
+    /// of the last normal-region fit, so inputs stay consistent between fits. `frozen` is its
+    /// training state: what a publication carries, so the published pair scores exactly as
+    /// the challenger was judged.
     private(set) var anomaly: AnomalySnapshot
+    private(set) var frozen: ContrastiveAutoencoder
     let usesAnomalyInputs: Bool
     let architecture: ModelArchitecture
     /// The live version this challenger descends from.
@@ -18,6 +21,7 @@ struct Challenger {
         autoencoder = live.autoencoder
         classifier = live.classifier
         anomaly = live.scorer.anomaly
+        frozen = live.autoencoder
         usesAnomalyInputs = live.scorer.usesAnomalyInputs
         architecture = live.architecture
         basedOn = live.version
@@ -64,6 +68,7 @@ struct Challenger {
     mutating func refitNormalRegion(rows: [Float], count n: Int) throws {
         try autoencoder.fitNormalRegion(rows: rows, count: n)
         anomaly = try autoencoder.snapshot(precision: architecture.autoencoderPrecision)
+        frozen = autoencoder
     }
 
     mutating func calibrate(logits: [Float], labels: [Float]) {

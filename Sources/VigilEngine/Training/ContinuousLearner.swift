@@ -55,6 +55,12 @@ public struct PublicationCheck: Sendable, Equatable {
     }
 }
 
+/// A version this trainer published, and the live version its candidate replaced.
+public struct PublishedModel: Sendable, Equatable {
+    public var version: Int64
+    public var parent: Int64
+}
+
 /// A challenger that passed the guard, to be built under the version the publisher allocates.
 struct Candidate: Sendable {
     let parent: Int64
@@ -80,6 +86,8 @@ struct ContinuousLearner {
     private var autoencoderStepsSinceCheck = 0
     private var lastCheckMillis: Int64?
     private var lastPublishMillis: Int64?
+    /// The last publication `learn` was told of (each is adopted at most once).
+    private var adopted: Int64?
     private(set) var checks = 0
     private(set) var labelsLearnt = 0
     private(set) var resets = 0
@@ -99,11 +107,17 @@ struct ContinuousLearner {
         generator = SeededGenerator(seed: configuration.seed)
     }
 
-    /// Learns from `work` with `live` as the model in service at `nowMillis`: a live model
-    /// other than the challenger's base came from outside and is followed. Returns the checks made and a candidate when one passed the guard.
-    mutating func learn(_ work: LearningWork, live: ModelSet, nowMillis: Int64) -> (checks: [PublicationCheck], candidate: Candidate?) {
+    /// Learns from `work` with `live` as the model in service at `nowMillis`. A candidate of
+    /// this learner that went live (`published`, replacing the challenger's base) becomes the
+    /// challenger's base; any other live model came from outside (an operator's promote or
+    /// rollback, another instance) and is followed. Returns the checks made and a candidate when one passed the guard.
+    mutating func learn(_ work: LearningWork, live: ModelSet, published: PublishedModel?, nowMillis: Int64) -> (checks: [PublicationCheck], candidate: Candidate?) {
         var made: [PublicationCheck] = []
         var candidate: Candidate?
+        if let published, published.version != adopted, published.parent == challenger.basedOn {
+            challenger.basedOn = published.version
+        }
+        adopted = published?.version
         if live.version != challenger.basedOn {
             restart(from: live)
             checks += 1
@@ -113,7 +127,9 @@ struct ContinuousLearner {
         func checkIfDue(force: Bool) {
             guard candidate == nil else { return }
             let byLabels = labelsSinceCheck >= configuration.publishEveryLabels
-            let learnt = labelsSinceCheck > 0 || autoencoderStepsSinceCheck > 0
+            // The time trigger needs a step's worth learnt: on a slow stream a check per
+            // trickle of labels would cost a window sort each and publish nothing new.
+            let learnt = labelsSinceCheck >= configuration.labelsPerStep || autoencoderStepsSinceCheck > 0
             let byTime = learnt && lastCheckMillis.map { nowMillis - $0 >= OnlineTrainerConfiguration.millis(configuration.publishInterval) } ?? learnt
             guard byLabels || byTime || (force && learnt) else { return }
             if let last = lastPublishMillis, nowMillis - last < OnlineTrainerConfiguration.millis(configuration.minimumPublishGap) { return }
@@ -230,8 +246,7 @@ struct ContinuousLearner {
         lastCheckMillis = nowMillis
         labelsSinceCheck = 0
         autoencoderStepsSinceCheck = 0
-        var figures = window.figures()
-        if challenger.classifierIsTrained, figures.frauds > 0, figures.frauds < figures.labels {
+        if challenger.classifierIsTrained, window.frauds > 0, window.frauds < window.count {
             // Calibrated on its own prequential logits: probabilities mean what they say
             // although rehearsal shows the classifier far more fraud than the stream holds.
             let data = window.calibrationData()
@@ -240,8 +255,8 @@ struct ContinuousLearner {
             window.rescoreChallenger { anomaly, logit in
                 risk.risk(Score(anomaly: anomaly, fraudProbability: calibration.probability(logit: logit)), classifierIsTrained: true)
             }
-            figures = window.figures()
         }
+        let figures = window.figures()
         let verdict = guardrail.judge(window: figures, reconstruction: reconstruction, liveClassifierTrained: live.classifierIsTrained)
         var check = PublicationCheck(number: checks, liveVersion: live.version, outcome: .rejected, verdict: verdict,
                                      labelsLearnt: labelsLearnt, atMillis: nowMillis)
@@ -251,21 +266,16 @@ struct ContinuousLearner {
             return (check, nil)
         }
         guard verdict.promote else { return (check, nil) }
-        do { try refitNormalRegion() } catch {
-            reset(to: live)
-            check.outcome = .reset
-            return (check, nil)
-        }
         check.outcome = .pending
         lastPublishMillis = nowMillis
         var metrics = verdict.candidate
         metrics.labelledExamples = labelsLearnt
-        metrics.autoencoderSteps = challenger.autoencoder.steps
+        metrics.autoencoderSteps = challenger.frozen.steps
         // Judged on reconstruction alone, only the autoencoder goes out: the live (untrained)
         // classifier stays until enough frauds can vouch for the challenger's.
         let classifier = verdict.metric == .averagePrecision ? challenger.classifier : live.classifier
         metrics.classifierSteps = classifier.steps
-        let autoencoder = challenger.autoencoder, parent = live.version, specHash = live.featureSpecHash, architecture = live.architecture
+        let autoencoder = challenger.frozen, parent = live.version, specHash = live.featureSpecHash, architecture = live.architecture
         let final = metrics
         return (check, Candidate(parent: parent, check: check.number, build: { version, createdAtMillis in
             try ModelSet(version: version, parent: parent, createdAtMillis: createdAtMillis, featureSpecHash: specHash,

@@ -47,6 +47,8 @@ public final class OnlineTrainer: Sendable {
         var stopRequested = false
         var unmatchedLabels = 0
         var checks: [PublicationCheck] = []
+        /// The model this trainer published last (its candidate went live).
+        var lastPublished: PublishedModel?
     }
 
     /// - Parameters:
@@ -136,9 +138,15 @@ public final class OnlineTrainer: Sendable {
     /// Learns from `work` with `live` as the model in service (default: the registry's now)
     /// and the clock at `nowMillis` (wall clock in serve, event time in replay). Publishes
     /// nothing: `publish` does. Blocks while another `learn` runs.
-    public func learn(_ work: LearningWork, live given: ModelSet? = nil, nowMillis: Int64) -> LearningOutcome {
-        let live = given ?? registry.current
-        let (checks, candidate) = learner.withLock { $0.learn(work, live: live, nowMillis: nowMillis) }
+    public func learn(_ work: LearningWork, nowMillis: Int64) -> LearningOutcome {
+        learn(work, live: registry.current, published: lastPublished, nowMillis: nowMillis)
+    }
+
+    /// The same with the live model and this trainer's last publication as they were when the
+    /// work was handed over: replay's learns run late on their own queue, and must see the
+    /// state of their hand-over point.
+    public func learn(_ work: LearningWork, live: ModelSet, published: PublishedModel?, nowMillis: Int64) -> LearningOutcome {
+        let (checks, candidate) = learner.withLock { $0.learn(work, live: live, published: published, nowMillis: nowMillis) }
         let logged = checks.filter { $0.outcome != .pending }
         record(logged)
         return LearningOutcome(checks: checks, candidate: candidate)
@@ -151,13 +159,17 @@ public final class OnlineTrainer: Sendable {
     public func publish(_ outcome: LearningOutcome, createdAtMillis: Int64? = nil) -> PublicationCheck? {
         guard let candidate = outcome.candidate, var check = outcome.checks.first(where: { $0.number == candidate.check }) else { return nil }
         let created = createdAtMillis ?? Self.nowMillis()
+        // Stale before anything is built or stored (the live model moved on since the check).
+        guard registry.currentVersion == candidate.parent else {
+            check.outcome = .stale
+            record([check])
+            return check
+        }
         do {
             let build = { (version: Int64) throws -> ModelSet in try candidate.build(version, created) }
             let set = try persist.map { try $0(build) } ?? build(registry.nextVersion())
             try registry.publish(set, replacing: candidate.parent)
-            // The challenger learns on top of what it published; any other live version (an
-            // operator's rollback, another instance's promotion) it will follow.
-            learner.withLock { $0.challenger.basedOn = set.version }
+            control.withLock { $0.lastPublished = PublishedModel(version: set.version, parent: candidate.parent) }
             check.outcome = .promoted(version: set.version)
         } catch {
             check.outcome = .stale
@@ -187,6 +199,9 @@ public final class OnlineTrainer: Sendable {
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: Figures
+
+    /// The model this trainer published last, if any.
+    public var lastPublished: PublishedModel? { control.withLock { $0.lastPublished } }
 
     /// The latest publication checks, oldest first (the last 64).
     public var checks: [PublicationCheck] { control.withLock { $0.checks } }

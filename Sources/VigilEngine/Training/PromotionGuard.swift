@@ -49,9 +49,14 @@ struct PromotionGuard {
 
         // A blow-up, not a drift: a ratio alone would flag a challenger whose calibration merely
         // lags (0.01 -> 0.04 is fourfold), so it must also be half a nat per label worse.
+        // A ratio over a handful of labels is noise (a reset clears the window, and a loop of
+        // resets on tiny windows would keep the challenger from ever learning), so the ratio
+        // needs as many labels as the classifier needs to start; non-finite is always fatal.
         if let c = w.challengerLogLoss, w.labels > 0 {
             let l = w.liveLogLoss ?? c
-            if !c.isFinite || (l.isFinite && c > l * configuration.divergenceLogLossRatio && c > l + 0.5) {
+            let blewUp = w.labels >= configuration.minimumLabels && l.isFinite
+                && c > l * configuration.divergenceLogLossRatio && c > l + 0.5
+            if !c.isFinite || blewUp {
                 verdict.diverged = true
                 return verdict
             }

@@ -160,10 +160,10 @@ public enum ReplayRunner {
                 delivered += 1
             }
             if let trainer {
-                let work = trainer.takeQueued(), live = registry.current
+                let work = trainer.takeQueued(), live = registry.current, published = trainer.lastPublished
                 inFlight.append((BackgroundWork(on: lane) {
                     let began = ContinuousClock.now
-                    let outcome = trainer.learn(work, live: live, nowMillis: latestTime)
+                    let outcome = trainer.learn(work, live: live, published: published, nowMillis: latestTime)
                     return (outcome, seconds(ContinuousClock.now - began))
                 }, end))
             }
