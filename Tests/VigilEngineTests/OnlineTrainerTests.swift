@@ -59,7 +59,7 @@ final class TrainingHarness {
     }
 }
 
-/// Serialized: two tests count the trainer threads of this process.
+/// Serialized: several tests start a trainer thread and wait on it; one at a time keeps their waits short on two cores.
 @Suite(.serialized) struct OnlineTrainerTests {
     @Test func arrivingLabelsLeadToAPromotionThatLaterBatchesUse() throws {
         let h = try TrainingHarness()
@@ -216,30 +216,28 @@ final class TrainingHarness {
 
     /// Learning runs on a thread of its own that operators can tell apart (top -H, perf):
     /// it carries its name at the OS level while the trainer runs and is gone after stop.
+    /// Identified by its OS thread id: other tests in this process may run trainers of their own.
     @Test func theTrainerRunsOnItsOwnNamedThread() throws {
         #if os(Linux)
-        func threads(named name: String) -> Int {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-            return tasks.filter { tid in
-                let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)
-                return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
-            }.count
-        }
         let h = try TrainingHarness(transactions: 300)
         h.trainer.start()
-        var seen = 0
-        for _ in 0..<100 where seen == 0 {
-            seen = threads(named: "vigil-trainer")
-            if seen == 0 { Thread.sleep(forTimeInterval: 0.02) }
+        var tid: Int32?
+        for _ in 0..<500 where tid == nil {
+            tid = h.trainer.threadID
+            if tid == nil { Thread.sleep(forTimeInterval: 0.01) }
         }
+        let id = try #require(tid, "the trainer thread never reported its id")
+        let comm = try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8)
+        #expect(comm?.trimmingCharacters(in: .whitespacesAndNewlines) == "vigil-trainer")
         h.trainer.stop()
-        #expect(seen == 1)
-        var left = 1
-        for _ in 0..<100 where left > 0 {
-            left = threads(named: "vigil-trainer")
-            if left > 0 { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(h.trainer.threadID == nil)
+        // The thread has returned; the kernel reaps its task entry once it has exited.
+        var alive = true
+        for _ in 0..<500 where alive {
+            alive = FileManager.default.fileExists(atPath: "/proc/self/task/\(id)")
+            if alive { Thread.sleep(forTimeInterval: 0.01) }
         }
-        #expect(left == 0)
+        #expect(!alive, "thread \(id) still exists after stop")
         #endif
     }
 

@@ -49,6 +49,8 @@ public final class OnlineTrainer: Sendable {
         var checks: [PublicationCheck] = []
         /// The model this trainer published last (its candidate went live).
         var lastPublished: PublishedModel?
+        /// The OS thread id of the running trainer thread (Linux), for operators' tools and tests.
+        var threadID: Int32?
     }
 
     /// - Parameters:
@@ -200,6 +202,9 @@ public final class OnlineTrainer: Sendable {
 
     // MARK: Figures
 
+    /// The OS id of the trainer's thread while it runs (Linux; nil elsewhere and when stopped).
+    public var threadID: Int32? { control.withLock { $0.threadID } }
+
     /// The model this trainer published last, if any.
     public var lastPublished: PublishedModel? { control.withLock { $0.lastPublished } }
 
@@ -233,6 +238,10 @@ public final class OnlineTrainer: Sendable {
         let thread = Thread { [self] in
             // Named from inside: on Linux only the running thread's name reaches the OS (top -H).
             Thread.current.name = "vigil-trainer"
+            // "/proc/thread-self" links to "<pid>/task/<tid>" (Linux; absent elsewhere).
+            let tid = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"))
+                .flatMap { $0.split(separator: "/").last.flatMap { Int32($0) } }
+            control.withLock { $0.threadID = tid }
             let nanos = configuration.wakeInterval.components
             let interval = Int(nanos.seconds) * 1_000_000_000 + Int(nanos.attoseconds / 1_000_000_000)
             while true {
@@ -240,6 +249,7 @@ public final class OnlineTrainer: Sendable {
                 if control.withLock({ $0.stopRequested }) { break }
                 learnQueued()
             }
+            control.withLock { $0.threadID = nil }
             finished.signal()
         }
         thread.name = "vigil-trainer"
