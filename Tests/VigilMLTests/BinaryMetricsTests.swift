@@ -56,6 +56,23 @@ struct BinaryMetricsTests {
         #expect(abs(ap - (1.0 + 2.0 / 3 + 0.5 + 0.5 + 5.0 / 9) / 5) < 1e-12)
     }
 
+    /// The guard's lean form is the same number as the full metrics, ties, -0 and 0 included.
+    @Test func averagePrecisionAloneEqualsTheFullMetrics() throws {
+        #expect(BinaryMetrics.averagePrecision(scores: scores, isFraud: fraud) == BinaryMetrics(scores: scores, isFraud: fraud).auprc)
+        var g = SeededGenerator(seed: 5)
+        for count in [1, 2, 17, 5_000] {
+            // Scores from a few hundred levels (many ties), both zeros, and a sprinkling of frauds.
+            let s = (0..<count).map { _ -> Float in
+                let level = Float(g.next() % 300) / 300
+                return level == 0 && g.next() % 2 == 0 ? -0.0 : level
+            }
+            let f = (0..<count).map { _ in g.next() % 13 == 0 }
+            #expect(BinaryMetrics.averagePrecision(scores: s, isFraud: f) == BinaryMetrics(scores: s, isFraud: f).auprc, "\(count) scores")
+        }
+        #expect(BinaryMetrics.averagePrecision(scores: [0.1, 0.2], isFraud: [false, false]) == nil)
+        #expect(BinaryMetrics.averagePrecision(scores: [], isFraud: []) == nil)
+    }
+
     @Test func allTiedScoresGiveChanceLevels() throws {
         let m = BinaryMetrics(scores: [0.5, 0.5, 0.5, 0.5], isFraud: [true, false, false, false])
         #expect(m.rocAUC == 0.5)

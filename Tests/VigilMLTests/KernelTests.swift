@@ -36,7 +36,9 @@ import Foundation
         // and one float ulp either side of them, both signs; subnormals, the overflow
         // threshold and zero included. Then random bit patterns.
         var disagreements = 0
+        var all: [Float] = []
         func check(_ x: Float) {
+            all.append(x)
             let mine = HalfPrecision.narrow(x), reference = Float16(x)
             let same = mine.bitPattern == reference.bitPattern || (mine.isNaN && reference.isNaN)
             if !same {
@@ -60,6 +62,18 @@ import Foundation
         var g = SeededGenerator(seed: 9)
         for _ in 0..<200_000 { check(Float(bitPattern: UInt32(truncatingIfNeeded: g.next()))) }
         #expect(disagreements == 0)
+        // The array form (branch-free) gives the same bits,
+        // NaN for NaN, also with subnormals flushed.
+        for values in [all, Array(all.prefix(37)), [], [Float.nan]] {
+            let narrowed = HalfPrecision.narrow(values)
+            #expect(narrowed.count == values.count)
+            #expect(SubnormalFlushing.run { HalfPrecision.narrow(values) }.map(\.bitPattern) == narrowed.map(\.bitPattern))
+            let differing = zip(narrowed, values).filter { h, x in
+                let r = HalfPrecision.narrow(x)
+                return !(h.bitPattern == r.bitPattern || (h.isNaN && r.isNaN))
+            }.count
+            #expect(differing == 0)
+        }
         #expect(HalfPrecision.widen(Float16(1.5)) == 1.5)
     }
 

@@ -66,8 +66,8 @@ struct PrequentialWindow {
         guard count > 0 else { return f }
         let truth = Array(isFraud[0..<count]), l = Array(live[0..<count]), c = Array(challenger[0..<count])
         if frauds > 0, frauds < count {
-            f.liveAveragePrecision = BinaryMetrics(scores: l, isFraud: truth).auprc
-            f.challengerAveragePrecision = BinaryMetrics(scores: c, isFraud: truth).auprc
+            f.liveAveragePrecision = BinaryMetrics.averagePrecision(scores: l, isFraud: truth)
+            f.challengerAveragePrecision = BinaryMetrics.averagePrecision(scores: c, isFraud: truth)
         }
         f.liveLogLoss = Self.logLoss(l, truth)
         f.challengerLogLoss = Self.logLoss(c, truth)

@@ -16,6 +16,48 @@ public struct BinaryMetrics: Sendable {
         precondition(scores.count == isFraud.count, "one truth per score")
         // Score descending, then input order, as one integer per event: sorting plain UInt64s
         // is several times faster than a comparison closure over a million indices.
+        var keys = Self.sortKeys(scores)
+        Self.radixSort(&keys)
+        sortedScores = keys.map { scores[Int(UInt32(truncatingIfNeeded: $0))] }
+        sortedFraud = keys.map { isFraud[Int(UInt32(truncatingIfNeeded: $0))] }
+        positives = isFraud.lazy.filter { $0 }.count
+        negatives = isFraud.count - positives
+        points = Self.thresholdPoints(sortedScores, sortedFraud)
+    }
+
+    /// `BinaryMetrics(scores:isFraud:).auprc` without keeping the sorted arrays or the curve:
+    /// for callers that need only the number, often (the promotion guard, at every check).
+    public static func averagePrecision(scores: [Float], isFraud: [Bool]) -> Double? {
+        precondition(scores.count == isFraud.count, "one truth per score")
+        let positives = isFraud.lazy.filter { $0 }.count
+        guard positives > 0 else { return nil }
+        var keys = sortKeys(scores)
+        radixSort(&keys)
+        var ap = 0.0, tp = 0, fp = 0, previousTP = 0, i = 0
+        keys.withUnsafeBufferPointer { k in
+            while i < k.count {
+                let group = k[i] >> 32
+                while i < k.count, k[i] >> 32 == group {
+                    if isFraud[Int(UInt32(truncatingIfNeeded: k[i]))] { tp += 1 } else { fp += 1 }
+                    i += 1
+                }
+                ap += precisionStep(tp: tp, fp: fp, previousTP: &previousTP, positives: positives)
+            }
+        }
+        return ap
+    }
+
+    /// One distinct threshold's share of average precision: (Rₖ − Rₖ₋₁)·Pₖ.
+    @inline(__always)
+    static func precisionStep(tp: Int, fp: Int, previousTP: inout Int, positives: Int) -> Double {
+        guard tp > previousTP else { return 0 }
+        defer { previousTP = tp }
+        return Double(tp - previousTP) / Double(positives) * Double(tp) / Double(tp + fp)
+    }
+
+    /// Score descending, then input order, as one integer per score (equal scores, -0 and 0
+    /// among them, share the high half).
+    static func sortKeys(_ scores: [Float]) -> [UInt64] {
         precondition(scores.count <= Int(UInt32.max), "at most 2^32 scores")
         var keys = [UInt64](repeating: 0, count: scores.count)
         for (i, score) in scores.enumerated() {
@@ -23,12 +65,7 @@ public struct BinaryMetrics: Sendable {
             let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
             keys[i] = UInt64(~ascending) << 32 | UInt64(UInt32(truncatingIfNeeded: i))
         }
-        Self.radixSort(&keys)
-        sortedScores = keys.map { scores[Int(UInt32(truncatingIfNeeded: $0))] }
-        sortedFraud = keys.map { isFraud[Int(UInt32(truncatingIfNeeded: $0))] }
-        positives = isFraud.lazy.filter { $0 }.count
-        negatives = isFraud.count - positives
-        points = Self.thresholdPoints(sortedScores, sortedFraud)
+        return keys
     }
 
     /// What `thresholdPoints()` returns, worked out once (AUPRC and the curves both walk it).
@@ -74,7 +111,8 @@ public struct BinaryMetrics: Sendable {
     func thresholdPoints() -> [(threshold: Float, tp: Int, fp: Int)] { points }
 
     private static func thresholdPoints(_ sortedScores: [Float], _ sortedFraud: [Bool]) -> [(threshold: Float, tp: Int, fp: Int)] {
-        var points: [(Float, Int, Int)] = []
+        // Labelled as the result is: an unlabelled tuple array would be cast element by element.
+        var points: [(threshold: Float, tp: Int, fp: Int)] = []
         var tp = 0, fp = 0, i = 0
         while i < sortedScores.count {
             let s = sortedScores[i]
@@ -91,10 +129,7 @@ public struct BinaryMetrics: Sendable {
     public var auprc: Double? {
         guard positives > 0 else { return nil }
         var ap = 0.0, previousTP = 0
-        for p in thresholdPoints() where p.tp > previousTP {
-            ap += Double(p.tp - previousTP) / Double(positives) * Double(p.tp) / Double(p.tp + p.fp)
-            previousTP = p.tp
-        }
+        for p in thresholdPoints() { ap += Self.precisionStep(tp: p.tp, fp: p.fp, previousTP: &previousTP, positives: positives) }
         return ap
     }
 

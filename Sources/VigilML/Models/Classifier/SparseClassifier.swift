@@ -299,7 +299,7 @@ public struct SparseClassifier: Sendable {
     /// learnt from them (a prequential record), so no holdout is needed.
     public mutating func calibrate(logits: [Float], labels: [Float]) {
         precondition(logits.count == labels.count, "one label per logit")
-        calibration = PlattCalibration.fit(logits: logits, labels: labels)
+        calibration = PlattCalibration.fit(logits: logits, labels: labels, startingFrom: calibration)
     }
 
     /// Fits the probability calibration on a holdout the model was not trained on.
