@@ -78,6 +78,8 @@ struct ContinuousLearner {
     private(set) var window: PrequentialWindow
     /// Sampled rows not yet learnt (less than one autoencoder batch), and the normal-region sample.
     private var trafficQueue: ExampleRows
+    /// Labels handed over after a check that passed in the same call: learnt in the next one.
+    private var waiting: ExampleRows
     private var normalSample: ExampleRing
     /// Prequential mean reconstruction errors (live, challenger), exponentially weighted.
     private var reconstruction: (live: Double, challenger: Double)?
@@ -85,6 +87,7 @@ struct ContinuousLearner {
     private var labelsSinceCheck = 0
     private var autoencoderStepsSinceCheck = 0
     private var lastCheckMillis: Int64?
+    private var firstCallMillis: Int64?
     private var lastPublishMillis: Int64?
     /// The last publication `learn` was told of (each is adopted at most once).
     private var adopted: Int64?
@@ -103,6 +106,7 @@ struct ContinuousLearner {
                                  fraudCapacity: configuration.fraudMemory, legitCapacity: configuration.legitMemory)
         window = PrequentialWindow(capacity: configuration.guardWindow)
         trafficQueue = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
+        waiting = ExampleRows(featureWidth: featureWidth, sparseWidth: sparseWidth)
         normalSample = ExampleRing(featureWidth: featureWidth, sparseWidth: sparseWidth, capacity: configuration.normalRegionSample)
         generator = SeededGenerator(seed: configuration.seed)
     }
@@ -114,6 +118,7 @@ struct ContinuousLearner {
     mutating func learn(_ work: LearningWork, live: ModelSet, published: PublishedModel?, nowMillis: Int64) -> (checks: [PublicationCheck], candidate: Candidate?) {
         var made: [PublicationCheck] = []
         var candidate: Candidate?
+        if firstCallMillis == nil { firstCallMillis = nowMillis }
         if let published, published.version != adopted, published.parent == challenger.basedOn {
             challenger.basedOn = published.version
         }
@@ -127,10 +132,12 @@ struct ContinuousLearner {
         func checkIfDue(force: Bool) {
             guard candidate == nil else { return }
             let byLabels = labelsSinceCheck >= configuration.publishEveryLabels
-            // The time trigger needs a step's worth learnt: on a slow stream a check per
-            // trickle of labels would cost a window sort each and publish nothing new.
-            let learnt = labelsSinceCheck >= configuration.labelsPerStep || autoencoderStepsSinceCheck > 0
-            let byTime = learnt && lastCheckMillis.map { nowMillis - $0 >= OnlineTrainerConfiguration.millis(configuration.publishInterval) } ?? learnt
+            // The time trigger needs enough learnt: on a slow stream (or replayed in event
+            // time) a check per trickle of labels would cost a window sort each.
+            let learnt = labelsSinceCheck >= configuration.publishMinimumLabels || autoencoderStepsSinceCheck > 0
+            // The interval runs from the last check, or from the first call before any check.
+            let since = lastCheckMillis ?? firstCallMillis ?? nowMillis
+            let byTime = learnt && nowMillis - since >= OnlineTrainerConfiguration.millis(configuration.publishInterval)
             guard byLabels || byTime || (force && learnt) else { return }
             if let last = lastPublishMillis, nowMillis - last < OnlineTrainerConfiguration.millis(configuration.minimumPublishGap) { return }
             let (check, next) = self.check(live: live, nowMillis: nowMillis)
@@ -148,15 +155,37 @@ struct ContinuousLearner {
         }
         if offset < work.traffic.count { trafficQueue.append(contentsOf: work.traffic.slice(offset..<work.traffic.count)) }
 
+        // Labels up to the first check that passes; the rest wait for the next call (made
+        // right after the publication), so a backlog is learnt and published in the same
+        // steps whatever sizes it is handed over in.
+        waiting.append(contentsOf: work.labelled)
         var start = 0
-        while start < work.labelled.count {
-            let end = min(start + configuration.labelsPerStep, work.labelled.count)
-            learnLabels(work.labelled.slice(start..<end), live: live)
+        while start < waiting.count, candidate == nil {
+            let end = chunkEnd(from: start)
+            learnLabels(waiting.slice(start..<end), live: live)
             start = end
             checkIfDue(force: false)
         }
+        waiting = start == waiting.count ? ExampleRows(featureWidth: waiting.featureWidth, sparseWidth: waiting.sparseWidth)
+                                         : waiting.slice(start..<waiting.count)
         checkIfDue(force: false)
         return (made, candidate)
+    }
+
+    /// Labels handed over but not yet learnt (a check passed before them).
+    var waitingLabels: Int { waiting.count }
+
+    /// Where the step starting at `start` of the waiting labels ends: after `labelsPerStep`
+    /// labels or `fraudsPerStep` frauds, whichever comes first.
+    private func chunkEnd(from start: Int) -> Int {
+        let limit = min(start + configuration.labelsPerStep, waiting.count)
+        guard configuration.fraudsPerStep > 0 else { return limit }
+        var frauds = 0
+        for i in start..<limit where waiting.labels[i] >= 0.5 {
+            frauds += 1
+            if frauds == configuration.fraudsPerStep { return i + 1 }
+        }
+        return limit
     }
 
     // MARK: Per event: the autoencoder

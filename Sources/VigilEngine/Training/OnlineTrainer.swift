@@ -154,6 +154,13 @@ public final class OnlineTrainer: Sendable {
         return LearningOutcome(checks: checks, candidate: candidate)
     }
 
+    /// Learns the labels left waiting behind a publication (nothing new), with the live model
+    /// and last publication as they are now: what the serve loop does right after publishing.
+    public func learnWaiting(nowMillis: Int64) -> LearningOutcome {
+        let empty = LearningWork(featureWidth: recent.withLock { $0.featureWidth }, sparseWidth: recent.withLock { $0.sparseWidth })
+        return learn(empty, live: registry.current, published: lastPublished, nowMillis: nowMillis)
+    }
+
     /// Builds the outcome's candidate (through `persist` when set, which allocates its version;
     /// else under the registry's next version, created at `createdAtMillis` or now) and swaps
     /// it in if the model it was trained on is still live. nil without a candidate.
@@ -190,17 +197,50 @@ public final class OnlineTrainer: Sendable {
     }
 
     /// Takes what is queued, learns from it on the calling thread with the wall clock, and
-    /// publishes a passing candidate: what the background thread does at each wake-up.
+    /// publishes each passing candidate, going on with the labels waiting behind it until none
+    /// are left: what the background thread does at each wake-up. Returns every check made
+    /// (its candidates already published).
     @discardableResult
     public func learnQueued() -> LearningOutcome {
-        let outcome = learn(takeQueued(), nowMillis: Self.nowMillis())
-        if outcome.hasCandidate { publish(outcome) }
-        return outcome
+        var outcome = learn(takeQueued(), nowMillis: Self.nowMillis())
+        var checks = outcome.checks
+        while true {
+            if outcome.hasCandidate { publish(outcome) }
+            guard hasWaitingLabels else { break }
+            outcome = learnWaiting(nowMillis: Self.nowMillis())
+            checks += outcome.checks
+        }
+        return LearningOutcome(checks: checks, candidate: nil)
+    }
+
+    /// Names the calling thread for the OS (top -H, perf) by writing its comm: Foundation's
+    /// name setter reaches the OS only some of the time, and a thread started from a dispatch
+    /// worker otherwise keeps that worker's name. Linux only; elsewhere nothing happens.
+    static func nameOSThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// The calling thread's OS id: "/proc/thread-self" links to "<pid>/task/<tid>" (Linux;
+    /// nil where it does not exist). Read with readlink(2) on this very thread.
+    static func osThreadID() -> Int32? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBufferPointer { readlink("/proc/thread-self", $0.baseAddress!, $0.count - 1) }
+        guard n > 0 else { return nil }
+        let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return link.split(separator: "/").last.flatMap { Int32($0) }
     }
 
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: Figures
+
+    /// Whether labels handed over wait for the next `learn` (a check passed before them):
+    /// callers that drain the learner call `learn` with empty work until this is false.
+    public var hasWaitingLabels: Bool { learner.withLock { $0.waitingLabels > 0 } }
 
     /// The OS id of the trainer's thread while it runs (Linux; nil elsewhere and when stopped).
     public var threadID: Int32? { control.withLock { $0.threadID } }
@@ -236,12 +276,9 @@ public final class OnlineTrainer: Sendable {
         }
         guard first else { return }
         let thread = Thread { [self] in
-            // Named from inside: on Linux only the running thread's name reaches the OS (top -H).
             Thread.current.name = "vigil-trainer"
-            // "/proc/thread-self" links to "<pid>/task/<tid>" (Linux; absent elsewhere).
-            let tid = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"))
-                .flatMap { $0.split(separator: "/").last.flatMap { Int32($0) } }
-            control.withLock { $0.threadID = tid }
+            Self.nameOSThread("vigil-trainer")
+            control.withLock { $0.threadID = Self.osThreadID() }
             let nanos = configuration.wakeInterval.components
             let interval = Int(nanos.seconds) * 1_000_000_000 + Int(nanos.attoseconds / 1_000_000_000)
             while true {

@@ -10,8 +10,12 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     // MARK: Classifier, per label
 
     /// Fresh labels per classifier step: arriving labels are learnt in chunks of at most
-    /// this many (fewer when fewer are waiting). Default: 16.
-    public var labelsPerStep = 16
+    /// this many (fewer when fewer are waiting). Default: 8.
+    public var labelsPerStep = 8
+    /// ... and a chunk closes as soon as it holds this many fraud labels (0: never early).
+    /// Fraud labels are rare and carry most of what the classifier learns, so each one gets
+    /// a step of its own at once, while the abundant legitimate ones share steps. Default: 1.
+    public var fraudsPerStep = 1
     /// Older labelled examples replayed in every step beside the fresh ones, half fraud and
     /// half legitimate while the memory holds both, so old fraud patterns are not forgotten
     /// and the legitimate majority does not drown them. Default: 48.
@@ -38,8 +42,12 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     public var autoencoderLabelled = 16
     /// Sampled events kept to refit the normal region (the anomaly score's reference). Default: 4,096.
     public var normalRegionSample = 4_096
-    /// Autoencoder steps between refits of the normal region. Default: 8.
-    public var normalRegionRefitSteps = 8
+    /// Autoencoder steps between refits of the normal region (the anomaly score's reference).
+    /// Every step, so the reference follows the traffic while entity histories fill and the
+    /// mix drifts: a reference fitted on the first events standardised later, fuller
+    /// histories as anomalies and sent a third of a new deployment's traffic to review.
+    /// Default: 1.
+    public var normalRegionRefitSteps = 1
 
     // MARK: Publication and guard
 
@@ -48,6 +56,10 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     /// ... or once this long has passed since the last check with anything learnt, whichever
     /// comes first. Default: 30 seconds.
     public var publishInterval: Duration = .seconds(30)
+    /// Labels learnt since the last check before the time trigger may fire (an autoencoder step
+    /// also qualifies). A check passes over the whole guard window, so this bounds its cost
+    /// per label when labels trickle in. Default: 64.
+    public var publishMinimumLabels = 64
     /// Least time between two publications (keeps the `models` row rate reasonable in serve).
     /// Default: 1 second.
     public var minimumPublishGap: Duration = .seconds(1)
@@ -76,10 +88,10 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
     public init() {}
 
     public func validate() throws {
-        guard recentCapacity >= 1, labelsPerStep >= 1, rehearsalPerStep >= 0, fraudMemory >= 1, legitMemory >= 1,
+        guard recentCapacity >= 1, labelsPerStep >= 1, fraudsPerStep >= 0, rehearsalPerStep >= 0, fraudMemory >= 1, legitMemory >= 1,
               minimumLabels >= 2, trafficSampleEvery >= 1, autoencoderBatch >= 2, autoencoderLabelled >= 0,
               normalRegionSample >= autoencoderBatch, normalRegionRefitSteps >= 1, publishEveryLabels >= 1,
-              publishInterval > .zero, minimumPublishGap >= .zero, guardWindow >= 2, guardMinimumFrauds >= 1,
+              publishInterval > .zero, publishMinimumLabels >= 1, minimumPublishGap >= .zero, guardWindow >= 2, guardMinimumFrauds >= 1,
               guardMarginStandardErrors >= 0, divergenceLogLossRatio > 1, reconstructionTolerance >= 0,
               wakeInterval > .zero else {
             throw EngineError(.invalidConfiguration, "online trainer setting out of range: \(self)")
@@ -88,11 +100,12 @@ public struct OnlineTrainerConfiguration: Sendable, Equatable {
 
     /// The schedule as one line (metrics files, logs): every setting that decides what is learnt when.
     public var scheduleDescription: String {
-        "labels_per_step=\(labelsPerStep),rehearsal_per_step=\(rehearsalPerStep),fraud_memory=\(fraudMemory),"
+        "labels_per_step=\(labelsPerStep),frauds_per_step=\(fraudsPerStep),rehearsal_per_step=\(rehearsalPerStep),fraud_memory=\(fraudMemory),"
             + "legit_memory=\(legitMemory),minimum_labels=\(minimumLabels),traffic_sample_every=\(trafficSampleEvery),"
             + "autoencoder_batch=\(autoencoderBatch),autoencoder_labelled=\(autoencoderLabelled),"
             + "normal_region_sample=\(normalRegionSample),normal_region_refit_steps=\(normalRegionRefitSteps),"
             + "publish_every_labels=\(publishEveryLabels),publish_interval_ms=\(Self.millis(publishInterval)),"
+            + "publish_minimum_labels=\(publishMinimumLabels),"
             + "minimum_publish_gap_ms=\(Self.millis(minimumPublishGap)),guard_window=\(guardWindow),"
             + "guard_minimum_frauds=\(guardMinimumFrauds),guard_margin_se=\(guardMarginStandardErrors),"
             + "recent_capacity=\(recentCapacity)"

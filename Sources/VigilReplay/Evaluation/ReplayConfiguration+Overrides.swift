@@ -49,10 +49,10 @@ extension OnlineTrainerConfiguration {
     /// Settings a replay may change, by name: the learner's schedule. serve's defaults stay the
     /// replay's defaults, so a backtest measures what production runs. Durations in milliseconds
     /// (of event time, in a replay).
-    public static let replayableSettings = ["labels_per_step", "rehearsal_per_step", "fraud_memory", "legit_memory",
+    public static let replayableSettings = ["labels_per_step", "frauds_per_step", "rehearsal_per_step", "fraud_memory", "legit_memory",
                                             "minimum_labels", "traffic_sample_every", "autoencoder_batch", "autoencoder_labelled",
                                             "normal_region_sample", "normal_region_refit_steps", "publish_every_labels",
-                                            "publish_interval_ms", "minimum_publish_gap_ms", "guard_window", "guard_minimum_frauds",
+                                            "publish_interval_ms", "publish_minimum_labels", "minimum_publish_gap_ms", "guard_window", "guard_minimum_frauds",
                                             "recent_capacity"]
 
     /// This configuration with one setting changed (`labels_per_step=64`).
@@ -61,6 +61,7 @@ extension OnlineTrainerConfiguration {
         var c = self
         switch key {
         case "labels_per_step": c.labelsPerStep = n
+        case "frauds_per_step": c.fraudsPerStep = n
         case "rehearsal_per_step": c.rehearsalPerStep = n
         case "fraud_memory": c.fraudMemory = n
         case "legit_memory": c.legitMemory = n
@@ -72,6 +73,7 @@ extension OnlineTrainerConfiguration {
         case "normal_region_refit_steps": c.normalRegionRefitSteps = n
         case "publish_every_labels": c.publishEveryLabels = n
         case "publish_interval_ms": c.publishInterval = .milliseconds(n)
+        case "publish_minimum_labels": c.publishMinimumLabels = n
         case "minimum_publish_gap_ms": c.minimumPublishGap = .milliseconds(n)
         case "guard_window": c.guardWindow = n
         case "guard_minimum_frauds": c.guardMinimumFrauds = n

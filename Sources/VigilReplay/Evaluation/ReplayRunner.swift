@@ -99,9 +99,12 @@ public enum ReplayRunner {
         var delivered = 0
         var learningSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, handOverSeconds = 0.0, featureWaitSeconds = 0.0
         // Learning from batch k's labels runs on the learner's queue while batch k+1 is scored;
-        // its candidate goes live before batch k+2 is scored. Each learn is given the live model
-        // of its hand-over point and the batch's event time, so every run makes the same
-        // publications at the same events, whatever the two threads' speeds.
+        // its candidate goes live before batch k+2 is scored, and only then is batch k+1's work
+        // handed over (with that live model): a learn never starts on a model about to be
+        // replaced, so no candidate goes stale, as in serve where learning and publishing take
+        // turns on one thread. Each learn is given the live model of its hand-over point and
+        // the batch's event time, so every run makes the same publications at the same events,
+        // whatever the two threads' speeds.
         let lane = DispatchQueue(label: "vigil-replay-learner")
         var inFlight: [(work: BackgroundWork<(LearningOutcome, Double)>, handedAt: Int)] = []
         func publishOldest(at end: Int, time: Int64) throws {
@@ -111,11 +114,24 @@ public enum ReplayRunner {
             let (outcome, busy) = try flight.work.wait()
             waitSeconds += seconds(clock.now - waitBegan)
             learningSeconds += busy
+            record(outcome, learntAt: flight.handedAt, liveAfter: end, time: time)
+            // Labels left waiting behind that publication are learnt now, before the next
+            // hand-over, as serve's learner loops straight back to them.
+            while trainer.hasWaitingLabels {
+                let began = clock.now
+                let more = trainer.learnWaiting(nowMillis: time)
+                learningSeconds += seconds(clock.now - began)
+                record(more, learntAt: flight.handedAt, liveAfter: end, time: time)
+            }
+        }
+        /// Publishes a passing candidate (stamped with event time, so saved model files are
+        /// reproducible) and keeps every check's outcome.
+        func record(_ outcome: LearningOutcome, learntAt: Int, liveAfter: Int, time: Int64) {
+            guard let trainer else { return }
             var checks = outcome.checks.filter { $0.outcome != .pending }
-            // Stamped with event time, so saved model files are reproducible.
             if let published = trainer.publish(outcome, createdAtMillis: time) { checks.append(published) }
             for check in checks.sorted(by: { $0.number < $1.number }) {
-                promotions.append(promotion(check, learntAt: flight.handedAt, liveAfter: end))
+                promotions.append(promotion(check, learntAt: learntAt, liveAfter: liveAfter))
             }
         }
         // Features and the label clock run a few batches ahead on the other core (see FeatureStage).
@@ -130,7 +146,6 @@ public enum ReplayRunner {
             let slice = input.events[start..<end]
             let batchBegan = clock.now
             featureWaitSeconds += seconds(batchBegan - fetchBegan)
-            if inFlight.count >= 2 { try publishOldest(at: start, time: latestTime) }
             let scoringBegan = clock.now
             do { try scorer.score(extracted: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
@@ -160,6 +175,7 @@ public enum ReplayRunner {
                 delivered += 1
             }
             if let trainer {
+                try publishOldest(at: end, time: latestTime)
                 let work = trainer.takeQueued(), live = registry.current, published = trainer.lastPublished
                 inFlight.append((BackgroundWork(on: lane) {
                     let began = ContinuousClock.now
@@ -206,7 +222,7 @@ public enum ReplayRunner {
         case .followed(let v): ("followed", v, "")
         }
         return ReplayMetrics.Promotion(trainedOnEvents: learntAt, afterEvents: liveAfter, eventTime: EventTimestamp.formatRFC3339(check.atMillis),
-                                       round: check.number, outcome: outcome, version: version, detail: detail)
+                                       round: check.number, labelsLearnt: check.labelsLearnt, outcome: outcome, version: version, detail: detail)
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -37,7 +37,9 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
         public var afterEvents: Int
         public var eventTime: String
         public var round: Int
-        /// promoted, rejected, stale or skipped.
+        /// Labels the learner had learnt from when the check ran (the candidate's, if published).
+        public var labelsLearnt: Int
+        /// promoted, rejected, reset, stale or followed.
         public var outcome: String
         public var version: Int64
         public var detail: String

@@ -50,8 +50,8 @@ public enum HTMLReport {
                    })
         for r in runs {
             h += "<h2>Training rounds: \(esc(r.metrics.name))</h2>"
-            h += table(["applied after events", "trained on events", "event time", "round", "outcome", "version", "detail"], rows: r.metrics.promotions.map {
-                ("\($0.afterEvents)", ["\($0.trainedOnEvents)", esc($0.eventTime), "\($0.round)", $0.outcome, "\($0.version)", esc($0.detail)])
+            h += table(["applied after events", "trained on events", "event time", "check", "labels learnt", "outcome", "version", "detail"], rows: r.metrics.promotions.map {
+                ("\($0.afterEvents)", ["\($0.trainedOnEvents)", esc($0.eventTime), "\($0.round)", "\($0.labelsLearnt)", $0.outcome, "\($0.version)", esc($0.detail)])
             })
             h += "<h2>Configuration: \(esc(r.metrics.name))</h2>"
             h += table(["setting", "value"], rows: r.metrics.configuration.keys.sorted().map { (esc($0), [esc(r.metrics.configuration[$0]!)]) })

@@ -9,6 +9,9 @@ public enum ScoresCSV {
     public static let header = "index,event_id,event_time,risk,anomaly_score,fraud_probability,model_version,truth"
 
     public static func write(_ result: ReplayResult, input: ReplayInput, to path: String) throws {
+        // The file may go inside --out, which is created only when the results are written.
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
             throw ReplayError(.io, "cannot write scores to \(path)")
         }
