@@ -14,6 +14,8 @@ struct ExtractedBatch: Sendable {
     /// already applied to the extractor (before the next batch is extracted); the trainer
     /// still has to record them.
     var labels: [LabelEvent]
+    /// The input index of each label's event, in the same order.
+    var labelledEvents: [Int]
     /// The latest event time up to and including this batch.
     var latestTime: Int64
 }
@@ -66,13 +68,14 @@ final class FeatureStage: Sendable {
                 let end = min(start + batchSize, events.count)
                 batcher.extract(events[start..<end], extractor: &extractor, into: &batch)
                 for i in start..<end { latest = max(latest, events[i].timestampMillis) }
-                var labels: [LabelEvent] = []
+                var labels: [LabelEvent] = [], labelledEvents: [Int] = []
                 schedule.release(lastScored: end - 1, latestTime: latest) { p in
                     extractor.apply(label: p.label)
                     labels.append(p.label)
+                    labelledEvents.append(p.eventIndex)
                 }
                 busy += clock.now - began
-                let item = ExtractedBatch(range: start..<end, batch: batch, labels: labels, latestTime: latest)
+                let item = ExtractedBatch(range: start..<end, batch: batch, labels: labels, labelledEvents: labelledEvents, latestTime: latest)
                 state.withLock { $0.queue.append(item) }
                 ready.signal()
                 start = end
