@@ -205,7 +205,9 @@ struct ScoresOutputTests {
         let m = result.metrics
         #expect(m.warmUpEvents == 3000 && m.evaluatedEvents == input.truth[3000...].filter { $0 != .unknown }.count)
         #expect(m.configuration["evaluate_from"] == "event 3000")
-        let path = try Support.temporaryFile("scores.csv", "")
+        // Inside a directory that does not exist yet (as --scores-out inside --out is).
+        let path = URL(fileURLWithPath: try Support.temporaryFile("unused", "")).deletingLastPathComponent()
+            .appendingPathComponent("out/run").appendingPathComponent("scores.csv").path
         try ScoresCSV.write(result, input: input, to: path)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.first == ScoresCSV.header)
