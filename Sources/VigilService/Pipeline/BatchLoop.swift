@@ -248,12 +248,41 @@ final class BatchLoop: Service, Sendable {
             }
             return nil
         }
-        let trained = try ColdStart.train(events: events, spec: c.featureSpec, state: r.budget.share)
+        r.log.info("cold start: training the first model set", ["events": .int(Int64(events.count))])
+        let started = ContinuousClock.now
+        let trained = try await trainWhilePolling(events)
+        let trainedAt = ContinuousClock.now
         let live = try await r.retryingDatabase("store the first model", { try await store.promoteFirst(trained) })
-        r.log.info("cold start: first model set stored", ["version": .int(live.version), "events": .int(Int64(events.count))])
+        r.log.info(live.version == trained.version && live.checksum == trained.checksum
+                   ? "cold start: first model set stored" : "cold start: another instance stored the first model set first; using it",
+                   ["version": .int(live.version), "events": .int(Int64(events.count)),
+                    "training_ms": .int(Int64((trainedAt - started).seconds * 1000)), "storing_ms": .int(Int64((ContinuousClock.now - trainedAt).seconds * 1000))])
         let decider = try makeDecider(live, decoder: decoder)
         try await rewind()
         return decider
+    }
+
+    /// Trains the first model set on a thread of its own while the loop keeps polling, so the
+    /// member stays in the group however long training takes (a loop blocked past
+    /// max.poll.interval.ms loses its partitions). Messages polled meanwhile are dropped: the
+    /// rewind after the cold start reads them again.
+    private func trainWhilePolling(_ events: [TransactionEvent]) async throws -> ModelSet {
+        let r = runtime, c = r.configuration
+        let result = Mutex<Result<ModelSet, any Error>?>(nil)
+        let spec = c.featureSpec, share = r.budget.share
+        let thread = Thread {
+            let outcome = Result { try ColdStart.train(events: events, spec: spec, state: share) }
+            result.withLock { $0 = outcome }
+        }
+        thread.name = "vigil-cold-start"
+        thread.start()
+        while true {
+            if let outcome = result.withLock({ $0 }) { return try outcome.get() }
+            for message in try await r.consumer.pollAvailable(maxMessages: c.batchSize, timeout: .milliseconds(50)) {
+                r.continuity.delivered(message.topicPartition, through: message.offset)
+            }
+            r.telemetry.loopIteration(modelsLoaded: false, ownedPartitions: r.ownership.owned.count)
+        }
     }
 
     /// Every owned partition back to its stored state and start offset.
