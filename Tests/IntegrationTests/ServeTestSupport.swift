@@ -103,7 +103,7 @@ enum ServeTestSupport {
     /// A config file for `vigil serve` as a child process with the tests' spec and state
     /// bounds (plus `extra` keys), and the environment that finds the local stack. The
     /// folder is removed by `removeChildFolder`.
-    static func childSettings(schema: String, topic: String, group: String, extra: [String: Any] = [:]) throws
+    static func childSettings(schema: String, topic: String, group: String, extra: [String: Any] = [:], brokers: String? = nil) throws
         -> (config: URL, folder: URL, environment: [String: String])
     {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-child-\(UUID().uuidString)")
@@ -118,7 +118,7 @@ enum ServeTestSupport {
         let configFile = folder.appendingPathComponent("serve.json")
         try JSONSerialization.data(withJSONObject: config).write(to: configFile)
         var environment = ProcessInfo.processInfo.environment
-        environment["VIGIL_KAFKA_BROKERS"] = try KafkaTestSupport.brokers()
+        environment["VIGIL_KAFKA_BROKERS"] = try brokers ?? KafkaTestSupport.brokers()
         environment["VIGIL_DATABASE_URL"] = try StackEnvironment.require("VIGIL_DATABASE_URL")
         if let passfile = StackEnvironment.value("PGPASSFILE") { environment["PGPASSFILE"] = passfile }
         return (configFile, folder, environment)
