@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // `vigil serve` as a ServiceGroup: batch loop, model follower, trainer, lag monitor, HTTP endpoint.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Tests only: parses the YAML under deploy/ (compose, Kubernetes, Prometheus rules).
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
@@ -85,7 +87,9 @@ let package = Package(
             dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine",
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "UnixSignals", package: "swift-service-lifecycle")]
         ),
 
         // `vigil replay`: deterministic backtests over recorded streams, prequential
@@ -108,6 +112,9 @@ let package = Package(
                 "VigilML",
                 "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -147,7 +154,8 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilServiceTests",
-            dependencies: ["VigilService", "VigilKafka", "VigilFeatures", "VigilEngine"]
+            dependencies: ["VigilService", "VigilKafka", "VigilFeatures", "VigilEngine", "VigilPostgres",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "VigilReplayTests",

@@ -2,6 +2,7 @@
 // Running `vigil serve` instances pick a change up between batches (polling the live version).
 import ArgumentParser
 import Foundation
+import VigilFeatures
 import VigilPostgres
 import VigilService
 
@@ -9,7 +10,7 @@ struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List model versions, promote one, or roll back to the previous live version.",
-        discussion: "Exit codes: 0 done, 65 unknown version or nothing to roll back to, 69 database unreachable, 1 other errors.",
+        discussion: "Exit codes: 0 done, 65 refused (unknown or unusable version, nothing to roll back to), 69 database unreachable, 1 other errors.",
         subcommands: [List.self, Promote.self, Rollback.self]
     )
 
@@ -62,14 +63,25 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 
     struct Promote: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make VERSION the live model version.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make VERSION the live model version.",
+            discussion: """
+                The stored set is checked first: its weights must decode, match their checksum and version, and be
+                trained on the feature spec of the live version (and of --feature-spec FILE when given). Otherwise
+                nothing changes and the command exits 65 saying why.
+                """)
         @OptionGroup var connection: Connection
         @Argument(help: "The version to make live.") var version: Int64
+        @Option(help: "A feature spec JSON file (serve's feature_spec) the version must have been trained on.") var featureSpec: String?
 
         func run() async throws {
             try await ModelsCommand.guarded {
                 let catalog = try connection.catalog()
-                let previous = try await catalog.promote(version)
+                let spec: FeatureSpec?
+                do { spec = try featureSpec.map { try FeatureSpec.load(path: $0) } } catch {
+                    throw ServiceError(.invalidConfiguration, "feature spec \(featureSpec ?? ""): \(error)")
+                }
+                let previous = try await catalog.promote(version, checked: true, spec: spec)
                 print("live version: \(version) (was \(previous.map(String.init) ?? "none"))")
                 await catalog.connection.close()
             }

@@ -1,8 +1,8 @@
 // `vigil serve`: runs the fraud pipeline (VigilService) until SIGTERM/SIGINT, an idle
 // period or an event limit. Only settings and signals live here.
 import ArgumentParser
-import Dispatch
 import Foundation
+import UnixSignals
 import VigilService
 
 struct ServeCommand: AsyncParsableCommand {
@@ -14,11 +14,15 @@ struct ServeCommand: AsyncParsableCommand {
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
             review_threshold, block_threshold, feature_spec, max_cards, recent_events, metrics_port, metrics_address, health_stall_ms,
             lag_interval_ms, training, training_min_labels, training_publish_every_labels, training_publish_interval_ms,
-            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
+            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, offset_anomaly_policy (halt|skip),
+            offset_check_grace_ms, db_statement_timeout_ms, db_lock_timeout_ms, db_idle_in_transaction_timeout_ms,
+            db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms,
+            kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
             VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS), then these flags.
             GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
-            SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0.
+            SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0. Database outages, model
+            versions that cannot be used and offset anomalies do not stop serve (docs/serve.md, Faults).
             Logs are JSON lines on standard error; the final summary is one JSON line on standard output.
             Exit codes: 0 stopped cleanly, 64 bad settings, 1 other errors (nothing uncommitted is kept).
             """
@@ -80,22 +84,9 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("vigil serve: \(error.message)\n".utf8))
             throw ExitCode(64)
         }
-        let stop = StopSignal()
-        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                log.info("signal received: finishing the current batch", ["signal": .int(Int64(number))])
-                stop.stop()
-            }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
         do {
-            let summary = try await MetricsServer.serving(pipeline.telemetry, log: log) {
-                try await pipeline.run(stop: stop)
-            }
+            // The ServiceGroup turns SIGTERM and SIGINT into a graceful shutdown.
+            let summary = try await pipeline.run(signals: [.sigterm, .sigint])
             print(#"{"decided":\#(summary.decided),"dead_lettered":\#(summary.deadLettered),"alerts":\#(summary.alerts),"batches":\#(summary.batches),"labels":\#(summary.labels),"fenced_batches":\#(summary.fencedBatches),"model_version":\#(summary.modelVersion)}"#)
         } catch {
             FileHandle.standardError.write(Data("vigil serve: \(error)\n".utf8))

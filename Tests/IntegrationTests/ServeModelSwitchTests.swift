@@ -34,7 +34,20 @@ import VigilService
         c.exitWhenIdle = nil
         c.modelPollInterval = .milliseconds(100)
         let stop = StopSignal()
-        let serving = Task { try await FraudPipeline(configuration: c, log: .silent).run(stop: stop) }
+        let telemetry = ServiceTelemetry(configuration: c.telemetry)
+        let serving = Task { try await FraudPipeline(configuration: c, log: .silent, telemetry: telemetry).run(stop: stop) }
+        /// The instance reports `version` live: its model follower has adopted it (it loads
+        /// the set beside the batch loop, so how long that takes depends on the machine).
+        func waitForLiveVersion(_ version: Int) async throws -> Bool {
+            for _ in 0..<1_200 {
+                let lines = String(decoding: telemetry.exposition(), as: UTF8.self).split(separator: "\n")
+                if lines.contains(where: { $0.hasPrefix("vigil_model_version ") && Double($0.split(separator: " ").last ?? "") == Double(version) }) {
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
         let s = quoteIdentifier(target.schema)
         func waitForDecisions(_ count: Int) async throws -> Bool {
             for _ in 0..<1_200 {
@@ -61,11 +74,11 @@ import VigilService
         try await ServeTestSupport.produce(chunks[0], brokers: brokers)
         #expect(try await waitForDecisions(1_000))
         #expect(try cli(["promote", "2"]) == 0)
-        try await Task.sleep(for: .seconds(1))  // ten model polls
+        #expect(try await waitForLiveVersion(2))
         try await ServeTestSupport.produce(chunks[1], brokers: brokers)
         #expect(try await waitForDecisions(1_800))
         #expect(try cli(["rollback"]) == 0)
-        try await Task.sleep(for: .seconds(1))
+        #expect(try await waitForLiveVersion(1))
         try await ServeTestSupport.produce(chunks[2], brokers: brokers)
         #expect(try await waitForDecisions(2_400))
         stop.stop()

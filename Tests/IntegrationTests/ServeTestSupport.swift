@@ -100,6 +100,30 @@ enum ServeTestSupport {
         return c
     }
 
+    /// A config file for `vigil serve` as a child process with the tests' spec and state
+    /// bounds (plus `extra` keys), and the environment that finds the local stack. The
+    /// folder is removed by `removeChildFolder`.
+    static func childSettings(schema: String, topic: String, group: String, extra: [String: Any] = [:], brokers: String? = nil) throws
+        -> (config: URL, folder: URL, environment: [String: String])
+    {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-child-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let specFile = folder.appendingPathComponent("spec.json")
+        try JSONEncoder().encode(spec).write(to: specFile)
+        var config: [String: Any] = [
+            "schema": schema, "topic": topic, "group": group, "session_timeout_ms": 6000, "feature_spec": specFile.path,
+            "max_cards": state.maxCards, "recent_events": state.recentEvents, "training": false, "metrics_port": 0,
+        ]
+        config.merge(extra) { _, new in new }
+        let configFile = folder.appendingPathComponent("serve.json")
+        try JSONSerialization.data(withJSONObject: config).write(to: configFile)
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIGIL_KAFKA_BROKERS"] = try brokers ?? KafkaTestSupport.brokers()
+        environment["VIGIL_DATABASE_URL"] = try StackEnvironment.require("VIGIL_DATABASE_URL")
+        if let passfile = StackEnvironment.value("PGPASSFILE") { environment["PGPASSFILE"] = passfile }
+        return (configFile, folder, environment)
+    }
+
     /// One decision row: the columns that must equal between runs (not decided_at).
     struct DecisionRow: Hashable, Comparable {
         var partition: Int32

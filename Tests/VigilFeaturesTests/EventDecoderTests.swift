@@ -100,7 +100,9 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
         (#"{"event_id":"e","ts":"yesterday","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
         (#"{"event_id":"e","ts":"2026-02-30T00:00:00Z","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
         (#"{"event_id":"e","ts":"2026-02-01T00:00:00","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
-        (#"{"event_id":"e","ts":-5,"card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
+        (#"{"event_id":"e","ts":-5,"card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .timestampOutOfRange, "ts"),
+        (#"{"event_id":"e","ts":"\u0000","card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidTimestamp, "ts"),
+        (#"{"event_id":"e\u0000","ts":1,"card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .nulCharacter, "event_id"),
         (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":1,"amount":2,"currency":"EUR"}"#, .duplicateField, "amount"),
         (#"{"event_id":"e","ts":1,"card_id":"c","merchant_id":"m","amount":1,"currency":"EUR","features":{"v":1,"v":2}}"#, .duplicateField, "features.v"),
         (#"{"event_id":"","ts":1,"card_id":"c","merchant_id":"m","amount":1,"currency":"EUR"}"#, .invalidValue, "event_id"),
@@ -116,7 +118,8 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
 
     @Test func everyCodeIsCovered() {
         // Keeps the argument list above honest: a new code needs a new rejection case.
-        #expect(EventRejection.Code.allCases.count == 11)
+        // The four record-level codes are covered by RecordRejectionTests.
+        #expect(EventRejection.Code.allCases.count == 15)
     }
 
     @Test func reasonNamesFieldAndProblem() {

@@ -65,6 +65,7 @@ struct KafkaConfigurationTests {
         #expect(KafkaError(.queueFull, "x").isRetriable)
         #expect(KafkaError(.messageTimedOut, "x").isRetriable)
         #expect(KafkaError(.transport, "x").isRetriable)
+        #expect(KafkaError(.maxPollExceeded, "x").isRetriable)
         #expect(!KafkaError(.invalidArgument, "x").isRetriable)
         #expect(KafkaError(.fatal, "x").isFatal)
         #expect(!KafkaError(.timedOut, "x").isFatal)

@@ -36,6 +36,24 @@ struct PostgresTextFormatTests {
         }
     }
 
+    @Test("timestamps PostgreSQL or Int64 cannot hold are refused, never trapped on")
+    func extremeTimestamps() throws {
+        // A Kafka CreateTime of 9.3e15 ms is 9.3e18 microseconds: past Int64, which trapped here.
+        let extremes: [Double] = [9.3e15, -9.3e15, 1e300, -1e300, .infinity, -.infinity, .nan, 9_223_372_036_854.775808,
+                                  -210_866_803_201]
+        for seconds in extremes {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(PostgresTextFormat.microseconds(date) == nil, "\(seconds) s")
+            #expect(PostgresTextFormat.timestamp(date) == nil, "\(seconds) s")
+            #expect(throws: PostgresError.self) { try PostgresTextFormat.encode(.timestamptz(date)) }
+        }
+        // Inside PostgreSQL's range but outside years 1...9999: binary COPY can send it, text cannot.
+        #expect(PostgresTextFormat.microseconds(Date(timeIntervalSince1970: 9_000_000_000_000)) == 9_000_000_000_000_000_000)
+        #expect(PostgresTextFormat.timestamp(Date(timeIntervalSince1970: 9_000_000_000_000)) == nil)
+        #expect(PostgresTextFormat.microseconds(Date(timeIntervalSince1970: -210_866_803_200)) == PostgresTextFormat.minimumMicroseconds)
+        #expect(PostgresTextFormat.timestamp(Date(timeIntervalSince1970: 253_402_300_799)) == "9999-12-31 23:59:59.000000+00")
+    }
+
     @Test("timestamp parsing honours offsets, short fractions and infinity, and rejects garbage")
     func timestampParsing() {
         let base = Date(timeIntervalSince1970: 1_700_000_000)

@@ -7,13 +7,30 @@ extension EventDecoder {
 
     static func string(_ scanner: inout JSONScanner, _ field: String) throws(EventRejection) -> String {
         guard scanner.peek() == UInt8(ascii: "\"") else { throw wrongType(scanner, field, expected: "a string") }
-        return scanner.string(try scanner.scanString(field: field))
+        let token = try scanner.scanString(field: field)
+        return try text(scanner, token, field)
+    }
+
+    /// A scanned string's text. U+0000 can only arrive as the escape `\u0000` (a raw NUL byte
+    /// is an unescaped control character, already malformed JSON), so only escaped strings
+    /// are searched; PostgreSQL's text type cannot hold it, so it is refused here, at decode
+    /// time, rather than by the database at commit.
+    static func text(_ scanner: JSONScanner, _ token: StringToken, _ field: String) throws(EventRejection) -> String {
+        guard token.hasEscapes else { return scanner.string(token) }
+        let bytes = scanner.unescaped(token)
+        guard !bytes.contains(0) else {
+            throw EventRejection(.nulCharacter, field: field, "contains U+0000, which text columns cannot store", offset: token.start)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A string, or a JSON integer kept as its decimal text (ids are often numeric upstream).
     static func identifier(_ scanner: inout JSONScanner, _ field: String) throws(EventRejection) -> String {
         let b = scanner.peek()
-        if b == UInt8(ascii: "\"") { return scanner.string(try scanner.scanString(field: field)) }
+        if b == UInt8(ascii: "\"") {
+            let token = try scanner.scanString(field: field)
+            return try text(scanner, token, field)
+        }
         guard b == UInt8(ascii: "-") || JSONScanner.isDigit(b) else {
             throw wrongType(scanner, field, expected: "a string or an integer")
         }
@@ -41,21 +58,27 @@ extension EventDecoder {
     }
 
     /// `ts`: RFC 3339 text or epoch milliseconds (a JSON number; fractions are truncated).
+    /// Malformed text is `invalid_timestamp`; a well-formed time outside 1970 ... 9999 is
+    /// `timestamp_out_of_range`.
     static func timestamp(_ scanner: inout JSONScanner) throws(EventRejection) -> Int64 {
         let start = scanner.pos
         if scanner.peek() == UInt8(ascii: "\"") {
             let token = try scanner.scanString(field: "ts")
             let parsed: Int64? = token.hasEscapes
-                ? EventTimestamp.parseRFC3339(scanner.unescaped(token))
-                : EventTimestamp.parseRFC3339(UnsafeRawBufferPointer(rebasing: scanner.bytes[token.start..<token.end]))
+                ? EventTimestamp.parseRFC3339Unbounded(scanner.unescaped(token))
+                : EventTimestamp.parseRFC3339Unbounded(UnsafeRawBufferPointer(rebasing: scanner.bytes[token.start..<token.end]))
             guard let parsed else {
                 throw EventRejection(.invalidTimestamp, field: "ts", "not an RFC 3339 date-time with a zone (e.g. 2026-01-31T12:00:00Z)", offset: start)
+            }
+            guard EventTimestamp.isInRange(parsed) else {
+                throw EventRejection(.timestampOutOfRange, field: "ts", "outside 1970-01-01 ... 9999-12-31 (UTC)", offset: start)
             }
             return parsed
         }
         let ms = try finiteNumber(&scanner, field: "ts")
-        guard ms >= 0, ms <= Double(EventTimestamp.maxMillis) else {
-            throw EventRejection(.invalidTimestamp, field: "ts", "epoch milliseconds out of range (0 ... year 9999)", offset: start)
+        // Compared as a Double before any conversion: Int64(ms) would trap beyond Int64's range.
+        guard ms >= Double(EventTimestamp.minMillis), ms <= Double(EventTimestamp.maxMillis) else {
+            throw EventRejection(.timestampOutOfRange, field: "ts", "epoch milliseconds outside 0 ... 253402300799999 (1970 ... 9999)", offset: start)
         }
         return Int64(ms)
     }

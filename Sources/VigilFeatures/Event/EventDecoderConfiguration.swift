@@ -9,10 +9,13 @@ public struct EventDecoderConfiguration: Sendable, Equatable {
     public var maxDepth: Int
     /// Most keys accepted under `features`. Default: 256.
     public var maxExtraFeatures: Int
+    /// Longest accepted Kafka message key (by contract the card id). Default: 1,024 bytes.
+    public var maxKeyBytes: Int
 
-    public init(maxPayloadBytes: Int = 65_536, maxDepth: Int = 16, maxExtraFeatures: Int = 256) {
+    public init(maxPayloadBytes: Int = 65_536, maxDepth: Int = 16, maxExtraFeatures: Int = 256, maxKeyBytes: Int = 1_024) {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxDepth = maxDepth
         self.maxExtraFeatures = maxExtraFeatures
+        self.maxKeyBytes = maxKeyBytes
     }
 }

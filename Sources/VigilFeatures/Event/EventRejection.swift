@@ -27,6 +27,15 @@ public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertibl
         case invalidTimestamp = "invalid_timestamp"
         /// A field has the right type but a value outside the contract (empty id, unknown label).
         case invalidValue = "invalid_value"
+        /// A text field holds U+0000 (the JSON escape `\u0000`), which PostgreSQL text cannot store.
+        case nulCharacter = "nul_character"
+        /// A well-formed time outside 1970-01-01 ... 9999-12-31 (UTC): the event's or label's
+        /// `ts`, or the Kafka record's own timestamp, which keys the audit trail.
+        case timestampOutOfRange = "timestamp_out_of_range"
+        /// The Kafka message key is longer than `EventDecoderConfiguration.maxKeyBytes`.
+        case keyTooLarge = "key_too_large"
+        /// The Kafka message key (the card id by contract) is not valid UTF-8.
+        case invalidKeyUTF8 = "invalid_key_utf8"
     }
 
     public let code: Code

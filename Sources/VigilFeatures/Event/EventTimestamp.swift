@@ -23,8 +23,25 @@ public enum EventTimestamp {
         }
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; returns nil when it is not RFC 3339.
+    /// Earliest accepted time: 1970-01-01T00:00:00Z.
+    public static let minMillis: Int64 = 0
+
+    /// Whether `millis` lies in the accepted range (1970-01-01 through 9999-12-31, UTC): the
+    /// times the audit trail stores and partitions by, all well inside PostgreSQL's range.
+    @inlinable
+    public static func isInRange(_ millis: Int64) -> Bool { millis >= minMillis && millis <= maxMillis }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; returns nil when it is not RFC 3339 or
+    /// lies outside `minMillis...maxMillis`.
     public static func parseRFC3339<Bytes: RandomAccessCollection>(_ text: Bytes) -> Int64? where Bytes.Element == UInt8, Bytes.Index == Int {
+        guard let ms = parseRFC3339Unbounded(text), isInRange(ms) else { return nil }
+        return ms
+    }
+
+    /// Like `parseRFC3339`, without the range check: a well-formed date-time before 1970 (or
+    /// pushed past 9999 by its offset) comes back as it is, so callers can tell "out of range"
+    /// from "not a date-time".
+    public static func parseRFC3339Unbounded<Bytes: RandomAccessCollection>(_ text: Bytes) -> Int64? where Bytes.Element == UInt8, Bytes.Index == Int {
         let s = text.startIndex
         let n = text.count
         guard n >= 20 else { return nil }
@@ -43,7 +60,7 @@ public enum EventTimestamp {
               let hour = digits(11, 2), byte(13) == UInt8(ascii: ":"), let minute = digits(14, 2),
               byte(16) == UInt8(ascii: ":"), let second = digits(17, 2)
         else { return nil }
-        guard year >= 1970, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
+        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
               hour < 24, minute < 60, second <= 60
         else { return nil }
         var i = 19
@@ -76,9 +93,7 @@ public enum EventTimestamp {
         let days = daysFromCivil(year: year, month: month, day: day)
         // A leap second (:60) is folded onto :59.999 so order is kept without a separate clock.
         let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetMinutes * 60)
-        let ms = secs * 1000 + Int64(second == 60 ? 999 : millis)
-        guard ms >= 0, ms <= maxMillis else { return nil }
-        return ms
+        return secs * 1000 + Int64(second == 60 ? 999 : millis)
     }
 
     /// Formats epoch milliseconds as RFC 3339 in UTC with milliseconds (`2026-11-29T04:40:03.120Z`).

@@ -32,6 +32,9 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
     public var fetchMaxBytes: Int = 52_428_800
     /// Raw librdkafka properties, applied last (TLS, SASL, tuning). Default: none.
     public var properties: KafkaProperties = [:]
+    /// Where librdkafka's log lines go (at the levels its `log_level` property lets through,
+    /// default 6, info). Default: nil, librdkafka prints them to standard error.
+    public var logHandler: KafkaLogHandler?
 
     public init(bootstrapServers: [String], groupID: String) {
         self.bootstrapServers = bootstrapServers

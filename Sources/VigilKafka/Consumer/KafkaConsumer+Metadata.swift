@@ -31,3 +31,51 @@ extension KafkaConsumer {
         }
     }
 }
+
+/// A partition's log bounds as the consumer sees them.
+public struct KafkaWatermarks: Sendable, Hashable {
+    /// The oldest offset still in the log (from a ListOffsets request).
+    public var low: Int64
+    /// The log end: the larger of the broker's ListOffsets answer and the high watermark of
+    /// the last fetch response, when there was one (Tansu answers ListOffsets(latest) with
+    /// the last batch's base offset, below the real end).
+    public var high: Int64
+    /// The high watermark of the last fetch response for this partition, or nil before one.
+    public var fetchedHigh: Int64?
+
+    public init(low: Int64, high: Int64, fetchedHigh: Int64?) {
+        self.low = low
+        self.high = high
+        self.fetchedHigh = fetchedHigh
+    }
+}
+
+extension KafkaConsumer {
+    /// The log bounds of `partition`: one ListOffsets round trip (at most `timeout`), run on
+    /// the consumer's blocking queue, so it may overlap a poll.
+    public func watermarks(_ partition: KafkaTopicPartition, timeout: Duration = .seconds(5)) async throws -> KafkaWatermarks {
+        try await onBlockingQueue { [client] in
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(client.pointer, partition.topic, partition.partition, &low, &high,
+                                                       Int32(timeout.milliseconds))
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rd(err, "watermarks \(partition)") }
+            var cachedLow: Int64 = -1
+            var cachedHigh: Int64 = -1
+            var fetched: Int64?
+            if rd_kafka_get_watermark_offsets(client.pointer, partition.topic, partition.partition, &cachedLow, &cachedHigh)
+                == RD_KAFKA_RESP_ERR_NO_ERROR, cachedHigh >= 0 {
+                fetched = cachedHigh
+            }
+            return KafkaWatermarks(low: low, high: max(high, fetched ?? high), fetchedHigh: fetched)
+        }
+    }
+
+    /// True when librdkafka considers the current assignment lost (the member missed
+    /// `max.poll.interval.ms` or its session timed out): another member may own the
+    /// partitions, so nothing of theirs should be committed. Cheap and thread-safe.
+    public var isAssignmentLost: Bool {
+        guard !client.consumerClosed.load(ordering: .acquiring) else { return true }
+        return rd_kafka_assignment_lost(client.pointer) != 0
+    }
+}

@@ -27,7 +27,7 @@ public final class KafkaConsumer: Sendable {
     ///   about revocations. Without one, assigned partitions start at `.stored`.
     public init(configuration: KafkaConsumerConfiguration, partitionHandler: (any KafkaPartitionHandler)? = nil) throws {
         self.configuration = configuration
-        let context = RebalanceContext(handler: partitionHandler)
+        let context = RebalanceContext(handler: partitionHandler, logHandler: configuration.logHandler)
         let conf = try RDKafkaConfiguration.make(configuration.librdkafkaProperties)
         context.install(on: conf)
         let client = try RDKafkaClient(type: RD_KAFKA_CONSUMER, conf: conf, callbackContext: context)

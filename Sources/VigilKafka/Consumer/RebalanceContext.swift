@@ -48,16 +48,20 @@ final class RebalanceContext: Sendable {
     }
 
     private let handler: (any KafkaPartitionHandler)?
+    /// librdkafka's log lines go here when set (see `KafkaLogContext`).
+    let logHandler: KafkaLogHandler?
     let state = Mutex(State())
 
-    init(handler: (any KafkaPartitionHandler)?) {
+    init(handler: (any KafkaPartitionHandler)?, logHandler: KafkaLogHandler? = nil) {
         self.handler = handler
+        self.logHandler = logHandler
     }
 
-    /// Installs the callback on a configuration that is about to become a consumer handle.
+    /// Installs the callbacks on a configuration that is about to become a consumer handle.
     func install(on conf: OpaquePointer) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        if logHandler != nil { rd_kafka_conf_set_log_cb(conf, consumerLogCallback) }
     }
 
     /// An error a callback recorded during the last poll, cleared by reading it.
@@ -174,4 +178,15 @@ private func rebalanceCallback(rk: OpaquePointer?, err: rd_kafka_resp_err_t,
                                opaque: UnsafeMutableRawPointer?) {
     guard let rk, let partitions, let opaque else { return }
     Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue().rebalance(rk, err, partitions)
+}
+
+/// librdkafka's log callback for consumers: the opaque is the consumer's RebalanceContext,
+/// alive until rd_kafka_destroy has returned (see the file header). librdkafka may log
+/// before the handle is fully made; the opaque is set on the configuration first.
+private func consumerLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?) {
+    guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+    let context = Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue()
+    guard let handler = context.logHandler else { return }
+    handler(KafkaLogMessage(level: level, facility: facility.map { String(cString: $0) } ?? "",
+                            message: text.map { String(cString: $0) } ?? "", client: String(cString: rd_kafka_name(rk))))
 }

@@ -29,6 +29,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let illegalGeneration = Code(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
         public static let unknownMemberID = Code(RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
         public static let offsetOutOfRange = Code(RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
+        public static let maxPollExceeded = Code(RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED)
         /// The application's partition handler failed (Vigil's own code, outside librdkafka's range).
         public static let partitionHandlerFailed = Code(rawValue: -10_001)
 
@@ -56,6 +57,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
             RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR,
             RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH, RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH,
             RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED,
+            // The member missed max.poll.interval.ms (stalled, stopped): librdkafka has left the
+            // group, reports the assignment lost and rejoins at the next poll.
+            RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED,
         ].reduce(into: Set<Int32>()) { $0.insert($1.rawValue) }
     }
 

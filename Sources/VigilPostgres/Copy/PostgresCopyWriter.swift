@@ -22,6 +22,9 @@ public struct PostgresCopyWriter {
     private var inRow = false
     /// Set when values were appended outside a row; reported by endRow()/finish().
     private var misused = false
+    /// A value of the current row that cannot be sent (a timestamp PostgreSQL cannot hold);
+    /// reported by endRow(), so the non-throwing appends never trap on outside data.
+    private var unsendable: PostgresError?
     private var ended = false
     public private(set) var rowsWritten = 0
 
@@ -52,6 +55,7 @@ public struct PostgresCopyWriter {
     }
 
     public mutating func endRow() throws {
+        if let unsendable { throw unsendable }
         guard inRow, !misused, fieldsInRow == columnCount else {
             throw PostgresError(.misuse, reason: "COPY row has \(fieldsInRow) values for \(columnCount) columns")
         }
@@ -89,11 +93,18 @@ public struct PostgresCopyWriter {
         }
     }
 
-    /// `timestamptz` (microsecond precision).
+    /// `timestamptz` (microsecond precision). A date PostgreSQL cannot hold (or not finite)
+    /// makes `endRow()` throw an `.encoding` error.
     public mutating func append(_ value: Date) {
         field()
         appendBigEndian(Int32(8))
-        appendBigEndian(PostgresTextFormat.microseconds(value) - Self.postgresEpochOffset)
+        guard let micros = PostgresTextFormat.microseconds(value) else {
+            unsendable = unsendable ?? PostgresError(.encoding, reason: "a timestamp outside PostgreSQL's range (4713 BC ... 294276 AD) or not finite")
+            appendBigEndian(Int64(0))
+            return
+        }
+        // Cannot overflow: micros >= minimumMicroseconds, far above Int64.min + the offset.
+        appendBigEndian(micros - Self.postgresEpochOffset)
     }
 
     public mutating func append(bytea: [UInt8]) {

@@ -20,7 +20,11 @@ enum PostgresTextFormat {
         case .float32(let v): return float(v)
         case .float64(let v): return double(v)
         case .bool(let v): return v ? "t" : "f"
-        case .timestamptz(let d): return timestamp(d)
+        case .timestamptz(let d):
+            guard let text = timestamp(d) else {
+                throw PostgresError(.encoding, reason: "timestamp outside years 1 ... 9999 (or not finite) cannot be sent")
+            }
+            return text
         case .float32Array(let values):
             return "{" + values.map { $0.map(float) ?? "NULL" }.joined(separator: ",") + "}"
         }
@@ -56,20 +60,29 @@ enum PostgresTextFormat {
         return v.description
     }
 
-    /// Microseconds since 1970-01-01 UTC, rounded to the server's precision.
-    static func microseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    /// PostgreSQL's earliest timestamptz (4713-11-24 BC, 00:00 UTC) in microseconds since 1970.
+    static let minimumMicroseconds: Int64 = -210_866_803_200_000_000
+
+    /// Microseconds since 1970-01-01 UTC, rounded to the server's precision; nil when `date`
+    /// is not finite or outside what PostgreSQL and Int64 can hold (a value from outside, such
+    /// as a Kafka record's timestamp, must never reach a trapping conversion).
+    static func microseconds(_ date: Date) -> Int64? {
+        let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        // 2^63 is exactly representable; every Double below it converts without trapping.
+        guard micros.isFinite, micros >= Double(minimumMicroseconds), micros < 9_223_372_036_854_775_808.0 else { return nil }
+        return Int64(micros)
     }
 
     static func date(microseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
     }
 
-    /// `YYYY-MM-DD HH:MM:SS.ffffff+00` for years 1...9999.
-    static func timestamp(_ date: Date) -> String {
-        let micros = microseconds(date)
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00` for years 1...9999; nil outside them.
+    static func timestamp(_ date: Date) -> String? {
+        guard let micros = microseconds(date) else { return nil }
         let (days, dayMicros) = micros.floorDivided(by: 86_400_000_000)
         let (y, m, d) = civil(fromDays: days)
+        guard (1...9999).contains(y) else { return nil }
         let seconds = dayMicros / 1_000_000
         let fraction = dayMicros % 1_000_000
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))+00"

@@ -3,6 +3,7 @@
 import Foundation
 import VigilEngine
 import VigilFeatures
+import VigilPostgres
 
 public struct ServeConfiguration: Sendable {
     /// Kafka `host:port` pairs. Required (file `brokers`, env VIGIL_KAFKA_BROKERS).
@@ -48,7 +49,9 @@ public struct ServeConfiguration: Sendable {
     public var decisionPolicy = DecisionPolicyConfiguration()
     /// Default: `FeatureSpec.standard` (file `feature_spec` names a spec JSON file).
     public var featureSpec = FeatureSpec.standard
-    /// Default: the features module's bounds.
+    /// Default: the features module's bounds. `max_cards` (and the merchant and terminal
+    /// bounds) are the whole process's budget: each partition of the topic gets an equal share
+    /// (`StateBudget`), so a member holding every partition stays within it.
     public var featureState = FeatureStateConfiguration()
     /// How often the live model version is checked in the database, so `vigil models promote`
     /// and `rollback` take effect while the service runs. Default: 2 s.
@@ -71,6 +74,37 @@ public struct ServeConfiguration: Sendable {
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
+    /// What to do when a partition's stored offset does not meet its log (a retention gap, or
+    /// a stored offset past the log end): `halt` the partition or `skip` (record and go on).
+    /// Always logged, counted and recorded in `offset_anomalies`. Default: `.halt` (file
+    /// `offset_anomaly_policy`).
+    public var offsetAnomalyPolicy: OffsetAnomalyPolicy = .halt
+    /// How long after an assignment the log end is first compared with the stored offset, so
+    /// the fetcher has delivered or learnt the log end. Default: 5 s (file `offset_check_grace_ms`).
+    public var offsetCheckGrace: Duration = .seconds(5)
+    /// PostgreSQL session limits, sent with every connection (also after a reconnect). 0 turns
+    /// one off. Defaults: `statement_timeout` 30 s (a stuck statement, such as a stalled
+    /// member's COPY, ends), `lock_timeout` 10 s (a member waiting on a stalled member's offset
+    /// row locks gets a retriable error instead of waiting forever), and
+    /// `idle_in_transaction_session_timeout` 30 s (a member stopped inside a transaction loses
+    /// its session and so its locks). Files keys `db_statement_timeout_ms`, `db_lock_timeout_ms`,
+    /// `db_idle_in_transaction_timeout_ms`.
+    public var statementTimeout: Duration = .seconds(30)
+    public var lockTimeout: Duration = .seconds(10)
+    public var idleInTransactionTimeout: Duration = .seconds(30)
+    /// Waits between retries of a batch after a lost connection or a transient error:
+    /// 100 ms doubling to `db_retry_max_backoff_ms` (default 5 s), with jitter. Serve retries
+    /// until the database is back or it is stopped.
+    public var databaseRetry = RetryBackoff()
+    /// `application_name` of serve's PostgreSQL sessions (`<name>`, `<name>-trainer`,
+    /// `<name>-models`, `<name>-maintenance`), so operators find them in pg_stat_activity.
+    /// Default: "vigil-serve" (file `application_name`).
+    public var applicationName = "vigil-serve"
+    /// Daily `decisions` partitions are created this many days ahead, at start and every
+    /// `partitionMaintenanceInterval`. Default: 7 (file `partition_days_ahead`).
+    public var partitionDaysAhead = 7
+    /// Default: 24 h (file `partition_maintenance_interval_ms`).
+    public var partitionMaintenanceInterval: Duration = .seconds(86_400)
 
     public init() {}
 
@@ -110,6 +144,15 @@ public struct ServeConfiguration: Sendable {
         var training_min_publish_gap_ms: Int?
         var training_guard_window: Int?
         var training_guard_min_frauds: Int?
+        var offset_anomaly_policy: String?
+        var offset_check_grace_ms: Int?
+        var db_statement_timeout_ms: Int?
+        var db_lock_timeout_ms: Int?
+        var db_idle_in_transaction_timeout_ms: Int?
+        var db_retry_max_backoff_ms: Int?
+        var application_name: String?
+        var partition_days_ahead: Int?
+        var partition_maintenance_interval_ms: Int?
     }
 
     public mutating func apply(file: String) throws {
@@ -150,7 +193,41 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.training_min_publish_gap_ms { trainer.minimumPublishGap = .milliseconds(v) }
         if let v = settings.training_guard_window { trainer.guardWindow = v }
         if let v = settings.training_guard_min_frauds { trainer.guardMinimumFrauds = v }
+        if let v = settings.offset_anomaly_policy {
+            guard let policy = OffsetAnomalyPolicy(rawValue: v) else {
+                throw ServiceError(.invalidConfiguration, "offset_anomaly_policy must be halt or skip, got \(v)")
+            }
+            offsetAnomalyPolicy = policy
+        }
+        if let v = settings.offset_check_grace_ms { offsetCheckGrace = .milliseconds(v) }
+        if let v = settings.db_statement_timeout_ms { statementTimeout = .milliseconds(v) }
+        if let v = settings.db_lock_timeout_ms { lockTimeout = .milliseconds(v) }
+        if let v = settings.db_idle_in_transaction_timeout_ms { idleInTransactionTimeout = .milliseconds(v) }
+        if let v = settings.db_retry_max_backoff_ms { databaseRetry.maximum = .milliseconds(v) }
+        if let v = settings.application_name { applicationName = v }
+        if let v = settings.partition_days_ahead { partitionDaysAhead = v }
+        if let v = settings.partition_maintenance_interval_ms { partitionMaintenanceInterval = .milliseconds(v) }
         try telemetry.apply(fileData: data, file: file)
+    }
+
+    /// The libpq settings of one of serve's connections: the URL (or PG* variables), the
+    /// application name `applicationName` + `suffix`, and the session limits as startup
+    /// options, so they hold again after every reconnect.
+    public func postgresConfiguration(suffix: String = "") throws -> PostgresConfiguration {
+        var pg = try databaseURL.map(PostgresConfiguration.init(url:)) ?? PostgresConfiguration.fromEnvironment([:])
+        pg.keywords["application_name"] = applicationName + suffix
+        let limits = sessionOptions
+        if !limits.isEmpty { pg.keywords["options"] = [pg.keywords["options"], limits].compactMap { $0 }.joined(separator: " ") }
+        return pg
+    }
+
+    /// `-c name=value` for each session limit that is on.
+    var sessionOptions: String {
+        [("statement_timeout", statementTimeout), ("lock_timeout", lockTimeout),
+         ("idle_in_transaction_session_timeout", idleInTransactionTimeout)]
+            .filter { $0.1 > .zero }
+            .map { "-c \($0.0)=\(max(1, Int64(($0.1.seconds * 1000).rounded())))" }
+            .joined(separator: " ")
     }
 
     public mutating func apply(environment: [String: String]) {
@@ -183,6 +260,18 @@ public struct ServeConfiguration: Sendable {
             throw fail("the database URL must not contain a password; use PGPASSFILE or PGPASSWORD")
         }
         do { _ = try DecisionPolicy(configuration: decisionPolicy) } catch { throw fail("\(error)") }
+        guard statementTimeout >= .zero, lockTimeout >= .zero, idleInTransactionTimeout >= .zero else {
+            throw fail("database timeouts must not be negative (0 turns one off)")
+        }
+        guard databaseRetry.initial > .zero, databaseRetry.maximum >= databaseRetry.initial else {
+            throw fail("db_retry_max_backoff_ms must be at least the first wait (100 ms)")
+        }
+        guard offsetCheckGrace >= .zero else { throw fail("offset_check_grace_ms must not be negative") }
+        guard (0...366).contains(partitionDaysAhead) else { throw fail("partition_days_ahead must be in 0...366, got \(partitionDaysAhead)") }
+        guard partitionMaintenanceInterval >= .seconds(1) else { throw fail("partition_maintenance_interval_ms must be at least 1000") }
+        guard !applicationName.isEmpty, applicationName.utf8.count <= 48, !applicationName.utf8.contains(0) else {
+            throw fail("application_name must be 1...48 bytes")
+        }
         try telemetry.validate()
     }
 

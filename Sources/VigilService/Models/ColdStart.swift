@@ -8,11 +8,7 @@ import VigilKafka
 public enum ColdStart {
     /// Valid events among `messages`, in order.
     public static func validEvents(_ messages: [KafkaMessage], decoder: EventDecoder) -> [TransactionEvent] {
-        messages.compactMap { message in
-            message.value.withUnsafeBytes { bytes in
-                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-            }
-        }
+        messages.compactMap { message in try? decoder.decodeTransaction(message).get() }
     }
 
     public static func train(events: [TransactionEvent], spec: FeatureSpec, state: FeatureStateConfiguration) throws -> ModelSet {

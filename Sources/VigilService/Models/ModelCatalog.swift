@@ -3,6 +3,7 @@
 // by polling the live version between batches (ModelStore.liveVersion).
 import Foundation
 import VigilEngine
+import VigilFeatures
 import VigilPostgres
 
 /// One row of `vigil.models` as operators see it.
@@ -48,14 +49,33 @@ public struct ModelCatalog: Sendable {
     }
 
     /// Makes `version` the live one (retiring the current). Returns the version that was live.
+    /// With `checked`, the stored set is decoded first and must match its checksum and
+    /// version, and the feature spec of the live version (and of `spec`, when given):
+    /// otherwise `.modelUnavailable` says why and nothing changes. The online trainer's own
+    /// promotions skip the check (it just built and stored the set).
     @discardableResult
-    public func promote(_ version: Int64) async throws -> Int64? {
+    public func promote(_ version: Int64, checked: Bool = false, spec: FeatureSpec? = nil) async throws -> Int64? {
         let s = quoteIdentifier(schema)
+        let name = self.schema
+        let compatibility = try spec.map(ModelCompatibility.init(spec:))
         return try await connection.transaction { session -> Int64? in
             try session.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("vigil models " + s)])
-            let exists = try session.query("SELECT 1 FROM \(s).models WHERE kind = $1 AND version = $2", [.text(ModelStore.kind), .int64(version)])
-            guard !exists.isEmpty else {
-                throw ServiceError(.modelUnavailable, "model version \(version) is not in \(self.schema).models")
+            let rows = try session.query("SELECT weights, checksum FROM \(s).models WHERE kind = $1 AND version = $2",
+                                         [.text(ModelStore.kind), .int64(version)])
+            guard let row = rows.first else {
+                throw ServiceError(.modelUnavailable, "model version \(version) is not in \(name).models")
+            }
+            if checked {
+                let set = try ModelStore.decode(version: version, weights: try row.decode(0), checksum: try row.decode(1), schema: name)
+                if let problem = compatibility?.problem(with: set) { throw ServiceError(.modelUnavailable, "refused: \(problem)") }
+                let liveRows = try session.query("""
+                    SELECT version, weights, checksum FROM \(s).models WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL AND version <> $2
+                    """, [.text(ModelStore.kind), .int64(version)])
+                if let live = liveRows.first, let liveSet = try? ModelStore.decode(version: try live.decode(0), weights: try live.decode(1),
+                                                                                  checksum: try live.decode(2), schema: name),
+                   let problem = ModelCompatibility.problem(with: set, replacing: liveSet) {
+                    throw ServiceError(.modelUnavailable, "refused: \(problem) (the live version \(liveSet.version)'s spec)")
+                }
             }
             let live = try session.query("SELECT version FROM \(s).models WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL",
                                          [.text(ModelStore.kind)]).first.map { try $0.decode(0, as: Int64.self) }
@@ -77,7 +97,7 @@ public struct ModelCatalog: Sendable {
             ORDER BY retired_at DESC, version DESC LIMIT 1
             """, [.text(ModelStore.kind)]).first.map { try $0.decode(0, as: Int64.self) }
         guard let previous else { throw ServiceError(.modelUnavailable, "no earlier live version to roll back to") }
-        try await promote(previous)
+        try await promote(previous, checked: true)
         return previous
     }
 }

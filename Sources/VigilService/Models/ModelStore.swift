@@ -17,24 +17,48 @@ public struct ModelStore: Sendable {
         self.schema = schema
     }
 
-    /// The live (promoted, not retired) model set, or nil for an empty registry.
+    /// The live (promoted, not retired) model set, or nil for an empty registry. Throws
+    /// `.modelUnavailable` when the live row cannot be decoded or does not match its checksum.
     public func loadPromoted() async throws -> ModelSet? {
+        guard let version = try await liveVersion() else { return nil }
+        return try await load(version: version)
+    }
+
+    /// One stored version, decoded and checked against its row (checksum, version). Throws
+    /// `.modelUnavailable` naming what is wrong; nil when there is no such row.
+    public func load(version: Int64) async throws -> ModelSet? {
         let s = quoteIdentifier(schema)
         let rows = try await connection.query(
-            "SELECT version, weights, checksum FROM \(s).models WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL",
-            [.text(Self.kind)])
+            "SELECT version, weights, checksum FROM \(s).models WHERE kind = $1 AND version = $2", [.text(Self.kind), .int64(version)])
         guard let row = rows.first else { return nil }
-        let version = try row.decode(0, as: Int64.self)
-        let bytes = try row.decode(1, as: [UInt8].self)
-        let stored = try row.decode(2, as: String.self)
+        return try Self.decode(version: version, weights: try row.decode(1, as: [UInt8].self), checksum: try row.decode(2, as: String.self),
+                               schema: schema)
+    }
+
+    /// A row's weights as a model set, checked against the row: the weights must decode, their
+    /// SHA-256 must be the stored checksum, and the set must carry the row's version.
+    static func decode(version: Int64, weights: [UInt8], checksum stored: String, schema: String) throws -> ModelSet {
         let set: ModelSet
-        do { set = try ModelSet.decode(bytes) } catch {
+        do { set = try ModelSet.decode(weights) } catch {
             throw ServiceError(.modelUnavailable, "model version \(version) in \(schema).models cannot be decoded: \(error)")
         }
-        guard set.checksum == stored, set.version == version else {
-            throw ServiceError(.modelUnavailable, "model version \(version) does not match its stored checksum or version")
+        guard set.checksum == stored else {
+            throw ServiceError(.modelUnavailable, "model version \(version) in \(schema).models does not match its stored checksum")
+        }
+        guard set.version == version else {
+            throw ServiceError(.modelUnavailable, "model version \(version) in \(schema).models holds the weights of version \(set.version)")
         }
         return set
+    }
+
+    /// Versions that were live before, most recently live first (the fallback when the live
+    /// version cannot be used at start).
+    public func formerlyLiveVersions() async throws -> [Int64] {
+        try await connection.query("""
+            SELECT version FROM \(quoteIdentifier(schema)).models
+            WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NOT NULL
+            ORDER BY retired_at DESC, version DESC LIMIT 20
+            """, [.text(Self.kind)]).map { try $0.decode(0, as: Int64.self) }
     }
 
     /// Stores `set` as the promoted version if no version is live yet. Returns the live set:
@@ -72,13 +96,16 @@ extension ModelStore {
     }
 
     /// Brings `registry` to the live version in the database: promotes it when retained in
-    /// memory, else loads and publishes it. Returns the new version when it changed.
-    public func follow(_ registry: ModelRegistry) async throws -> Int64? {
+    /// memory, else loads, checks (`compatibility`) and publishes it. Returns the new version
+    /// when it changed. A version that cannot be used throws `.modelUnavailable` and leaves
+    /// the registry as it was: scoring goes on with the current version.
+    public func follow(_ registry: ModelRegistry, compatibility: ModelCompatibility) async throws -> Int64? {
         guard let live = try await liveVersion(), live != registry.currentVersion else { return nil }
         if registry.modelSet(version: live) != nil {
             try registry.promote(version: live)
         } else {
-            guard let set = try await loadPromoted() else { return nil }
+            guard let set = try await load(version: live) else { return nil }
+            if let problem = compatibility.problem(with: set) { throw ServiceError(.modelUnavailable, problem) }
             // This instance's trainer promotes in the database first and publishes here just
             // after; if that happened while the set was loading, `adopt` takes the retained copy.
             try registry.adopt(set)

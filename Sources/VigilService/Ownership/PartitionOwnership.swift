@@ -29,6 +29,8 @@ public final class PartitionOwnership: Sendable {
         machine.withLock { $0.lost(partitions) }
     }
     public var owned: [KafkaTopicPartition] { machine.withLock { $0.owned } }
+    /// Entities held by the owned partitions at rest (not those lent out), summed.
+    public var stateSizes: (cards: Int, merchants: Int, terminals: Int) { machine.withLock { $0.stateSizes } }
 
     /// The transitions, free of I/O so they can be tested alone.
     public struct StateMachine: Sendable {
@@ -61,6 +63,17 @@ public final class PartitionOwnership: Sendable {
         public init() {}
 
         public var owned: [KafkaTopicPartition] { partitions.keys.sorted() }
+
+        public var stateSizes: (cards: Int, merchants: Int, terminals: Int) {
+            var total = (cards: 0, merchants: 0, terminals: 0)
+            for case .owned(let lease) in partitions.values {
+                let memory = lease.extractor.memory
+                total.cards += memory.cards
+                total.merchants += memory.merchants
+                total.terminals += memory.terminals
+            }
+            return total
+        }
 
         /// A partition arrived with its stored state: returns where Kafka must start, which is
         /// where the feature state stands (events up to the committed offset are replayed

@@ -13,10 +13,15 @@ public struct PartitionRestorer: Sendable {
     public let log: ServiceLog
     /// Topics whose partitions carry no feature state (labels): they resume at the stored offset.
     public let statelessTopics: Set<String>
+    /// The process-wide entity budget; each restored partition gets its share (nil: every
+    /// partition gets `stateConfiguration` whole).
+    public let budget: StateBudget?
 
     public init(connection: PostgresConnection, schema: String, groupID: String, spec: FeatureSpec,
-                stateConfiguration: FeatureStateConfiguration, log: ServiceLog, statelessTopics: Set<String> = []) {
+                stateConfiguration: FeatureStateConfiguration, log: ServiceLog, statelessTopics: Set<String> = [],
+                budget: StateBudget? = nil) {
         self.statelessTopics = statelessTopics
+        self.budget = budget
         self.connection = connection
         self.schema = schema
         self.groupID = groupID
@@ -46,7 +51,7 @@ public struct PartitionRestorer: Sendable {
             let extractor = try FeatureExtractor(spec: spec, configuration: FeatureStateConfiguration(maxCards: 16, maxMerchants: 16, maxTerminals: 16, recentEvents: 16))
             return PartitionRestoration(committedNext: committed, extractor: extractor, stateThrough: committed)
         }
-        var extractor = try FeatureExtractor(spec: spec, configuration: stateConfiguration)
+        var extractor = try FeatureExtractor(spec: spec, configuration: budget?.share ?? stateConfiguration)
         var through: Int64?
         if let (offset, bytes) = snapshot {
             do {

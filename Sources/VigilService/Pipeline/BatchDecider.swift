@@ -55,16 +55,12 @@ final class BatchDecider {
                 into batch: inout AuditBatch) {
         guard let last = messages.last else { return }
         for message in messages where message.offset >= lease.replayUntil {
-            let decoded: Result<LabelEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
-                do throws(EventRejection) { return .success(try decoder.decodeLabel(bytes)) } catch { return .failure(error) }
-            }
-            switch decoded {
+            switch decoder.decodeStreamLabel(message) {
             case .success(let label):
                 batch.labels.append(AuditBatch.StreamLabel(partition: lease.partition, offset: message.offset, label: label))
             case .failure(let rejection):
-                batch.deadLetters.append(AuditBatch.DeadLetter(
-                    partition: lease.partition, offset: message.offset, key: message.key.map(Array.init),
-                    payload: Array(message.value.prefix(payloadLimit)), reasonCode: rejection.code.rawValue, reason: rejection.reason))
+                batch.deadLetters.append(AuditBatch.DeadLetter(message, rejection, payloadLimit: payloadLimit,
+                                                               keyLimit: decoder.configuration.maxKeyBytes))
             }
         }
         let next = last.offset + 1
@@ -83,9 +79,7 @@ final class BatchDecider {
         recordTimes.removeAll(keepingCapacity: true)
         let partition = lease.partition
         for message in messages {
-            let decoded: Result<TransactionEvent, EventRejection> = message.value.withUnsafeBytes { bytes in
-                do throws(EventRejection) { return .success(try decoder.decode(bytes)) } catch { return .failure(error) }
-            }
+            let decoded = decoder.decodeTransaction(message)
             if message.offset < lease.replayUntil {
                 // Decided before a crash or rebalance: only rebuild the state it left behind.
                 if case .success(let event) = decoded { lease.extractor.extract(event, into: &vector) }
@@ -98,9 +92,8 @@ final class BatchDecider {
                 // A record without a broker timestamp keys on its own event time (also fixed per record).
                 recordTimes.append(message.timestampMilliseconds ?? event.timestampMillis)
             case .failure(let rejection):
-                batch.deadLetters.append(AuditBatch.DeadLetter(
-                    partition: partition, offset: message.offset, key: message.key.map(Array.init),
-                    payload: Array(message.value.prefix(payloadLimit)), reasonCode: rejection.code.rawValue, reason: rejection.reason))
+                batch.deadLetters.append(AuditBatch.DeadLetter(message, rejection, payloadLimit: payloadLimit,
+                                                               keyLimit: decoder.configuration.maxKeyBytes))
             }
         }
         if !events.isEmpty {

@@ -87,6 +87,26 @@ public struct AuditBatch: Sendable {
         }
     }
 
+    /// A break in a partition's offsets found while consuming (OffsetContinuity), recorded
+    /// in `offset_anomalies` with the batch.
+    public struct OffsetAnomaly: Sendable, Equatable {
+        public var partition: KafkaTopicPartition
+        public var kind: OffsetAnomalyKind
+        /// `consumer_offsets.next_offset` when it was found.
+        public var storedOffset: Int64
+        /// The first offset still in the log (a gap) or the log end (past the end).
+        public var logOffset: Int64
+        public var action: OffsetAnomalyPolicy
+
+        public init(partition: KafkaTopicPartition, kind: OffsetAnomalyKind, storedOffset: Int64, logOffset: Int64, action: OffsetAnomalyPolicy) {
+            self.partition = partition
+            self.kind = kind
+            self.storedOffset = storedOffset
+            self.logOffset = logOffset
+            self.action = action
+        }
+    }
+
     /// One wall-clock time for the whole batch (`decided_at`).
     public var decidedAt: Date
     public var decisions: [DecidedEvent] = []
@@ -94,10 +114,13 @@ public struct AuditBatch: Sendable {
     public var labels: [StreamLabel] = []
     public var offsets: [OffsetAdvance] = []
     public var snapshots: [StateSnapshot] = []
+    public var offsetAnomalies: [OffsetAnomaly] = []
 
     public init(decidedAt: Date = Date()) {
         self.decidedAt = decidedAt
     }
 
-    public var isEmpty: Bool { decisions.isEmpty && deadLetters.isEmpty && labels.isEmpty && offsets.isEmpty && snapshots.isEmpty }
+    public var isEmpty: Bool {
+        decisions.isEmpty && deadLetters.isEmpty && labels.isEmpty && offsets.isEmpty && snapshots.isEmpty && offsetAnomalies.isEmpty
+    }
 }

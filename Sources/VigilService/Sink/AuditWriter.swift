@@ -27,7 +27,9 @@ public struct AuditWriter: Sendable {
 
     /// Writes the batch or nothing. Throws `ServiceError(.partitionFenced)` when an offset
     /// compare-and-set found another value (the partitions are named in the message).
-    public func write(_ batch: AuditBatch) async throws {
+    /// `beforeCommit` runs last inside the transaction: throwing there rolls it back (and
+    /// releases the offset row locks at once), e.g. when the member lost its partitions.
+    public func write(_ batch: AuditBatch, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws {
         guard !batch.isEmpty else { return }
         let s = self.s, group = groupID, member = memberName
         try await connection.transaction { session in
@@ -45,6 +47,23 @@ public struct AuditWriter: Sendable {
             for snapshot in batch.snapshots {
                 try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: nil)
             }
+            if !batch.offsetAnomalies.isEmpty {
+                try Self.insertOffsetAnomalies(batch.offsetAnomalies, group: group, member: member, session: session, schema: s)
+            }
+            try beforeCommit()
+        }
+    }
+
+    /// One row per anomaly; the same anomaly found again (a restart, the next owner) is kept once.
+    static func insertOffsetAnomalies(_ anomalies: [AuditBatch.OffsetAnomaly], group: String, member: String,
+                                      session: PostgresSession, schema s: String) throws {
+        for a in anomalies {
+            try session.execute("""
+                INSERT INTO \(s).offset_anomalies (group_id, topic, kafka_partition, kind, stored_offset, log_offset, action, detected_by)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                ON CONFLICT (group_id, topic, kafka_partition, kind, stored_offset) DO NOTHING
+                """, [.text(group), .text(a.partition.topic), .int32(a.partition.partition), .text(a.kind.rawValue),
+                      .int64(a.storedOffset), .int64(a.logOffset), .text(a.action.rawValue), .text(member)])
         }
     }
 

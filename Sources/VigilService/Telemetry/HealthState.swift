@@ -13,6 +13,13 @@ public struct HealthState: Sendable, Equatable {
     public var databaseReachable = false
     /// The service is draining after SIGTERM or its stop condition.
     public var stopping = false
+    /// The live version in the registry cannot be used (it stays unadopted; scoring goes on
+    /// with the version named here): why.
+    public var modelProblem: String?
+    /// Partitions halted by an offset anomaly, with the reason.
+    public var haltedPartitions: [String] = []
+    /// The database connection is being re-established (retrying a batch in-process).
+    public var databaseRetrying = false
 
     public init() {}
 
@@ -39,6 +46,9 @@ public struct HealthState: Sendable, Equatable {
         if !modelsLoaded { problems.append("no model set loaded yet (cold start)") }
         if ownedPartitions == 0 { problems.append("no partitions assigned by the consumer group") }
         if !databaseReachable { problems.append("the database was not reachable at the last batch") }
+        if databaseRetrying { problems.append("the database is unreachable: retrying the current batch") }
+        if let modelProblem { problems.append("degraded: \(modelProblem)") }
+        problems += haltedPartitions.map { "halted: \($0)" }
         if stopping { problems.append("stopping") }
         return Verdict(problems: problems)
     }

@@ -4,31 +4,35 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
-public enum MetricsServer {
-    /// Runs `body` with the endpoint serving `telemetry`; the server stops when `body`
-    /// returns or throws. A disabled endpoint (port 0) just runs `body`. A server that cannot
-    /// start (port in use) is logged as an error and serving goes on: losing the metrics must
-    /// not stop fraud decisions (the orchestrator's /healthz probe notices the absence).
-    public static func serving<T: Sendable>(_ telemetry: ServiceTelemetry, log: ServiceLog,
-                                            _ body: () async throws -> T) async throws -> T {
-        let c = telemetry.configuration
-        guard c.isEnabled else { return try await body() }
-        let server = Task {
-            do {
-                try await application(telemetry, log: log).run()
-            } catch is CancellationError {
-            } catch {
-                log.error("the metrics endpoint failed; serving without it", ["error": .string("\(error)"), "port": .int(Int64(c.port))])
-            }
-        }
-        defer { server.cancel() }
-        let result = try await body()
-        server.cancel()
-        await server.value
-        return result
+/// The endpoint as a Service of serve's group. A disabled endpoint (port 0) does nothing. A
+/// server that cannot start (port in use) is logged as an error and serving goes on: losing
+/// the metrics must not stop fraud decisions (the orchestrator's /healthz probe notices).
+struct MetricsEndpoint: Service {
+    let runtime: PipelineRuntime
+
+    func run() async throws {
+        await serve()
+        // Never return before this service's own shutdown (see PipelineRuntime.idle).
+        try? await gracefulShutdown()
     }
 
+    private func serve() async {
+        let telemetry = runtime.telemetry, log = runtime.log
+        let c = telemetry.configuration
+        guard c.isEnabled else { return }
+        do {
+            // Hummingbird's application is itself a Service: it stops with this one's graceful shutdown.
+            try await MetricsServer.application(telemetry, log: log).run()
+        } catch is CancellationError {
+        } catch {
+            log.error("the metrics endpoint failed; serving without it", ["error": .string("\(error)"), "port": .int(Int64(c.port))])
+        }
+    }
+}
+
+enum MetricsServer {
     static func application(_ telemetry: ServiceTelemetry, log: ServiceLog) -> some ApplicationProtocol {
         let router = Router()
         router.get("metrics") { _, _ -> Response in

@@ -29,6 +29,13 @@ public final class ServiceTelemetry: Sendable {
     let swapDuration: DurationHistogram
     let trainingRounds: Counter
     let trainingSteps: Counter
+    let adoptionFailures: Counter
+    let offsetAnomalies: [OffsetAnomalyKind: Counter]
+    let haltedPartitions: Gauge
+    let databaseRetries: Counter
+    let resolvedCommits: [CommitResolution.Outcome: Counter]
+    let entities: [String: Gauge]
+    let partitionsCreated: Counter
 
     public init(configuration: TelemetryConfiguration = TelemetryConfiguration(), registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.configuration = configuration
@@ -65,6 +72,30 @@ public final class ServiceTelemetry: Sendable {
                                                       buckets: latency)
         trainingRounds = registry.makeCounter(descriptor: Self.named("vigil_training_rounds_total", "Online training rounds completed."))
         trainingSteps = registry.makeCounter(descriptor: Self.named("vigil_training_steps_total", "Online training optimiser steps."))
+        adoptionFailures = registry.makeCounter(descriptor: Self.named("vigil_model_adoption_failures_total",
+                                                                       "Model versions made live in the registry that this instance refused (kept scoring with the current one)."))
+        var anomalies: [OffsetAnomalyKind: Counter] = [:]
+        for kind in OffsetAnomalyKind.allCases {
+            anomalies[kind] = registry.makeCounter(descriptor: Self.named("vigil_offset_anomalies_total", "Offset gaps and stored offsets past the log end found."),
+                                                   labels: [("kind", kind.rawValue)])
+        }
+        offsetAnomalies = anomalies
+        haltedPartitions = registry.makeGauge(descriptor: Self.named("vigil_partitions_halted", "Partitions this member stopped consuming after an offset anomaly."))
+        databaseRetries = registry.makeCounter(descriptor: Self.named("vigil_db_retries_total", "Batch writes retried after a lost connection or a transient PostgreSQL error."))
+        var resolved: [CommitResolution.Outcome: Counter] = [:]
+        for outcome in CommitResolution.Outcome.allCases {
+            resolved[outcome] = registry.makeCounter(descriptor: Self.named("vigil_db_commits_resolved_total",
+                                                                            "Batches whose commit outcome was unknown (connection lost), resolved from the stored offsets."),
+                                                     labels: [("outcome", outcome.rawValue)])
+        }
+        resolvedCommits = resolved
+        var entities: [String: Gauge] = [:]
+        for kind in ["card", "merchant", "terminal"] {
+            entities[kind] = registry.makeGauge(descriptor: Self.named("vigil_entity_state_entities", "Entities held in the feature state of the owned partitions."),
+                                                labels: [("kind", kind)])
+        }
+        self.entities = entities
+        partitionsCreated = registry.makeCounter(descriptor: Self.named("vigil_decision_partitions_created_total", "Daily decisions partitions created by this instance's maintenance."))
     }
 
     static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -117,6 +148,36 @@ public final class ServiceTelemetry: Sendable {
     }
 
     func stopping() { health.withLock { $0.stopping = true } }
+
+    /// A live version that cannot be used was refused (`reason`), or (nil) the problem is gone.
+    func modelAdoption(failed reason: String?) {
+        if reason != nil { adoptionFailures.increment() }
+        health.withLock { $0.modelProblem = reason }
+    }
+
+    func offsetAnomaly(_ kind: OffsetAnomalyKind) { offsetAnomalies[kind]?.increment() }
+
+    func partitionsHalted(_ halted: [KafkaTopicPartition: String]) {
+        haltedPartitions.set(Double(halted.count))
+        health.withLock { $0.haltedPartitions = halted.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" } }
+    }
+
+    func databaseRetry() {
+        databaseRetries.increment()
+        health.withLock { $0.databaseRetrying = true; $0.databaseReachable = false }
+    }
+
+    func databaseRecovered() { health.withLock { $0.databaseRetrying = false; $0.databaseReachable = true } }
+
+    func commitResolved(_ outcome: CommitResolution.Outcome) { resolvedCommits[outcome]?.increment() }
+
+    func entityCounts(cards: Int, merchants: Int, terminals: Int) {
+        entities["card"]?.set(Double(cards))
+        entities["merchant"]?.set(Double(merchants))
+        entities["terminal"]?.set(Double(terminals))
+    }
+
+    func decisionPartitionsCreated(_ count: Int) { if count > 0 { partitionsCreated.increment(by: Int64(count)) } }
 
     /// The set now scoring: its version and when it was trained (for "no promotion for too long").
     func liveModel(_ set: ModelSet) {

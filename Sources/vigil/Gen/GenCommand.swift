@@ -46,6 +46,8 @@ struct GenCommand: AsyncParsableCommand {
     @Option(help: "Card-testing bursts per day.") var cardTestingPerDay = 1
     @Option(help: "Account takeovers per day.") var takeoversPerDay = 1
     @Flag(help: "No progress display.") var quiet = false
+    @Option(help: "With --to kafka: share of transactions and of labels followed by a poison message, cycling through every class the decoder refuses (fault drills; tools/chaos).")
+    var poisonRate = 0.0
 
     func validate() throws {
         guard customers > 0, terminals > 0, merchants > 0 else { throw ValidationError("--customers, --terminals and --merchants must be positive") }
@@ -58,6 +60,8 @@ struct GenCommand: AsyncParsableCommand {
             throw ValidationError("--to kafka needs --brokers or VIGIL_KAFKA_BROKERS")
         }
         guard rate >= 0, labelDelayHours >= 0 else { throw ValidationError("--rate and --label-delay-hours must not be negative") }
+        guard (0...1).contains(poisonRate) else { throw ValidationError("--poison-rate must be within 0...1") }
+        if poisonRate > 0 && to != "kafka" { throw ValidationError("--poison-rate needs --to kafka") }
         for (name, p) in [("--legit-label-rate", legitLabelRate), ("--large-amount-rate", largeAmountRate)] where !(0...1).contains(p) {
             throw ValidationError("\(name) must be within 0...1")
         }
@@ -92,7 +96,8 @@ struct GenCommand: AsyncParsableCommand {
             configuration.messageTimeout = .milliseconds(messageTimeoutMs)
             // Brokers that auto-create topics may; production clusters usually have them made ahead.
             configuration.allowAutoCreateTopics = true
-            return try KafkaSimulationSink(configuration: configuration, transactionsTopic: transactionsTopic, labelsTopic: labelsTopic)
+            return try KafkaSimulationSink(configuration: configuration, transactionsTopic: transactionsTopic, labelsTopic: labelsTopic,
+                                           poisonRate: poisonRate, seed: seed)
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         return try FileSink(
@@ -144,6 +149,10 @@ struct GenCommand: AsyncParsableCommand {
             "seconds": progress.elapsedSeconds,
         ]
         for scenario in FraudScenario.allCases { summary["count_\(scenario.rawValue)"] = simulator.scenarioCounts[scenario] ?? 0 }
+        if let kafka = sink as? KafkaSimulationSink {
+            summary["poison_transactions"] = kafka.poisonTransactions
+            summary["poison_labels"] = kafka.poisonLabels
+        }
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

@@ -7,20 +7,36 @@ final class KafkaSimulationSink: SimulationSink {
     let transactionsTopic: String
     let labelsTopic: String
     private let producer: KafkaProducer
+    /// Share of transactions (and labels) followed by a poison message (`--poison-rate`).
+    let poisonRate: Double
+    /// Its own stream of the seed, so poison does not change the simulated traffic.
+    private var poisonRandom: SimulatorRandom
+    private(set) var poisonTransactions = 0
+    private(set) var poisonLabels = 0
 
-    init(configuration: KafkaProducerConfiguration, transactionsTopic: String, labelsTopic: String) throws {
+    init(configuration: KafkaProducerConfiguration, transactionsTopic: String, labelsTopic: String, poisonRate: Double = 0, seed: UInt64 = 1) throws {
         self.transactionsTopic = transactionsTopic
         self.labelsTopic = labelsTopic
+        self.poisonRate = poisonRate
+        poisonRandom = SimulatorRandom(seed: seed, stream: 0x9015_0a)
         producer = try KafkaProducer(configuration: configuration)
     }
 
     func write(_ transaction: SimulatedTransaction) async throws {
         try await send(KafkaProducerMessage(topic: transactionsTopic, key: Array(transaction.cardID.utf8),
                                             value: Array(transaction.json(truth: false).utf8)))
+        if poisonRate > 0, Double.random(in: 0..<1, using: &poisonRandom) < poisonRate {
+            try await send(PoisonMessages.transaction(transaction, index: poisonTransactions, topic: transactionsTopic))
+            poisonTransactions += 1
+        }
     }
 
     func write(_ label: SimulatedLabel) async throws {
         try await send(KafkaProducerMessage(topic: labelsTopic, key: Array(label.eventID.utf8), value: Array(label.json().utf8)))
+        if poisonRate > 0, Double.random(in: 0..<1, using: &poisonRandom) < poisonRate {
+            try await send(PoisonMessages.label(label, index: poisonLabels, topic: labelsTopic))
+            poisonLabels += 1
+        }
     }
 
     /// Waits for every delivery and fails when any message was not delivered.

@@ -1,0 +1,494 @@
+// The batch loop of `vigil serve`, a Service: load (or cold-start) the models, subscribe, then
+// poll a batch -> decode and decide -> write it in one transaction, until stopped, idle or at
+// the event limit; then leave the group (revocation snapshots the state).
+//
+// Faults it rides out instead of exiting:
+// - the database going away (connection loss, failover, 57P0x, timeouts): the batch is
+//   retried in-process with capped, jittered backoff; an unknown COMMIT outcome is resolved
+//   from the stored offsets before anything is retried (CommitResolution);
+// - offset anomalies (OffsetContinuity): logged, counted, recorded, and the partition halted
+//   or skipped past as configured;
+// - a model version it cannot use (at start it falls back to the newest usable version that
+//   was live before; while serving ModelFollower keeps the current one).
+import Foundation
+import ServiceLifecycle
+import Synchronization
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+import VigilML
+import VigilPostgres
+
+final class BatchLoop: Service, Sendable {
+    let runtime: PipelineRuntime
+    /// What the run did, read by FraudPipeline once the group has finished.
+    let result = Mutex(PipelineSummary())
+
+    init(runtime: PipelineRuntime) {
+        self.runtime = runtime
+    }
+
+    var summary: PipelineSummary { result.withLock { $0 } }
+
+    func run() async throws {
+        let r = runtime
+        var state = LoopState()
+        var failure: (any Error)?
+        do {
+            try await serve(&state)
+        } catch {
+            failure = error
+        }
+        // From here on every part of this process sees the stop (rebalance callbacks too).
+        r.stop.stop()
+        r.telemetry.stopping()
+        state.summary.modelVersion = state.decider?.scorer.registry.currentVersion ?? 0
+        state.summary.peakCards = state.peakCards
+        result.withLock { $0 = state.summary }
+        await r.gate.close()  // no lag query may race the close below
+        // Leaving the group revokes the partitions, which snapshots their state.
+        do { try await r.consumer.close() } catch { r.log.warning("consumer close failed", ["error": .string("\(error)")]) }
+        if let failure {
+            r.log.error("stopped on an error; nothing uncommitted was kept", ["error": .string("\(failure)")])
+            throw failure
+        }
+        let s = state.summary
+        r.log.info("stopped", ["decided": .int(Int64(s.decided)), "dead_lettered": .int(Int64(s.deadLettered)),
+                               "alerts": .int(Int64(s.alerts)), "batches": .int(Int64(s.batches)),
+                               "fenced_batches": .int(Int64(s.fencedBatches)), "model_version": .int(s.modelVersion)])
+    }
+
+    /// The loop's own state: nothing here is shared with other services.
+    struct LoopState {
+        var summary = PipelineSummary()
+        var decider: BatchDecider?
+        /// Valid events held for the first model while the registry is empty (decoded once;
+        /// the messages themselves are read again after the cold start).
+        var coldStart: [TransactionEvent] = []
+        var peakCards = 0
+    }
+
+    private func serve(_ state: inout LoopState) async throws {
+        let r = runtime, c = r.configuration
+        let decoder = EventDecoder()
+        state.decider = try await startupModels(decoder: decoder)
+        if state.decider == nil {
+            r.log.info("the model registry is empty: the first model set will be trained on early traffic",
+                       ["events": .int(Int64(c.coldStartEvents))])
+        }
+        guard !r.isStopping else { return }
+        try r.consumer.subscribe(topics: [c.topic] + (c.labelsTopic.map { [$0] } ?? []))
+        r.log.info("serving", ["topic": .string(c.topic), "group": .string(c.groupID), "schema": .string(c.schema),
+                               "member": .string(c.memberName), "blas_kernel": .string(BLAS.coreName),
+                               "offset_anomaly_policy": .string(c.offsetAnomalyPolicy.rawValue),
+                               "cards_per_partition": .int(Int64(r.budget.share.maxCards))])
+
+        var idleSince = ContinuousClock.now
+        var seenRebalances = r.rebalances.count
+        var firstMessageAt: ContinuousClock.Instant?
+        var progressAt = ContinuousClock.now
+        var progressDecided = 0
+        var registryCheckedAt = ContinuousClock.now
+
+        while !r.isStopping {
+            r.telemetry.loopIteration(modelsLoaded: state.decider != nil, ownedPartitions: r.ownership.owned.count)
+            try await checkLogEnds()
+            let decided = state.summary.decided + state.summary.deadLettered
+            if let max = c.maxEvents, decided >= max { break }
+            let limit = c.maxEvents.map { min(c.batchSize, $0 - decided) } ?? c.batchSize
+            let messages = try await r.consumer.pollAvailable(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
+            if c.recordLatencies, !messages.isEmpty {
+                let polledAt = Date().timeIntervalSince1970 * 1000
+                for m in messages { if let t = m.timestampMilliseconds { state.summary.deliveryMilliseconds.append(polledAt - Double(t)) } }
+            }
+            if r.rebalances.count != seenRebalances { seenRebalances = r.rebalances.count; idleSince = .now }
+            if messages.isEmpty {
+                // Until the first assignment, a slow group join is not idleness.
+                if let idle = c.exitWhenIdle,
+                   ContinuousClock.now - idleSince >= (r.rebalances.count == 0 ? Swift.max(idle, c.groupJoinGrace) : idle) {
+                    if state.decider == nil && !state.coldStart.isEmpty {
+                        state.decider = try await finishColdStart(state.coldStart, decoder: decoder, minimum: 64)
+                        state.coldStart = []
+                        idleSince = .now
+                        continue
+                    }
+                    r.log.info("idle: stopping", ["idle_ms": .int(Int64(idle.components.seconds * 1000))])
+                    break
+                }
+                if state.decider == nil, ContinuousClock.now - registryCheckedAt >= c.modelPollInterval {
+                    registryCheckedAt = .now
+                    state.decider = try await adoptOthersColdStart(decoder: decoder)
+                }
+                continue
+            }
+            idleSince = .now
+            if firstMessageAt == nil { firstMessageAt = .now }
+            guard let decider = state.decider else {
+                // Cold start: keep only the valid events (at most cold_start_events); every
+                // message is read again from the stored offsets once the first model exists.
+                for message in messages {
+                    r.continuity.delivered(message.topicPartition, through: message.offset)
+                    guard message.topic == c.topic, state.coldStart.count < c.coldStartEvents,
+                          case .success(let event) = decoder.decodeTransaction(message) else { continue }
+                    state.coldStart.append(event)
+                }
+                if state.coldStart.count >= c.coldStartEvents {
+                    state.decider = try await finishColdStart(state.coldStart, decoder: decoder, minimum: c.coldStartEvents)
+                    state.coldStart = []
+                } else if ContinuousClock.now - registryCheckedAt >= c.modelPollInterval {
+                    registryCheckedAt = .now
+                    state.decider = try await adoptOthersColdStart(decoder: decoder)
+                    if state.decider != nil { state.coldStart = [] }
+                }
+                continue
+            }
+            decider.trainer = r.models.trainer
+            try await process(messages, decider: decider, summary: &state.summary)
+            let sizes = r.ownership.stateSizes
+            state.peakCards = Swift.max(state.peakCards, sizes.cards)
+            r.telemetry.entityCounts(cards: sizes.cards, merchants: sizes.merchants, terminals: sizes.terminals)
+            if let firstMessageAt { state.summary.activeSeconds = (ContinuousClock.now - firstMessageAt).seconds }
+            if ContinuousClock.now - progressAt >= c.progressInterval {
+                let s = state.summary
+                let rate = Double(s.decided - progressDecided) / (ContinuousClock.now - progressAt).seconds
+                r.log.info("progress", ["decided": .int(Int64(s.decided)), "dead_lettered": .int(Int64(s.deadLettered)),
+                                        "alerts": .int(Int64(s.alerts)), "events_per_s": .int(Int64(rate.rounded())),
+                                        "partitions": .int(Int64(r.ownership.owned.count)), "cards": .int(Int64(sizes.cards)),
+                                        "model_version": .int(decider.scorer.registry.currentVersion)])
+                progressAt = .now
+                progressDecided = s.decided
+            }
+        }
+    }
+
+    // MARK: Models
+
+    func makeDecider(_ models: ModelSet, decoder: EventDecoder) throws -> BatchDecider {
+        let c = runtime.configuration
+        let extractor = try FeatureExtractor(spec: c.featureSpec, configuration: runtime.budget.share)
+        let scorer = try RiskScorer(registry: ModelRegistry(initial: models), extractor: extractor)
+        runtime.models.serve(scorer.registry)
+        runtime.telemetry.liveModel(models)
+        return try BatchDecider(scorer: scorer, policy: DecisionPolicy(configuration: c.decisionPolicy), decoder: decoder,
+                                spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit)
+    }
+
+    /// The set to start with: the live version when it can be used here; else the most
+    /// recently live version that can (degraded: /readyz and the adoption-failure counter
+    /// say so, and ModelFollower moves on once a usable version is made live); nil for an
+    /// empty registry (cold start). While versions exist but none can be used, it waits.
+    func startupModels(decoder: EventDecoder) async throws -> BatchDecider? {
+        let r = runtime
+        let store = ModelStore(connection: r.connection, schema: r.configuration.schema)
+        while !r.isStopping {
+            guard let live = try await r.retryingDatabase("live model version", { try await store.liveVersion() }) else { return nil }
+            do {
+                let set = try await usable(live, store)
+                r.log.info("loaded the promoted model set", ["version": .int(set.version)])
+                return try makeDecider(set, decoder: decoder)
+            } catch let refusal as ServiceError where refusal.code == .modelUnavailable {
+                if r.models.refuse(live) {
+                    r.telemetry.modelAdoption(failed: "live version \(live) cannot be used: \(refusal.message)")
+                    r.log.error("the live model version cannot be used; looking for the last usable one",
+                                ["version": .int(live), "reason": .string(refusal.message)])
+                }
+                let former = try await r.retryingDatabase("former model versions", { try await store.formerlyLiveVersions() })
+                for version in former where !r.models.isRefused(version) {
+                    guard let set = try? await usable(version, store) else { continue }
+                    r.log.warning("scoring with the most recently live usable version until a usable one is made live",
+                                  ["version": .int(set.version), "refused": .int(live)])
+                    let decider = try makeDecider(set, decoder: decoder)
+                    r.telemetry.modelAdoption(failed: "live version \(live) cannot be used: \(refusal.message); scoring with version \(set.version)")
+                    return decider
+                }
+                r.log.error("no usable model version; waiting for one to be made live", ["refused": .int(live)])
+                await r.pause(r.configuration.modelPollInterval)
+            }
+        }
+        return nil
+    }
+
+    /// `version` loaded and checked against this spec, or `.modelUnavailable`.
+    private func usable(_ version: Int64, _ store: ModelStore) async throws -> ModelSet {
+        let r = runtime
+        guard let set = try await r.retryingDatabase("load model \(version)", { try await store.load(version: version) }) else {
+            throw ServiceError(.modelUnavailable, "version \(version) is not in \(r.configuration.schema).models")
+        }
+        if let problem = r.compatibility.problem(with: set) { throw ServiceError(.modelUnavailable, problem) }
+        return set
+    }
+
+    /// Another instance stored the first model set while this one was collecting: use it.
+    func adoptOthersColdStart(decoder: EventDecoder) async throws -> BatchDecider? {
+        let r = runtime
+        guard try await r.retryingDatabase("live model version", { try await ModelStore(connection: r.connection, schema: r.configuration.schema).liveVersion() }) != nil else {
+            return nil
+        }
+        r.log.info("another instance stored the first model set")
+        guard let decider = try await startupModels(decoder: EventDecoder()) else { return nil }
+        try await rewind()
+        return decider
+    }
+
+    /// Trains and stores the first model set from `events` once they are `minimum` (nil
+    /// before that), then rewinds every owned partition to its stored state so the messages
+    /// seen meanwhile are decided. Another instance may win the race; its set is used then.
+    func finishColdStart(_ events: [TransactionEvent], decoder: EventDecoder, minimum: Int) async throws -> BatchDecider? {
+        let r = runtime, c = r.configuration
+        let store = ModelStore(connection: r.connection, schema: c.schema)
+        if try await r.retryingDatabase("live model version", { try await store.liveVersion() }) != nil {
+            r.log.info("another instance stored the first model set")
+            guard let decider = try await startupModels(decoder: decoder) else { return nil }
+            try await rewind()
+            return decider
+        }
+        guard events.count >= minimum else {
+            if minimum <= 64 {
+                throw ServiceError(.coldStartStarved, "the stream went idle after \(events.count) valid events; a first model needs 64")
+            }
+            return nil
+        }
+        r.log.info("cold start: training the first model set", ["events": .int(Int64(events.count))])
+        let started = ContinuousClock.now
+        let trained = try await trainWhilePolling(events)
+        let trainedAt = ContinuousClock.now
+        let live = try await r.retryingDatabase("store the first model", { try await store.promoteFirst(trained) })
+        r.log.info(live.version == trained.version && live.checksum == trained.checksum
+                   ? "cold start: first model set stored" : "cold start: another instance stored the first model set first; using it",
+                   ["version": .int(live.version), "events": .int(Int64(events.count)),
+                    "training_ms": .int(Int64((trainedAt - started).seconds * 1000)), "storing_ms": .int(Int64((ContinuousClock.now - trainedAt).seconds * 1000))])
+        let decider = try makeDecider(live, decoder: decoder)
+        try await rewind()
+        return decider
+    }
+
+    /// Trains the first model set on a thread of its own while the loop keeps polling, so the
+    /// member stays in the group however long training takes (a loop blocked past
+    /// max.poll.interval.ms loses its partitions). Messages polled meanwhile are dropped: the
+    /// rewind after the cold start reads them again.
+    private func trainWhilePolling(_ events: [TransactionEvent]) async throws -> ModelSet {
+        let r = runtime, c = r.configuration
+        let result = Mutex<Result<ModelSet, any Error>?>(nil)
+        let spec = c.featureSpec, share = r.budget.share
+        let thread = Thread {
+            let outcome = Result { try ColdStart.train(events: events, spec: spec, state: share) }
+            result.withLock { $0 = outcome }
+        }
+        thread.name = "vigil-cold-start"
+        thread.start()
+        while true {
+            if let outcome = result.withLock({ $0 }) { return try outcome.get() }
+            for message in try await r.consumer.pollAvailable(maxMessages: c.batchSize, timeout: .milliseconds(50)) {
+                r.continuity.delivered(message.topicPartition, through: message.offset)
+            }
+            r.telemetry.loopIteration(modelsLoaded: false, ownedPartitions: r.ownership.owned.count)
+        }
+    }
+
+    /// Every owned partition back to its stored state and start offset.
+    func rewind() async throws {
+        for partition in runtime.ownership.owned {
+            try await restoreAndSeek(partition)
+        }
+    }
+
+    private func restoreAndSeek(_ partition: KafkaTopicPartition) async throws {
+        let r = runtime
+        let restoration = try await r.retryingDatabase("restore \(partition)") { try await r.restorer.restore(partition) }
+        let start = r.ownership.assigned(partition, restoration)
+        r.continuity.assigned(partition, committedNext: restoration.committedNext)
+        guard !r.continuity.isHalted(partition) else { return }
+        try await r.consumer.seek(partition, to: start)
+    }
+
+    // MARK: Batches
+
+    /// Decides a batch and writes it in one transaction. A fenced batch is dropped and its
+    /// partitions restored from the database (the next rebalance will take them away).
+    func process(_ messages: [KafkaMessage], decider: BatchDecider, summary: inout PipelineSummary) async throws {
+        let r = runtime, c = r.configuration
+        var groups = BatchDecider.byPartition(messages).filter { !r.continuity.isHalted($0.0) }
+        var leases = r.ownership.checkOut(groups.map(\.0))
+        var batch = AuditBatch()
+        var halting: [(KafkaTopicPartition, String)] = []
+        for (i, (partition, group)) in groups.enumerated() {
+            if let last = group.last { r.continuity.delivered(partition, through: last.offset) }
+            guard let lease = leases[partition],
+                  let jump = OffsetContinuityRules.undecidedJump(offsets: group.lazy.map(\.offset), position: lease.position,
+                                                                  committedNext: lease.committedNext) else { continue }
+            let first = group[group.startIndex + jump.index].offset
+            let logStart = await logStart(of: partition)
+            guard logStart.map({ OffsetContinuityRules.isRetentionGap(expected: jump.expected, logStart: $0) }) ?? true else {
+                r.log.debug("offsets skipped inside the log (transaction markers or compaction)",
+                            ["partition": .string(partition.description), "expected": .int(jump.expected), "delivered": .int(first)])
+                continue
+            }
+            let anomaly = AuditBatch.OffsetAnomaly(partition: partition, kind: .retentionGap, storedOffset: jump.expected,
+                                                   logOffset: logStart ?? first, action: c.offsetAnomalyPolicy)
+            batch.offsetAnomalies.append(anomaly)
+            r.telemetry.offsetAnomaly(.retentionGap)
+            let reason = "retention gap: stored offset \(jump.expected), the log now starts at \(anomaly.logOffset)"
+            r.log.error("offset gap: messages past the stored offset were removed from the log before they were decided",
+                        ["partition": .string(partition.description), "stored_offset": .int(jump.expected),
+                         "log_start": .int(anomaly.logOffset), "first_delivered": .int(first), "action": .string(c.offsetAnomalyPolicy.rawValue)])
+            if c.offsetAnomalyPolicy == .halt {
+                groups[i].1 = group.prefix(jump.index)
+                halting.append((partition, reason))
+            }
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var decidedLeases: [PartitionOwnership.StateMachine.Lease] = []
+        do {
+            for (partition, group) in groups {
+                guard var lease = leases.removeValue(forKey: partition) else { continue }  // not ours any more
+                if partition.topic == c.labelsTopic {
+                    decider.record(labels: group, lease: &lease, into: &batch)
+                } else {
+                    try decider.decide(group, lease: &lease, into: &batch)
+                }
+                decidedLeases.append(lease)
+            }
+        } catch {
+            _ = r.ownership.checkIn(decidedLeases + leases.values, committed: false)
+            r.telemetry.batchFailed()
+            throw error
+        }
+        let written = clock.now
+        let committed = try await commit(batch)
+        if !committed {
+            let restore = r.ownership.checkIn(decidedLeases + leases.values, committed: false)
+            summary.fencedBatches += 1
+            r.telemetry.batchFenced(consumed: messages.count)
+            r.log.warning("batch fenced: another member owns a partition; batch dropped",
+                          ["partitions": .string(restore.map(\.description).joined(separator: ","))])
+            for partition in restore { try await restoreAndSeek(partition) }
+            return
+        }
+        _ = r.ownership.checkIn(decidedLeases + leases.values, committed: true)
+        for (partition, reason) in halting { try await halt(partition, reason: reason) }
+        r.telemetry.batchCommitted(batch, consumed: messages.count, timestamps: messages, total: clock.now - started, commit: clock.now - written)
+        if c.recordLatencies {
+            let committedAt = Date().timeIntervalSince1970 * 1000
+            for message in messages {
+                if let t = message.timestampMilliseconds { summary.latenciesMilliseconds.append(committedAt - Double(t)) }
+            }
+        }
+        summary.decideSeconds += (written - started).seconds
+        summary.writeSeconds += (clock.now - written).seconds
+        summary.batches += 1
+        summary.decided += batch.decisions.count
+        summary.deadLettered += batch.deadLetters.count
+        summary.labels += batch.labels.count
+        summary.alerts += batch.decisions.reduce(0) { $0 + ($1.decision.outcome.raisesAlert ? 1 : 0) }
+        summary.offsetAnomalies += batch.offsetAnomalies.count
+    }
+
+    /// Writes `batch`, riding out database faults: a transient failure is retried with
+    /// backoff, and before each retry the stored offsets tell what the failed attempt did
+    /// (its COMMIT may have been applied with the reply lost). True when the batch is stored,
+    /// false when another member owns one of its partitions.
+    func commit(_ batch: AuditBatch) async throws -> Bool {
+        let r = runtime
+        let consumer = r.consumer
+        // A member that lost its partitions (missed max.poll.interval.ms while stalled) rolls
+        // back at once instead of committing, and so releases the offset row locks.
+        let stillOwner: @Sendable () throws -> Void = {
+            if consumer.isAssignmentLost {
+                throw ServiceError(.partitionFenced, "this member lost its partitions (session or poll interval timed out); batch rolled back")
+            }
+        }
+        var attempt = 0
+        while true {
+            do {
+                try await r.writer.write(batch, beforeCommit: stillOwner)
+                if attempt > 0 { r.telemetry.databaseRecovered() }
+                return true
+            } catch let error as ServiceError where error.code == .partitionFenced {
+                if attempt > 0 { r.telemetry.databaseRecovered() }
+                return false
+            } catch where DatabaseFaults.isTransient(error) {
+                attempt += 1
+                let wait = r.configuration.databaseRetry.wait(afterAttempt: attempt, unit: Double.random(in: 0..<1))
+                r.telemetry.databaseRetry()
+                r.log.warning("database unavailable; retrying the batch", ["attempt": .int(Int64(attempt)), "wait_ms": .int(Int64(wait.seconds * 1000)),
+                                                                          "error": .string("\(error)")])
+                guard await r.pause(wait) else { throw error }
+                guard !batch.offsets.isEmpty else { continue }  // nothing to resolve: the rest is idempotent
+                let stored: [KafkaTopicPartition: Int64]
+                do { stored = try await storedOffsets(batch.offsets.map(\.partition)) } catch where DatabaseFaults.isTransient(error) { continue }
+                let outcome = CommitResolution.resolve(batch.offsets, stored: stored)
+                r.telemetry.commitResolved(outcome)
+                r.log.warning("batch outcome read back from the stored offsets", ["outcome": .string(outcome.rawValue),
+                                                                                  "partitions": .int(Int64(batch.offsets.count))])
+                switch outcome {
+                case .committed:
+                    r.telemetry.databaseRecovered()
+                    return true
+                case .notCommitted:
+                    continue
+                case .moved:
+                    r.telemetry.databaseRecovered()
+                    return false
+                }
+            }
+        }
+    }
+
+    /// `consumer_offsets.next_offset` of `partitions` for this group (absent: no row).
+    func storedOffsets(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+        let c = runtime.configuration
+        let rows = try await runtime.connection.query(
+            "SELECT topic, kafka_partition, next_offset FROM \(quoteIdentifier(c.schema)).consumer_offsets WHERE group_id = $1",
+            [.text(c.groupID)])
+        let wanted = Set(partitions)
+        var stored: [KafkaTopicPartition: Int64] = [:]
+        for row in rows {
+            let partition = KafkaTopicPartition(topic: try row.decode(0), partition: try row.decode(1))
+            if wanted.contains(partition) { stored[partition] = try row.decode(2) }
+        }
+        return stored
+    }
+
+    // MARK: Offset continuity
+
+    /// The log's first offset, asked up to three times; nil when the broker does not answer
+    /// (the jump is then taken as a gap: it skipped offsets past the stored one).
+    private func logStart(of partition: KafkaTopicPartition) async -> Int64? {
+        for attempt in 0..<3 {
+            if let w = try? await runtime.consumer.watermarks(partition, timeout: .seconds(2)) { return w.low }
+            if attempt < 2 { await runtime.pause(.milliseconds(500)) }
+        }
+        return nil
+    }
+
+    /// Partitions not yet seen to reach their stored offset: compared with the log end once
+    /// their grace has passed; twice short is a stored offset past the log end.
+    func checkLogEnds() async throws {
+        let r = runtime, c = r.configuration
+        for (partition, committed) in r.continuity.due() {
+            guard let w = try? await r.consumer.watermarks(partition, timeout: .seconds(2)) else { continue }
+            guard case .pastLogEnd(_, let end) = r.continuity.observed(partition, logEnd: w.high) else { continue }
+            r.telemetry.offsetAnomaly(.pastLogEnd)
+            r.log.error("stored offset past the log end: the topic was re-created or truncated",
+                        ["partition": .string(partition.description), "stored_offset": .int(committed), "log_end": .int(end),
+                         "action": .string(c.offsetAnomalyPolicy.rawValue)])
+            var batch = AuditBatch()
+            batch.offsetAnomalies.append(AuditBatch.OffsetAnomaly(partition: partition, kind: .pastLogEnd, storedOffset: committed,
+                                                                  logOffset: end, action: c.offsetAnomalyPolicy))
+            _ = try await commit(batch)
+            if c.offsetAnomalyPolicy == .halt {
+                try await halt(partition, reason: "stored offset \(committed) is past the log end \(end)")
+            }
+        }
+    }
+
+    private func halt(_ partition: KafkaTopicPartition, reason: String) async throws {
+        let r = runtime
+        r.continuity.halt(partition, reason: reason)
+        try await r.consumer.pause([partition])
+        r.telemetry.partitionsHalted(r.continuity.halted)
+        r.log.error("partition halted: it is no longer consumed until an operator acts (see docs/serve.md, Offset anomalies)",
+                    ["partition": .string(partition.description), "reason": .string(reason)])
+    }
+}
