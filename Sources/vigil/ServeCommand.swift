@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
             review_threshold, block_threshold, feature_spec, max_cards, recent_events, metrics_port, metrics_address, health_stall_ms,
             lag_interval_ms, training, training_min_labels, training_publish_every_labels, training_publish_interval_ms,
+            training_labels_per_step, training_frauds_per_step, training_publish_min_labels,
             training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, offset_anomaly_policy (halt|skip),
             offset_check_grace_ms, db_statement_timeout_ms, db_lock_timeout_ms, db_idle_in_transaction_timeout_ms,
             db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms,

@@ -20,7 +20,7 @@ import Testing
     @Test func trainingSettingsComeFromTheFileAndAreValidated() throws {
         #expect(ServeConfiguration().training)  // on by default
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-serve-\(UUID().uuidString).json")
-        try Data(#"{"brokers": "a:1", "training": false, "training_publish_interval_ms": 1500, "training_min_labels": 40, "training_publish_every_labels": 80, "training_min_publish_gap_ms": 250, "training_guard_window": 900, "training_guard_min_frauds": 7}"#.utf8).write(to: file)
+        try Data(#"{"brokers": "a:1", "training": false, "training_publish_interval_ms": 1500, "training_min_labels": 40, "training_publish_every_labels": 80, "training_min_publish_gap_ms": 250, "training_guard_window": 900, "training_guard_min_frauds": 7, "training_labels_per_step": 4, "training_frauds_per_step": 0, "training_publish_min_labels": 32}"#.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         var c = try ServeConfiguration.load(file: file.path, environment: [:])
         #expect(!c.training)
@@ -29,6 +29,7 @@ import Testing
         #expect(c.trainer.publishEveryLabels == 80)
         #expect(c.trainer.minimumPublishGap == .milliseconds(250))
         #expect(c.trainer.guardWindow == 900 && c.trainer.guardMinimumFrauds == 7)
+        #expect(c.trainer.labelsPerStep == 4 && c.trainer.fraudsPerStep == 0 && c.trainer.publishMinimumLabels == 32)
         c.trainer.publishEveryLabels = 0
         try c.validate()  // training off: its settings do not matter
         c.training = true

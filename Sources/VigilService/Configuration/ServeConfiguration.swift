@@ -67,10 +67,12 @@ public struct ServeConfiguration: Sendable {
     /// guarded candidates are stored and promoted in `models`. Default: true.
     public var training = true
     /// The learner's knobs; production defaults: every label learnt within milliseconds of its
-    /// arrival, a publication check every 1,000 labels or 30 s, publications at least 1 s apart,
-    /// the classifier learning from 200 labels on. Config keys `training_min_labels`,
-    /// `training_publish_every_labels`, `training_publish_interval_ms`,
-    /// `training_min_publish_gap_ms`, `training_guard_window`, `training_guard_min_frauds`.
+    /// arrival (steps of 8, a fraud label in a step of its own), a publication check every
+    /// 1,000 labels or 30 s once 64 were learnt, publications at least 1 s apart, the classifier
+    /// learning from 200 labels on. Config keys `training_min_labels`, `training_labels_per_step`,
+    /// `training_frauds_per_step`, `training_publish_every_labels`, `training_publish_interval_ms`,
+    /// `training_publish_min_labels`, `training_min_publish_gap_ms`, `training_guard_window`,
+    /// `training_guard_min_frauds`.
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
@@ -139,6 +141,9 @@ public struct ServeConfiguration: Sendable {
         var kafka: [String: String]?
         var training: Bool?
         var training_min_labels: Int?
+        var training_labels_per_step: Int?
+        var training_frauds_per_step: Int?
+        var training_publish_min_labels: Int?
         var training_publish_every_labels: Int?
         var training_publish_interval_ms: Int?
         var training_min_publish_gap_ms: Int?
@@ -188,6 +193,9 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.kafka { kafkaProperties.merge(v) { _, new in new } }
         if let v = settings.training { training = v }
         if let v = settings.training_min_labels { trainer.minimumLabels = v }
+        if let v = settings.training_labels_per_step { trainer.labelsPerStep = v }
+        if let v = settings.training_frauds_per_step { trainer.fraudsPerStep = v }
+        if let v = settings.training_publish_min_labels { trainer.publishMinimumLabels = v }
         if let v = settings.training_publish_every_labels { trainer.publishEveryLabels = v }
         if let v = settings.training_publish_interval_ms { trainer.publishInterval = .milliseconds(v) }
         if let v = settings.training_min_publish_gap_ms { trainer.minimumPublishGap = .milliseconds(v) }
