@@ -14,8 +14,10 @@ struct ServeCommand: AsyncParsableCommand {
             batch_wait_ms, snapshot_every, dead_letter_payload_limit, session_timeout_ms, cold_start_events,
             review_threshold, block_threshold, feature_spec, max_cards, recent_events, metrics_port, metrics_address, health_stall_ms,
             lag_interval_ms, training, training_min_labels, training_publish_every_labels, training_publish_interval_ms,
-            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
-            VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS), then these flags.
+            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, kafka {librdkafka properties},
+            audit {signing_key_file, features, feature_sample_rate}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
+            VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS,
+            VIGIL_AUDIT_SIGNING_KEY_FILE), then these flags.
             GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
             SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0.
@@ -39,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not train and promote new models while serving.") var noTraining = false
     @Option(help: "Port of /metrics, /healthz and /readyz (default 9464; 0 disables).") var metricsPort: Int?
     @Option(help: "Address the metrics endpoint binds to (default 127.0.0.1).") var metricsAddress: String?
+    @Option(help: "Key file that signs every audit chain link (see vigil audit keygen).") var auditSigningKeyFile: String?
 
     func validate() throws {
         if let exitWhenIdle, ServeConfiguration.parseDuration(exitWhenIdle) == nil {
@@ -67,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         if noTraining { c.training = false }
         if let metricsPort { c.telemetry.port = metricsPort }
         if let metricsAddress { c.telemetry.address = metricsAddress }
+        if let auditSigningKeyFile { c.audit.signingKeyFile = auditSigningKeyFile }
         return c
     }
 

@@ -71,6 +71,8 @@ public struct ServeConfiguration: Sendable {
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
+    /// Feature vectors kept in the audit trail and the chain's signing key (AuditConfiguration.swift).
+    public var audit = AuditConfiguration()
 
     public init() {}
 
@@ -80,6 +82,7 @@ public struct ServeConfiguration: Sendable {
         if let file { try configuration.apply(file: file) }
         configuration.apply(environment: environment)
         try configuration.telemetry.apply(environment: environment)
+        configuration.audit.apply(environment: environment)
         return configuration
     }
 
@@ -151,6 +154,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.training_guard_window { trainer.guardWindow = v }
         if let v = settings.training_guard_min_frauds { trainer.guardMinimumFrauds = v }
         try telemetry.apply(fileData: data, file: file)
+        try audit.apply(fileData: data, file: file)
     }
 
     public mutating func apply(environment: [String: String]) {
@@ -184,6 +188,7 @@ public struct ServeConfiguration: Sendable {
         }
         do { _ = try DecisionPolicy(configuration: decisionPolicy) } catch { throw fail("\(error)") }
         try telemetry.validate()
+        try audit.validate()
     }
 
     static func brokerList(_ text: String) -> [String] {

@@ -65,7 +65,7 @@ public final class FraudPipeline {
         let ownership = PartitionOwnership()
         let restorer = PartitionRestorer(connection: connection, schema: c.schema, groupID: c.groupID, spec: c.featureSpec,
                                          stateConfiguration: c.featureState, log: log, statelessTopics: Set(c.labelsTopic.map { [$0] } ?? []))
-        let writer = AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName)
+        let writer = try AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName, audit: c.audit)
         let store = ModelStore(connection: connection, schema: c.schema)
         let rebalances = RebalanceCounter()
         let handler = OwnershipHandler(ownership: ownership, restorer: restorer, writer: writer, log: log, rebalances: rebalances)
@@ -202,7 +202,8 @@ public final class FraudPipeline {
         let extractor = try FeatureExtractor(spec: c.featureSpec, configuration: c.featureState)
         let scorer = try RiskScorer(registry: ModelRegistry(initial: models), extractor: extractor)
         return try BatchDecider(scorer: scorer, policy: DecisionPolicy(configuration: c.decisionPolicy), decoder: decoder,
-                                spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit)
+                                spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit,
+                                retention: c.audit.retention)
     }
 
     /// Trains and stores the first model set once `pending` holds `minimum` valid events
