@@ -80,6 +80,8 @@ public struct PartitionReport: Sendable {
 public struct VerifyReport: Sendable {
     public var partitions: [PartitionReport] = []
     public var seconds: Double = 0
+
+    public init() {}
     public var isIntact: Bool { partitions.allSatisfy(\.isIntact) }
     public var rowsCovered: Int64 { partitions.reduce(0) { $0 + $1.rowsCovered } }
     public var linksChecked: Int { partitions.reduce(0) { $0 + $1.linksChecked } }
