@@ -67,8 +67,9 @@ public final class FraudPipeline {
                                          stateConfiguration: c.featureState, log: log, statelessTopics: Set(c.labelsTopic.map { [$0] } ?? []))
         let writer = try AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName, audit: c.audit)
         let store = ModelStore(connection: connection, schema: c.schema)
+        let handOver = AuditHandOver(writer, telemetry: telemetry)
         let rebalances = RebalanceCounter()
-        let handler = OwnershipHandler(ownership: ownership, restorer: restorer, writer: writer, log: log, rebalances: rebalances)
+        let handler = OwnershipHandler(ownership: ownership, restorer: restorer, writer: writer, handOver: handOver, log: log, rebalances: rebalances)
 
         var summary = PipelineSummary()
         let decoder = EventDecoder()
@@ -144,7 +145,7 @@ public final class FraudPipeline {
                         if decider == nil && !pending.isEmpty {
                             decider = try await coldStart(pending, store: store, decoder: decoder, minimum: 64)
                             try await process(pending, decider: decider!, consumer: consumer, ownership: ownership,
-                                              restorer: restorer, writer: writer, summary: &summary)
+                                              restorer: restorer, handOver: handOver, summary: &summary)
                             pending = []
                             idleSince = .now
                             continue
@@ -165,7 +166,7 @@ public final class FraudPipeline {
                     pending = []
                 }
                 try await process(batch, decider: decider!, consumer: consumer, ownership: ownership, restorer: restorer,
-                                  writer: writer, summary: &summary)
+                                  handOver: handOver, summary: &summary)
                 if let firstMessageAt { summary.activeSeconds = (ContinuousClock.now - firstMessageAt).seconds }
                 if ContinuousClock.now - progressAt >= c.progressInterval {
                     let rate = Double(summary.decided - progressDecided) / (ContinuousClock.now - progressAt).seconds
@@ -176,8 +177,11 @@ public final class FraudPipeline {
                     progressDecided = summary.decided
                 }
             }
+            let lastCommit = try await settle(await handOver.drain(), consumer: consumer, ownership: ownership, restorer: restorer, summary: &summary)
+            if let firstMessageAt, let lastCommit { summary.activeSeconds = (lastCommit - firstMessageAt).seconds }
         } catch {
             failure = error
+            _ = await handOver.drain()
         }
         lagWatch.cancel()
         await lagWatch.value  // no lag query may race the close below
@@ -228,17 +232,17 @@ public final class FraudPipeline {
         return try makeDecider(live, decoder: decoder)
     }
 
-    /// Decides a batch and writes it in one transaction. A fenced batch is dropped and its
-    /// partitions restored from the database (the next rebalance will take them away).
+    /// Decides a batch and hands it to the writer, which writes it in one transaction while
+    /// the next batch is decided (AuditHandOver). A fenced batch is dropped, and its partitions
+    /// restored from the database (the next rebalance will take them away).
     func process(_ messages: [KafkaMessage], decider: BatchDecider, consumer: KafkaConsumer, ownership: PartitionOwnership,
-                 restorer: PartitionRestorer, writer: AuditWriter, summary: inout PipelineSummary) async throws {
+                 restorer: PartitionRestorer, handOver: AuditHandOver, summary: inout PipelineSummary) async throws {
         let groups = BatchDecider.byPartition(messages)
         var leases = ownership.checkOut(groups.map(\.0))
         var batch = AuditBatch()
         var decided: [PartitionOwnership.StateMachine.Lease] = []
         let clock = ContinuousClock()
         let started = clock.now
-        var written = started
         do {
             for (partition, group) in groups {
                 guard var lease = leases.removeValue(forKey: partition) else { continue }  // not ours any more
@@ -249,35 +253,18 @@ public final class FraudPipeline {
                 }
                 decided.append(lease)
             }
-            written = clock.now
-            try await writer.write(batch)
         } catch {
-            let restore = ownership.checkIn(decided + leases.values, committed: false)
-            let fenced = (error as? ServiceError)?.code == .partitionFenced
-            if fenced { summary.fencedBatches += 1; telemetry.batchFenced(consumed: messages.count) } else { telemetry.batchFailed() }
-            log.warning(fenced ? "batch fenced: another member owns a partition; batch dropped" : "batch failed; rolled back",
-                        ["error": .string("\(error)"), "partitions": .string(restore.map(\.description).joined(separator: ","))])
-            if !fenced { throw error }
-            for partition in restore {
-                let start = ownership.assigned(partition, try await restorer.restore(partition))
-                try await consumer.seek(partition, to: start)
-            }
-            return
+            _ = ownership.checkIn(decided + leases.values, committed: false)
+            telemetry.batchFailed()
+            log.warning("batch failed; rolled back", ["error": .string("\(error)")])
+            throw error
         }
+        // The next batch is decided from these leases while this one is written; if the write
+        // is not committed, settle() takes them back.
         _ = ownership.checkIn(decided, committed: true)
-        telemetry.batchCommitted(batch, consumed: messages.count, timestamps: messages, total: clock.now - started, commit: clock.now - written)
-        if configuration.recordLatencies {
-            let committedAt = Date().timeIntervalSince1970 * 1000
-            for message in messages {
-                if let t = message.timestampMilliseconds { summary.latenciesMilliseconds.append(committedAt - Double(t)) }
-            }
-        }
-        summary.decideSeconds += (written - started).seconds
-        summary.writeSeconds += (clock.now - written).seconds
-        summary.batches += 1
-        summary.decided += batch.decisions.count
-        summary.deadLettered += batch.deadLetters.count
-        summary.labels += batch.labels.count
-        summary.alerts += batch.decisions.reduce(0) { $0 + ($1.decision.outcome.raisesAlert ? 1 : 0) }
+        summary.count(batch)
+        let finished = await handOver.submit(PendingWrite(batch: batch, messages: messages, leases: decided.map { ($0.partition, $0.generation) },
+                                                          started: started, decided: clock.now))
+        try await settle(finished, consumer: consumer, ownership: ownership, restorer: restorer, summary: &summary)
     }
 }

@@ -9,6 +9,9 @@ public struct OwnershipHandler: KafkaPartitionHandler {
     let ownership: PartitionOwnership
     let restorer: PartitionRestorer
     let writer: AuditWriter
+    /// The batch in writing finishes before a revocation returns: the next owner must read
+    /// the offset it commits.
+    let handOver: AuditHandOver
     let log: ServiceLog
     /// Bumped on every rebalance, so the idle timer restarts when ownership changes.
     let rebalances: RebalanceCounter
@@ -29,6 +32,7 @@ public struct OwnershipHandler: KafkaPartitionHandler {
 
     public func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {
         rebalances.bump()
+        await handOver.settle()
         let leases = ownership.revoked(partitions)
         await snapshot(leases)
         log.info("partitions revoked", ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
