@@ -62,6 +62,7 @@ struct AuditRowBenchmark: AsyncParsableCommand {
         await connection.close()
 
         let base = results["legacy"].map(Measurement.median)
+        // Migration 0008's row is "chosen"; "legacy" is 0001's.
         print("\nmedians of \(rounds) rounds; server CPU is the PostgreSQL backend's user+system time (steadier than rows/s on a busy machine)")
         print("layout                  rows/s  vs legacy  CPU µs/row  CPU vs legacy  WAL B/row  tuple B  heap B/row  index B/row  total B/row  what")
         var figures: [String: Any] = ["bench": "audit-row", "rows": source.events.count, "batch": batch, "rounds": rounds,

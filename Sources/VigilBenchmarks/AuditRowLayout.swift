@@ -1,4 +1,4 @@
-// The decision-row layouts `tools/bench audit-row` compares: today's row and the lean row,
+// The decision-row layouts `tools/bench audit-row` compares: migration 0001's row and 0008's ("chosen"),
 // each with one column or index changed, so every column's and index's cost is measured
 // alone. A layout is a table definition and the COPY encoder of its columns.
 import Foundation
@@ -28,9 +28,9 @@ struct AuditRowLayout: Sendable {
         var partitionFirstKey = true
         /// Identifier columns (topic, event_id, card_id, merchant_id) with COLLATE "C": btree
         /// comparisons are memcmp, whatever the database's locale.
-        var cCollation = true
-        var eventIndex = EventIndex.btree
-        var cardIndex = CardIndex.card
+        var cCollation = false
+        var eventIndex = EventIndex.hash
+        var cardIndex = CardIndex.hash
         var partitioned = true
         /// Event ids as random UUIDs: an event index then takes random inserts, as with many producers.
         var randomEventIDs = false
@@ -46,12 +46,15 @@ struct AuditRowLayout: Sendable {
     var note: String
     var options: Options
 
-    static let legacy = Options(alignedOrder: false, features: .everyRow, reasons: .json, partitionFirstKey: false, cCollation: false, cardIndex: .cardTime)
+    static let legacy = Options(alignedOrder: false, features: .everyRow, reasons: .json, partitionFirstKey: false, cCollation: false,
+                                eventIndex: .btree, cardIndex: .cardTime)
+
+    /// Migration 0008's row: every other layout changes one thing of it (or is 0001's).
+    static let chosen = Options()
 
     static func variants() -> [AuditRowLayout] {
-        let lean = Options()
         func v(_ name: String, _ note: String, _ change: (inout Options) -> Void) -> AuditRowLayout {
-            var o = lean
+            var o = chosen
             change(&o)
             return AuditRowLayout(name: name, note: note, options: o)
         }
@@ -59,30 +62,26 @@ struct AuditRowLayout: Sendable {
         compact.features = .alertsOnly
         compact.reasons = .compact
         return [
-            AuditRowLayout(name: "legacy", note: "migration 0001's row: features on every row, jsonb reasons, key (topic, partition, offset, ts), 3 indexes", options: legacy),
-            AuditRowLayout(name: "legacy-compact", note: "legacy columns and indexes, features on alerted rows only, compact reasons", options: compact),
-            AuditRowLayout(name: "lean", note: "aligned order, features on alerted rows, compact reasons, C collation, key (partition, offset, topic, ts), btree (card_id), btree (event_id)", options: lean),
-            v("lean-c_collation", "lean with the database's collation on text columns") { $0.cCollation = false },
-            v("lean+topic_first_key", "lean with the key (topic, partition, offset, ts)") { $0.partitionFirstKey = false },
-            v("lean+card_time", "lean with btree (card_id, kafka_timestamp)") { $0.cardIndex = .cardRecordTime },
-            v("lean+card_hash", "lean with hash (card_id)") { $0.cardIndex = .hash },
-            v("lean-card_index", "lean without a card index") { $0.cardIndex = .absent },
-            v("lean+event_hash", "lean with hash (event_id)") { $0.eventIndex = .hash },
-            v("lean-event_index", "lean without an event_id index") { $0.eventIndex = .absent },
-            v("lean-key_only", "lean with the unique key only") { $0.eventIndex = .absent; $0.cardIndex = .absent },
-            v("lean-heap", "lean without any index or key") { $0.eventIndex = .absent; $0.cardIndex = .absent; $0.key = false },
-            v("lean+features", "lean with features on every row") { $0.features = .everyRow },
-            v("lean+json", "lean with jsonb reasons") { $0.reasons = .json },
-            v("lean-reasons", "lean without reasons") { $0.reasons = .absent },
-            v("lean-decided_at", "lean without decided_at") { $0.decidedAt = false },
-            v("lean+char", "lean with decision as \"char\"") { $0.decisionChar = true },
-            v("lean+random_ids", "lean with random UUID event ids instead of the simulator's sequential ones") { $0.randomEventIDs = true },
-            v("lean+random_ids+event_hash", "lean with random UUID event ids and hash (event_id)") { $0.randomEventIDs = true; $0.eventIndex = .hash },
-            v("hashed", "lean with hash (event_id), hash (card_id), the database's collation") { $0.eventIndex = .hash; $0.cardIndex = .hash; $0.cCollation = false },
-            v("hashed+c_collation", "hashed with C collation") { $0.eventIndex = .hash; $0.cardIndex = .hash },
-            v("hashed+random_ids", "hashed with random UUID event ids") { $0.eventIndex = .hash; $0.cardIndex = .hash; $0.cCollation = false; $0.randomEventIDs = true },
-            v("hashed+card_btree", "hashed with btree (card_id)") { $0.eventIndex = .hash; $0.cCollation = false },
-            v("hashed+card_btree+random_ids", "hashed with btree (card_id) and random UUID event ids") { $0.eventIndex = .hash; $0.cCollation = false; $0.randomEventIDs = true },
+            AuditRowLayout(name: "legacy", note: "migration 0001's row: features on every row, jsonb reasons, key (topic, partition, offset, ts), btree (event_id), btree (card_id, decided_at)", options: legacy),
+            AuditRowLayout(name: "legacy-compact", note: "0001's columns and indexes, features on alerted rows only, compact reasons", options: compact),
+            AuditRowLayout(name: "chosen", note: "migration 0008: aligned order, features on alerted rows, compact reasons, key (partition, offset, topic, ts), hash (event_id), hash (card_id)", options: chosen),
+            v("chosen+features", "with features on every row") { $0.features = .everyRow },
+            v("chosen+json", "with jsonb reasons") { $0.reasons = .json },
+            v("chosen-reasons", "without reasons") { $0.reasons = .absent },
+            v("chosen-decided_at", "without decided_at") { $0.decidedAt = false },
+            v("chosen+char", "with decision as \"char\"") { $0.decisionChar = true },
+            v("chosen-aligned", "with 0001's column order") { $0.alignedOrder = false },
+            v("chosen+topic_first_key", "with the key (topic, partition, offset, ts)") { $0.partitionFirstKey = false },
+            v("chosen+c_collation", "with COLLATE \"C\" on the identifier columns") { $0.cCollation = true },
+            v("chosen+event_btree", "with btree (event_id)") { $0.eventIndex = .btree },
+            v("chosen-event_index", "without an event_id index") { $0.eventIndex = .absent },
+            v("chosen+card_btree", "with btree (card_id)") { $0.cardIndex = .card },
+            v("chosen+card_time_btree", "with btree (card_id, kafka_timestamp)") { $0.cardIndex = .cardRecordTime },
+            v("chosen-card_index", "without a card index") { $0.cardIndex = .absent },
+            v("chosen-key_only", "with the unique key and no other index") { $0.eventIndex = .absent; $0.cardIndex = .absent },
+            v("chosen-heap", "without any index or key") { $0.eventIndex = .absent; $0.cardIndex = .absent; $0.key = false },
+            v("chosen+random_ids", "with random UUID event ids instead of the simulator's sequential ones") { $0.randomEventIDs = true },
+            v("chosen+random_ids+event_btree", "with random UUID event ids and btree (event_id)") { $0.randomEventIDs = true; $0.eventIndex = .btree },
         ]
     }
 

@@ -19,6 +19,7 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
     @Option(help: "Partitions of the topic.") var partitions = 4
     @Option(help: "Decisions per transaction (and link per partition).") var batch = 5_000
     @Option(help: "Verification runs; the median counts.") var runs = 3
+    @Option(help: "Connections verifying partitions at once (vigil audit verify --jobs).") var jobs = 2
 
     func validate() throws {
         guard rows >= 10_000, partitions > 0, batch > 0, runs > 0 else { throw ValidationError("rows >= 10000, partitions, batch and runs > 0") }
@@ -89,13 +90,19 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
         print("chain: \(written) decisions, \(alerts) alerts on \(partitions) partitions, written by the sink in \(String(format: "%.1f", writeSeconds)) s (\(BenchReport.rate(Double(written) / writeSeconds)) decisions)")
 
         let key = try LinkVerificationKey(keyFile: keyFile)
-        var verifySeconds: [Double] = [], readSeconds: [Double] = [], hashSeconds: [Double] = []
+        var verifySeconds: [Double] = [], singleSeconds: [Double] = [], readSeconds: [Double] = [], hashSeconds: [Double] = []
         var report = VerifyReport()
         let schema = target.schema
         for run in 1...runs {
-            report = try await connection.withSession { session in
+            let configuration = try PostgresConfiguration(url: try BenchReport.environment("VIGIL_DATABASE_URL"))
+            let connections = (0..<jobs).map { _ in PostgresConnection(configuration: configuration, label: "bench.verify") }
+            report = try await AuditVerifier.verify(using: connections, schema: schema, VerifyRequest(keys: [key]))
+            for c in connections { await c.close() }
+            // One connection, for the rate per database process.
+            let single = try await connection.withSession { session in
                 try AuditVerifier(session: session, schema: schema).verify(VerifyRequest(keys: [key]))
             }
+            singleSeconds.append(single.seconds)
             guard report.isIntact, report.rowsCovered == Int64(written) + alerts else {
                 throw ValidationError("verify: intact \(report.isIntact), \(report.rowsCovered) rows of \(Int64(written) + alerts)")
             }
@@ -129,16 +136,17 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
             for row in bytes { sink ^= Array(LinkBuilder.digest(row[...]))[0] }
             hashSeconds.append((ContinuousClock.now - hashStarted).seconds * Double(report.rowsCovered) / Double(bytes.count))
             if sink == 0xFF { print("") }
-            print("run \(run): verify \(String(format: "%.2f", report.seconds)) s, read only \(String(format: "%.2f", read)) s, hash only \(String(format: "%.2f", hashSeconds.last!)) s")
+            print("run \(run): verify \(String(format: "%.2f", report.seconds)) s (\(jobs) connections), \(String(format: "%.2f", singleSeconds.last!)) s (one), read only \(String(format: "%.2f", read)) s, hash only \(String(format: "%.2f", hashSeconds.last!)) s")
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         let n = Double(report.rowsCovered)
         let verifyRate = n / median(verifySeconds), readRate = n / median(readSeconds), hashRate = n / median(hashSeconds)
+        let singleRate = n / median(singleSeconds)
         print("""
             vigil audit verify: \(report.rowsCovered) rows (\(written) decisions, \(alerts) alerts), \(report.linksChecked) signed links: \
-            \(BenchReport.rate(verifyRate)) rows (median of \(runs))
-            limit: reading the same rows in binary format alone \(BenchReport.rate(readRate)) rows; SHA-256 of their bytes alone \(BenchReport.rate(hashRate)) rows; \
-            verify at \(String(format: "%.2f", verifyRate / readRate)) of the read rate
+            \(BenchReport.rate(verifyRate)) rows with \(jobs) connections, \(BenchReport.rate(singleRate)) rows with one (medians of \(runs))
+            limit: reading the same rows in binary format alone, one connection: \(BenchReport.rate(readRate)) rows; SHA-256 of their bytes alone \(BenchReport.rate(hashRate)) rows; \
+            verify on one connection at \(String(format: "%.2f", singleRate / readRate)) of the read rate
             a day of decisions at 1,000 / 10,000 / 100,000 events/s verifies in \(minutes(86_400_000, verifyRate)) / \(minutes(864_000_000, verifyRate)) / \(minutes(8_640_000_000, verifyRate)) minutes
             load average at start: \(loadAtStart); at end: \(BenchReport.loadAverage())
             """)
@@ -149,7 +157,9 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
         figures["verify_rows_per_s"] = verifyRate.rounded()
         figures["read_rows_per_s"] = readRate.rounded()
         figures["hash_rows_per_s"] = hashRate.rounded()
-        figures["ratio_to_read"] = (verifyRate / readRate * 1000).rounded() / 1000
+        figures["ratio_to_read"] = (singleRate / readRate * 1000).rounded() / 1000
+        figures["verify_one_connection_rows_per_s"] = singleRate.rounded()
+        figures["jobs"] = jobs
         figures["minutes_per_day_at_10k_per_s"] = (864_000_000 / verifyRate / 60 * 10).rounded() / 10
         figures["sink_write_decisions_per_s"] = (Double(written) / writeSeconds).rounded()
         figures["load_average_start"] = loadAtStart

@@ -34,6 +34,15 @@ struct AuditChainTests {
             #expect(p.covered == 0..<stored, "\(p.topic)/\(p.partition)")
             #expect(p.headHash?.count == 32)
         }
+        // Partitions verified on two connections at once give the same report.
+        let configuration = try PostgresTestDatabase.configuration()
+        let connections = [PostgresConnection(configuration: configuration), PostgresConnection(configuration: configuration)]
+        let parallel = try await AuditVerifier.verify(using: connections, schema: target.schema,
+                                                      VerifyRequest(keys: [try LinkVerificationKey(keyFile: trail.keyFile)]))
+        for c in connections { await c.close() }
+        #expect(parallel.isIntact)
+        #expect(parallel.partitions.map { "\($0.topic)/\($0.partition)/\($0.rows)/\($0.linksChecked)" }
+                == report.partitions.map { "\($0.topic)/\($0.partition)/\($0.rows)/\($0.linksChecked)" })
         // Without the key the chain is still recomputed; the signatures are only counted.
         let unkeyed = try AuditTestSupport.verify(target.schema)
         #expect(unkeyed.isIntact)

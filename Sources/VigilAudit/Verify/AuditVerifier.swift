@@ -4,6 +4,7 @@
 // views (AuditTrailReader), so the analyst role can run it.
 import Crypto
 import Foundation
+import Synchronization
 import VigilPostgres
 
 /// What to verify and with which keys.
@@ -45,28 +46,82 @@ public struct AuditVerifier {
         reader = AuditTrailReader(session: session, schema: schema)
     }
 
+    /// Verifies the requested partitions one after another on this session.
     public func verify(_ request: VerifyRequest, progress: ((VerifyProgress) -> Void)? = nil) throws -> VerifyReport {
-        if let from = request.fromOffset, let to = request.toOffset, from >= to {
-            throw AuditError(.invalidRequest, "--from-offset \(from) must be below --to-offset \(to)")
-        }
         let started = ContinuousClock.now
         var report = VerifyReport()
-        let partitions = try session.transaction(isolation: .repeatableRead) { _ in
-            try reader.partitions(topic: request.topic, partition: request.partition)
-        }
+        let (partitions, total) = try plan(request)
         var rowsDoneBefore: Int64 = 0
         for (topic, partition) in partitions {
-            let p = try session.transaction(isolation: .repeatableRead) { _ in
-                try verifyPartition(topic: topic, partition: partition, request) { done, total in
-                    progress?(VerifyProgress(topic: topic, partition: partition, rowsDone: rowsDoneBefore + done, rowsTotal: total))
-                }
+            let p = try verify(topic: topic, partition: partition, request) { done in
+                progress?(VerifyProgress(topic: topic, partition: partition, rowsDone: rowsDoneBefore + done, rowsTotal: total))
             }
             rowsDoneBefore += p.rowsCovered
             report.partitions.append(p)
         }
-        let elapsed = ContinuousClock.now - started
-        report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        report.seconds = (ContinuousClock.now - started).seconds
         return report
+    }
+
+    /// Verifies the requested partitions on several connections at once, a partition per
+    /// connection at a time (each partition in its own snapshot, as on one connection).
+    public static func verify(using connections: [PostgresConnection], schema: String, _ request: VerifyRequest,
+                              progress: (@Sendable (VerifyProgress) -> Void)? = nil) async throws -> VerifyReport {
+        guard let first = connections.first else { throw AuditError(.invalidRequest, "no connection to verify with") }
+        let started = ContinuousClock.now
+        let (partitions, total) = try await first.withSession { try AuditVerifier(session: $0, schema: schema).plan(request) }
+        final class Shared: Sendable {
+            let queue: Mutex<ArraySlice<(topic: String, partition: Int32)>>
+            let done = Atomic<Int64>(0)
+            init(_ partitions: [(topic: String, partition: Int32)]) { queue = Mutex(partitions[...]) }
+        }
+        let shared = Shared(partitions)
+        let reports = try await withThrowingTaskGroup(of: [PartitionReport].self) { group in
+            for connection in connections {
+                group.addTask {
+                    try await connection.withSession { session in
+                        let verifier = AuditVerifier(session: session, schema: schema)
+                        var mine: [PartitionReport] = []
+                        while let (topic, partition) = shared.queue.withLock({ $0.popFirst() }) {
+                            var reported: Int64 = 0
+                            mine.append(try verifier.verify(topic: topic, partition: partition, request) { rows in
+                                let all = shared.done.add(rows - reported, ordering: .relaxed).newValue
+                                reported = rows
+                                progress?(VerifyProgress(topic: topic, partition: partition, rowsDone: all, rowsTotal: total))
+                            })
+                        }
+                        return mine
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        var report = VerifyReport()
+        report.partitions = reports.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        report.seconds = (ContinuousClock.now - started).seconds
+        return report
+    }
+
+    /// The partitions a request covers and the rows their links declare (for progress).
+    func plan(_ request: VerifyRequest) throws -> ([(topic: String, partition: Int32)], Int64) {
+        if let from = request.fromOffset, let to = request.toOffset, from >= to {
+            throw AuditError(.invalidRequest, "--from-offset \(from) must be below --to-offset \(to)")
+        }
+        return try session.transaction(isolation: .repeatableRead) { _ in
+            let partitions = try reader.partitions(topic: request.topic, partition: request.partition)
+            var total: Int64 = 0
+            for (topic, partition) in partitions {
+                total += try reader.totals(topic: topic, partition: partition, from: request.fromOffset ?? 0, to: request.toOffset ?? Int64.max).rows
+            }
+            return (partitions, total)
+        }
+    }
+
+    /// One partition in one REPEATABLE READ snapshot; `progress` gets the rows verified so far.
+    public func verify(topic: String, partition: Int32, _ request: VerifyRequest, progress: (Int64) -> Void = { _ in }) throws -> PartitionReport {
+        try session.transaction(isolation: .repeatableRead) { _ in
+            try verifyPartition(topic: topic, partition: partition, request, progress: progress)
+        }
     }
 
     /// One partition's rows of one table in a range: offsets ascending, 32-byte digests flat.
@@ -92,11 +147,10 @@ public struct AuditVerifier {
     }
 
     func verifyPartition(topic: String, partition: Int32, _ request: VerifyRequest,
-                         progress: (Int64, Int64) -> Void) throws -> PartitionReport {
+                         progress: (Int64) -> Void) throws -> PartitionReport {
         var r = PartitionReport(topic: topic, partition: partition)
         let windowed = request.fromOffset != nil
         let from = request.fromOffset ?? 0, to = request.toOffset ?? Int64.max
-        let total = try reader.totals(topic: topic, partition: partition, from: from, to: to)
         func brk(_ kind: ChainBreak.Kind, _ offset: Int64, _ table: AuditTable? = nil, _ link: StoredLink? = nil, _ detail: String = "") {
             r.record(ChainBreak(kind: kind, topic: topic, partition: partition, offset: offset, table: table,
                                 link: link.map { $0.from..<$0.to }, detail: detail))
@@ -153,7 +207,7 @@ public struct AuditVerifier {
                 cursor = Swift.max(cursor, link.to)
                 previous = link
                 done += Int64(link.link.counts.reduce(0) { $0 + Int($1) })
-                progress(done, total.rows)
+                progress(done)
             }
         }
         if let last = previous, r.linksChecked > 0 {
@@ -289,4 +343,8 @@ public struct AuditVerifier {
         }
         brk(.rowsDiffer, link.from, nil, link, "the stored rows do not give the link's hash; the row map cannot tell where")
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -44,6 +44,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     @Option(help: "Key to check signatures with: the HMAC key file, or the Ed25519 private or public key file. Repeat for rotated keys.")
     var keyFile: [String] = []
     @Flag(help: "Print the report as one JSON object instead of text.") var json = false
+    @Option(help: "Partitions verified at once, each on its own connection (the database's reads are the limit).") var jobs = 2
 
     func validate() throws {
         if let databaseURL, let configuration = try? PostgresConfiguration(url: databaseURL), configuration.keywords["password"] != nil {
@@ -52,6 +53,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         if let fromOffset, let toOffset, fromOffset >= toOffset { throw ValidationError("--from-offset must be below --to-offset") }
         if let fromOffset, fromOffset < 0 { throw ValidationError("--from-offset must not be negative") }
         if let partition, partition < 0 { throw ValidationError("--partition must not be negative") }
+        guard (1...32).contains(jobs) else { throw ValidationError("--jobs must be in 1...32") }
         for file in keyFile {
             do { _ = try LinkVerificationKey(keyFile: file) } catch let error as AuditError { throw ValidationError(error.message) }
         }
@@ -65,17 +67,14 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         let report: VerifyReport
         do {
             let configuration = try databaseURL.map(PostgresConfiguration.init(url:)) ?? PostgresConfiguration.fromEnvironment(environment)
-            let connection = PostgresConnection(configuration: configuration, label: "vigil.audit.verify")
-            let schema = self.schema
+            let connections = (0..<jobs).map { PostgresConnection(configuration: configuration, label: "vigil.audit.verify.\($0)") }
             do {
-                report = try await connection.withSession { session in
-                    try AuditVerifier(session: session, schema: schema).verify(request) { progress?.show($0) }
-                }
+                report = try await AuditVerifier.verify(using: connections, schema: schema, request) { progress?.show($0) }
             } catch {
-                await connection.close()
+                for connection in connections { await connection.close() }
                 throw error
             }
-            await connection.close()
+            for connection in connections { await connection.close() }
         } catch let error as PostgresError {
             progress?.clear()
             var message = "vigil audit verify: \(error)"
@@ -168,8 +167,9 @@ final class TerminalProgress: Sendable {
         let elapsed = (now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(p.rowsDone) / seconds : 0
-        var line = "\(p.topic)/\(p.partition): \(AuditVerifyCommand.grouped(p.rowsDone)) rows verified, \(AuditVerifyCommand.grouped(Int64(rate))) rows/s"
-        if p.rowsTotal > p.rowsDone, rate > 0 { line += String(format: ", about %.0f s left in this partition", Double(p.rowsTotal - p.rowsDone) / rate) }
+        var line = "\(AuditVerifyCommand.grouped(p.rowsDone)) of \(AuditVerifyCommand.grouped(p.rowsTotal)) rows verified, \(AuditVerifyCommand.grouped(Int64(rate))) rows/s"
+        if p.rowsTotal > p.rowsDone, rate > 0 { line += String(format: ", about %.0f s left", Double(p.rowsTotal - p.rowsDone) / rate) }
+        line += " (\(p.topic)/\(p.partition))"
         FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
     }
 
