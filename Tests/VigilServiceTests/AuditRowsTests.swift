@@ -82,4 +82,28 @@ struct AuditRowsTests {
         #expect(!FeatureRetention(mode: .none, sampleRate: 1).keeps(.block, partition: 0, offset: 3))
         #expect(FeatureRetention(mode: .alerts, sampleRate: 1).keeps(.allow, partition: 0, offset: 3))
     }
+
+    @Test("audit settings come from the config file's audit object and the environment; bad ones are refused by name")
+    func settings() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = folder.appendingPathComponent("k").path
+        try LinkSigner.generate(.ed25519).secret.write(toFile: key, atomically: true, encoding: .utf8)
+        let file = folder.appendingPathComponent("serve.json")
+        try Data(#"{"brokers": "a:1", "audit": {"features": "all", "feature_sample_rate": 0.25, "signing_key_file": "\#(key)"}}"#.utf8).write(to: file)
+        var c = try ServeConfiguration.load(file: file.path, environment: [:])
+        #expect(c.audit.features == .all && c.audit.featureSampleRate == 0.25 && c.audit.signingKeyFile == key)
+        try c.validate()
+        #expect(try c.audit.signer()?.algorithm == .ed25519)
+        #expect(ServeConfiguration().audit.features == .alerts && ServeConfiguration().audit.signingKeyFile == nil)
+        c = try ServeConfiguration.load(file: file.path, environment: ["VIGIL_AUDIT_SIGNING_KEY_FILE": "/nonexistent/key"])
+        #expect(c.audit.signingKeyFile == "/nonexistent/key")
+        #expect(throws: ServiceError.self) { try c.validate() }
+        c.audit.signingKeyFile = nil
+        c.audit.featureSampleRate = 1.5
+        #expect(throws: ServiceError.self) { try c.validate() }
+        try Data(#"{"audit": {"features": "some"}}"#.utf8).write(to: file)
+        #expect(throws: ServiceError.self) { try ServeConfiguration.load(file: file.path, environment: [:]) }
+    }
 }

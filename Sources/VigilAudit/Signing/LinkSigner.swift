@@ -70,8 +70,9 @@ public struct LinkSigner: Sendable {
     public static func generate(_ algorithm: SigningAlgorithm) -> (secret: String, publicKey: String?) {
         switch algorithm {
         case .hmacSHA256:
-            let key = SymmetricKey(size: .bits256)
-            let bytes = key.withUnsafeBytes { Array($0) }
+            // The system generator reads the kernel's random source (getrandom).
+            var random = SystemRandomNumberGenerator()
+            let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
             return ("hmac-sha256:" + Data(bytes).base64EncodedString(), nil)
         case .ed25519:
             let key = Curve25519.Signing.PrivateKey()
