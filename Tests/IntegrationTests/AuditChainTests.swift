@@ -13,7 +13,7 @@ struct AuditChainTests {
     func intact() async throws {
         let (trail, target) = try await AuditTrailFixture.shared.copy()
         defer { ServeTestSupport.drop(target) }
-        let report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        let report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         #expect(report.isIntact, "\(report.partitions.compactMap(\.firstBreak))")
         #expect(report.partitions.count == 3)
         let s = quoteIdentifier(target.schema)
@@ -44,7 +44,7 @@ struct AuditChainTests {
         #expect(parallel.partitions.map { "\($0.topic)/\($0.partition)/\($0.rows)/\($0.linksChecked)" }
                 == report.partitions.map { "\($0.topic)/\($0.partition)/\($0.rows)/\($0.linksChecked)" })
         // Without the key the chain is still recomputed; the signatures are only counted.
-        let unkeyed = try AuditTestSupport.verify(target.schema)
+        let unkeyed = try await AuditTestSupport.verify(target.schema)
         #expect(unkeyed.isIntact)
         #expect(unkeyed.partitions.allSatisfy { $0.signaturesChecked == 0 && $0.notes.contains { $0.contains("not checked") } })
     }
@@ -59,7 +59,7 @@ struct AuditChainTests {
         let link = try AuditTestSupport.link(session, target.schema, topic: trail.topic, partition: victim.partition, covering: victim.offset)
         try session.execute("UPDATE \(quoteIdentifier(target.schema)).decisions SET risk = risk / 2 WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset = $3",
                             [.text(trail.topic), .int32(victim.partition), .int64(victim.offset)])
-        let report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        let report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         #expect(!report.isIntact)
         let p = try #require(AuditTestSupport.partition(report, trail.topic, victim.partition))
         #expect(p.firstBreak?.kind == .rowChanged)
@@ -82,7 +82,7 @@ struct AuditChainTests {
         let (partition, offset): (Int32, Int64) = (try alert.decode(0), try alert.decode(1))
         try session.execute("DELETE FROM \(s).alerts WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset = $3",
                             [.text(trail.topic), .int32(partition), .int64(offset)])
-        let report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        let report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         let p = try #require(AuditTestSupport.partition(report, trail.topic, partition))
         #expect(p.firstBreak?.kind == .rowMissing)
         #expect(p.firstBreak?.table == .alerts)
@@ -104,7 +104,7 @@ struct AuditChainTests {
             INSERT INTO \(s).decisions (\(AuditTable.decisions.columns.joined(separator: ", ")))
             SELECT \(columns.joined(separator: ", ")) FROM \(s).decisions WHERE topic = $1 AND kafka_partition = 0 AND kafka_offset = $2
             """, [.text(trail.topic), .int64(victim.offset)])
-        var report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        var report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         var p = try #require(AuditTestSupport.partition(report, trail.topic, 0))
         #expect(p.firstBreak?.kind == .rowAdded)
         #expect(p.firstBreak?.table == .decisions)
@@ -117,7 +117,7 @@ struct AuditChainTests {
             INSERT INTO \(s).decisions (\(AuditTable.decisions.columns.joined(separator: ", ")))
             SELECT \(fresh.joined(separator: ", ")) FROM \(s).decisions WHERE topic = $1 AND kafka_partition = 1 AND kafka_offset = $2
             """, [.text(trail.topic), .int64(next - 1), .int64(next + 5)])
-        report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         p = try #require(AuditTestSupport.partition(report, trail.topic, 1))
         #expect(p.firstBreak?.kind == .rowAdded)
         #expect(p.firstBreak?.offset == next + 5)
@@ -136,7 +136,7 @@ struct AuditChainTests {
         #expect(links.count >= 4)
         let middle = links[links.count / 2]
         try session.execute("DELETE FROM \(s).audit_chain WHERE topic = $1 AND kafka_partition = 0 AND from_offset = $2", [.text(trail.topic), .int64(middle.0)])
-        var report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        var report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         var p = try #require(AuditTestSupport.partition(report, trail.topic, 0))
         #expect(p.firstBreak?.kind == .linkRemoved)
         #expect(p.firstBreak?.offset == middle.0)
@@ -145,7 +145,7 @@ struct AuditChainTests {
         let last = links[links.count - 1]
         try session.execute("DELETE FROM \(s).audit_chain WHERE topic = $1 AND kafka_partition = 1", [.text(trail.topic)])
         try session.execute("DELETE FROM \(s).audit_chain WHERE topic = $1 AND kafka_partition = 0 AND from_offset = $2", [.text(trail.topic), .int64(last.0)])
-        report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         p = try #require(AuditTestSupport.partition(report, trail.topic, 0))
         #expect(p.firstBreak?.kind == .linkRemoved)
         #expect(p.breaks >= 2)
@@ -157,7 +157,7 @@ struct AuditChainTests {
         defer { ServeTestSupport.drop(again) }
         try session.execute("DELETE FROM \(quoteIdentifier(again.schema)).audit_chain WHERE topic = $1 AND kafka_partition = 0 AND from_offset = $2",
                             [.text(trail.topic), .int64(last.0)])
-        report = try AuditTestSupport.verify(again.schema, keys: [trail.keyFile])
+        report = try await AuditTestSupport.verify(again.schema, keys: [trail.keyFile])
         p = try #require(AuditTestSupport.partition(report, trail.topic, 0))
         #expect(p.firstBreak?.kind == .linksMissingAtEnd)
         #expect(p.firstBreak?.offset == last.0)
@@ -211,13 +211,13 @@ struct AuditChainTests {
                 """, [.text(trail.topic), .int64(link.fromOffset), .bytea(link.rowsSHA256), .bytea(link.rowMap), .bytea(link.prevHash),
                       .bytea(link.linkHash), .bytea(link.signature!), .text(realKeyID)])
         }
-        let report = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
+        let report = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile])
         let p = try #require(AuditTestSupport.partition(report, trail.topic, 1))
         #expect(p.firstBreak?.kind == .signatureWrong)
         #expect(p.firstBreak?.offset == changedFrom)
         #expect(p.breaks == links.filter { $0.to > victim.offset }.count)
         // Without a key, such a forgery is consistent: signing is what exposes it.
-        let unkeyed = try AuditTestSupport.verify(target.schema)
+        let unkeyed = try await AuditTestSupport.verify(target.schema)
         #expect(AuditTestSupport.partition(unkeyed, trail.topic, 1)?.isIntact == true)
     }
 
@@ -225,9 +225,9 @@ struct AuditChainTests {
     func roles() async throws {
         let (trail, target) = try await AuditTrailFixture.shared.copy()
         defer { ServeTestSupport.drop(target) }
-        let analyst = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile], role: target.analystRole)
+        let analyst = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile], role: target.analystRole)
         #expect(analyst.isIntact)
-        #expect(analyst.rowsCovered == (try AuditTestSupport.verify(target.schema)).rowsCovered)
+        #expect(analyst.rowsCovered == (try await AuditTestSupport.verify(target.schema)).rowsCovered)
         let session = try PostgresTestDatabase.session()
         defer { session.close() }
         let s = quoteIdentifier(target.schema)
@@ -264,8 +264,8 @@ struct AuditChainTests {
         defer { session.close() }
         let victim = try AuditTestSupport.decision(session, target.schema, topic: trail.topic, where: "kafka_partition = 0", index: 700)
         let link = try AuditTestSupport.link(session, target.schema, topic: trail.topic, partition: 0, covering: victim.offset)
-        let whole = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile], VerifyRequest(topic: trail.topic, partition: 0))
-        let windowed = try AuditTestSupport.verify(target.schema, keys: [trail.keyFile],
+        let whole = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile], VerifyRequest(topic: trail.topic, partition: 0))
+        let windowed = try await AuditTestSupport.verify(target.schema, keys: [trail.keyFile],
                                                    VerifyRequest(topic: trail.topic, partition: 0, fromOffset: victim.offset, toOffset: victim.offset + 1))
         #expect(windowed.isIntact)
         #expect(windowed.partitions.count == 1)
@@ -276,10 +276,10 @@ struct AuditChainTests {
         let s = quoteIdentifier(target.schema)
         try session.execute("UPDATE \(s).decisions SET amount = amount + 1 WHERE topic = $1 AND kafka_partition = 0 AND kafka_offset = $2",
                             [.text(trail.topic), .int64(link.1)])
-        #expect(try AuditTestSupport.verify(target.schema, VerifyRequest(topic: trail.topic, partition: 0, fromOffset: link.0, toOffset: link.1)).isIntact)
+        #expect(try await AuditTestSupport.verify(target.schema, VerifyRequest(topic: trail.topic, partition: 0, fromOffset: link.0, toOffset: link.1)).isIntact)
         try session.execute("UPDATE \(s).decisions SET amount = amount + 1 WHERE topic = $1 AND kafka_partition = 0 AND kafka_offset = $2",
                             [.text(trail.topic), .int64(victim.offset)])
-        let broken = try AuditTestSupport.verify(target.schema, VerifyRequest(topic: trail.topic, partition: 0, fromOffset: link.0, toOffset: link.1))
+        let broken = try await AuditTestSupport.verify(target.schema, VerifyRequest(topic: trail.topic, partition: 0, fromOffset: link.0, toOffset: link.1))
         #expect(broken.partitions.first?.firstBreak?.offset == victim.offset)
     }
 }

@@ -46,7 +46,7 @@ import VigilService
         let summaryA = try await first.value, summaryB = try await second.value
         #expect(summaryA.decided + summaryB.decided == messages.count)
         #expect(summaryB.decided > 0, "the second member decided nothing")
-        let report = try AuditTestSupport.verify(target.schema)
+        let report = try await AuditTestSupport.verify(target.schema)
         #expect(report.isIntact, "\(report.partitions.compactMap(\.firstBreak))")
         #expect(report.partitions.count == 4)
         #expect(report.partitions.reduce(0) { $0 + $1.rows[AuditTable.decisions.rawValue] } == Int64(messages.count))
@@ -101,6 +101,11 @@ import VigilService
             try process.run()
             return process
         }
+        // Waiting for a child without holding one of the few cooperative threads (waitUntilExit
+        // would block one for the child's whole run, starving the other tests' consumers).
+        func exited(_ process: Process) async throws {
+            while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        }
         let decisions = "SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions"
         for threshold in [Int64(300 + Int.random(in: 0..<400)), Int64(1_400 + Int.random(in: 0..<400))] {
             let child = try start(["serve", "--config", configFile.path, "--log-level", "error", "--metrics-port", "0"])
@@ -111,18 +116,18 @@ import VigilService
             }
             #expect(progressed, "no progress past \(threshold) decisions")
             kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
+            try await exited(child)
         }
         let last = try start(["serve", "--config", configFile.path, "--log-level", "error", "--metrics-port", "0", "--exit-when-idle", "4s"])
-        last.waitUntilExit()
+        try await exited(last)
         #expect(last.terminationStatus == 0)
         #expect(try ServeTestSupport.scalar(decisions) == Int64(messages.count))
 
         let pipe = Pipe()
         let verify = try start(["audit", "verify", "--schema", target.schema, "--topic", topic, "--key-file", publicKey, "--json"], output: pipe.fileHandleForWriting)
         try pipe.fileHandleForWriting.close()
+        try await exited(verify)  // its report is far below a pipe's buffer
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        verify.waitUntilExit()
         #expect(verify.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
         let report = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
         #expect(report["intact"] as? Bool == true)
@@ -185,7 +190,7 @@ import VigilService
         #expect(try session.query("SELECT count(*) FROM \(s).card_timeline WHERE kind = 'decision'").single().decode(0, as: Int64.self) == Int64(messages.count))
         #expect(try session.query("SELECT sum(decisions)::bigint FROM \(s).decision_summary_daily").single().decode(0, as: Int64.self) == Int64(messages.count))
         // The chain starts at the stored offset, marked as following unchained history.
-        let verified = try AuditTestSupport.verify(target.schema)
+        let verified = try await AuditTestSupport.verify(target.schema)
         #expect(verified.isIntact, "\(verified.partitions.compactMap(\.firstBreak))")
         let p = try #require(AuditTestSupport.partition(verified, topic, 0))
         #expect(p.covered == 400..<Int64(messages.count))

@@ -78,11 +78,18 @@ actor AuditTrailFixture {
     /// A new migrated schema holding a copy of the trail's rows, links and offsets.
     func copy() async throws -> (AuditTrail, MigrationTarget) {
         let trail = try await trail()
-        let target = try ServeTestSupport.migratedSchema()
-        let session = try PostgresTestDatabase.session()
-        defer { session.close() }
-        let from = quoteIdentifier(trail.target.schema), to = quoteIdentifier(target.schema)
-        try session.transaction { session in
+        let from = quoteIdentifier(trail.target.schema)
+        // On a connection's own queue: the cooperative threads stay free for the consumers of
+        // the tests running alongside.
+        let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+        defer { Task { await connection.close() } }
+        let target = try await connection.withSession { session in
+            let target = try PostgresTestDatabase.newTarget()
+            _ = try MigrationRunner(session: session, target: target).migrate(try PostgresTestDatabase.migrations())
+            return target
+        }
+        let to = quoteIdentifier(target.schema)
+        try await connection.transaction { session in
             try session.execute("INSERT INTO \(to).decisions SELECT * FROM \(from).decisions")
             for table in ["alerts", "dead_letters", "labels"] {
                 try session.execute("INSERT INTO \(to).\(table) OVERRIDING SYSTEM VALUE SELECT * FROM \(from).\(table)")
@@ -100,13 +107,23 @@ struct AuditFixtureError: Error, CustomStringConvertible {
 }
 
 enum AuditTestSupport {
-    static func verify(_ schema: String, keys: [String] = [], _ request: VerifyRequest = VerifyRequest(), role: String? = nil) throws -> VerifyReport {
-        let session = try PostgresTestDatabase.session()
-        defer { session.close() }
+    /// Verifies on a connection's own queue (not on a cooperative thread).
+    static func verify(_ schema: String, keys: [String] = [], _ request: VerifyRequest = VerifyRequest(), role: String? = nil) async throws -> VerifyReport {
         var request = request
         request.keys = try keys.map { try LinkVerificationKey(keyFile: $0) }
-        if let role { try session.execute("SET ROLE \(quoteIdentifier(role))") }
-        return try AuditVerifier(session: session, schema: schema).verify(request)
+        let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+        let finalRequest = request
+        do {
+            let report = try await connection.withSession { session in
+                if let role { try session.execute("SET ROLE \(quoteIdentifier(role))") }
+                return try AuditVerifier(session: session, schema: schema).verify(finalRequest)
+            }
+            await connection.close()
+            return report
+        } catch {
+            await connection.close()
+            throw error
+        }
     }
 
     /// The report of one partition.
