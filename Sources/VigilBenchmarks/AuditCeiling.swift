@@ -16,7 +16,11 @@ enum AuditCeiling {
 
     /// Decisions per second of writing the stored decisions and their alerts again, `batch`
     /// decisions (with their alerts) per transaction. The copies stay in the schema.
-    static func measure(connection: PostgresConnection, schema: String, batch: Int) async throws -> Double {
+    /// The rate, and the PostgreSQL backend's CPU per event (nil when /proc cannot tell):
+    /// steadier than the rate on a busy machine.
+    struct Figures { var rate: Double; var cpuMicroseconds: Double? }
+
+    static func measure(connection: PostgresConnection, schema: String, batch: Int) async throws -> Figures {
         let s = quoteIdentifier(schema)
         let decisions = try await connection.query("SELECT * FROM \(s).decisions ORDER BY kafka_partition, kafka_offset")
         let columns = decisions.columns.map(\.name)
@@ -29,7 +33,7 @@ enum AuditCeiling {
     /// every decision with a feature vector of `featureWidth` values (stored vectors where the
     /// sink kept one, zeros of the same width elsewhere: the bytes and the server's work are the
     /// same) and its reasons as 0001's jsonb. Returns the rate and the row's bytes.
-    static func measureBefore(connection: PostgresConnection, schema: String, batch: Int, featureWidth: Int) async throws -> (rate: Double, bytes: RowBytes) {
+    static func measureBefore(connection: PostgresConnection, schema: String, batch: Int, featureWidth: Int) async throws -> (rate: Figures, bytes: RowBytes) {
         let s = quoteIdentifier(schema)
         let day = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
         let from = ISO8601DateFormatter().string(from: day.addingTimeInterval(-86_400)), to = ISO8601DateFormatter().string(from: day.addingTimeInterval(2 * 86_400))
@@ -70,8 +74,10 @@ enum AuditCeiling {
     }
 
     private static func write(_ rows: [[PostgresValue]], columns: [String], keys: [Key], into table: String, connection: PostgresConnection,
-                              schema: String, batch: Int, alertShift: Int64) async throws -> Double {
+                              schema: String, batch: Int, alertShift: Int64) async throws -> Figures {
         let s = quoteIdentifier(schema)
+        let pid = try await connection.backendPID()
+        let cpuBefore = BackendCPU.seconds(pid: pid)
         let alerts = try await connection.query(
             "SELECT \(alertColumns.map(quoteIdentifier).joined(separator: ", ")) FROM \(s).alerts WHERE kafka_offset < $1 ORDER BY kafka_partition, kafka_offset",
             [.int64(offsetShift)])
@@ -94,7 +100,8 @@ enum AuditCeiling {
             }
         }
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
-        return Double(rows.count) / (Double(seconds) + Double(attoseconds) / 1e18)
+        let cpu = BackendCPU.seconds(pid: pid).flatMap { after in cpuBefore.map { (after - $0) / Double(rows.count) * 1e6 } }
+        return Figures(rate: Double(rows.count) / (Double(seconds) + Double(attoseconds) / 1e18), cpuMicroseconds: cpu)
     }
 
     /// `r:amount=12.5;c:x=0.4` as migration 0001 stored reasons: `[{"name":..., "kind":..., "weight":...}]`.
