@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256, HMAC-SHA-256 and Ed25519 for the audit hash chain (BoringSSL underneath).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Telemetry: Prometheus registry/exposition (built on apple/swift-metrics) and the HTTP server for /metrics.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -64,6 +66,13 @@ let package = Package(
             dependencies: ["COpenBLAS"]
         ),
 
+        // The audit trail's hash chain: the canonical row encoding, chain links, signatures and
+        // `vigil audit verify`'s recomputation over the stored rows.
+        .target(
+            name: "VigilAudit",
+            dependencies: ["VigilPostgres", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // Event schema, decoding and validation, feature spec, streaming entity state. Pure Swift.
         .target(name: "VigilFeatures"),
 
@@ -85,6 +94,7 @@ let package = Package(
         .target(
             name: "VigilService",
             dependencies: ["VigilKafka", "VigilPostgres", "VigilFeatures", "VigilML", "VigilEngine",
+                           "VigilAudit",
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"),
@@ -111,6 +121,7 @@ let package = Package(
                 "VigilEngine",
                 "VigilML",
                 "VigilReplay",
+                "VigilAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,6 +142,7 @@ let package = Package(
                 "VigilEngine",
                 "VigilService",
                 "VigilReplay",
+                "VigilAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -143,6 +155,10 @@ let package = Package(
         .testTarget(
             name: "VigilPostgresTests",
             dependencies: ["VigilPostgres"]
+        ),
+        .testTarget(
+            name: "VigilAuditTests",
+            dependencies: ["VigilAudit", "VigilPostgres"]
         ),
         .testTarget(
             name: "VigilMLTests",
@@ -177,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["KafkaBaseline", "VigilKafka", "VigilPostgres", "CLibPQ", "COpenBLAS",
-                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine",
+                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine", "VigilAudit",
                            .product(name: "Yams", package: "Yams")]
         ),
     ]

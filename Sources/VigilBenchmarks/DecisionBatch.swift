@@ -9,10 +9,11 @@ struct DecisionBatch: Sendable {
     let eventIDs: [String]
     let cards: [String]
     let merchants: [String]
+    /// `decisions.reasons` as the sink writes them (compact text).
     let reasonsChoices = [
-        "[]",
-        "[{\"feature\": \"amount_z\", \"weight\": 0.42}]",
-        "[{\"feature\": \"new_merchant\", \"weight\": 0.31}, {\"feature\": \"night\", \"weight\": 0.12}]",
+        "",
+        "r:amount=4.2",
+        "c:card.new_merchant=0.31;r:time.hour_sin=1.12",
     ]
 
     init(count: Int) {
@@ -31,31 +32,39 @@ struct DecisionBatch: Sendable {
     func amount(_ i: Int) -> Double { Double(i % 10_000) / 100 + 1 }
     func feature(_ i: Int, _ k: Int) -> Float { Float((i &+ k &* 31) % 97) / 8 }
 
+    /// One decision in a thousand is alerted and keeps its feature vector, as the sink writes them.
+    func keepsFeatures(_ i: Int) -> Bool { i % 1000 == 999 }
+
+    /// The rows in `PostgresBenchmark.columns` order (the sink's canonical decision columns).
     func write(to writer: inout PostgresCopyWriter) throws {
         let base = day.timeIntervalSince1970
-        var features = [Float?](repeating: 0, count: 8)
+        var features = [Float](repeating: 0, count: 8)
         for i in 0..<count {
             let decided = Date(timeIntervalSince1970: base + Double(microsecondOfDay(i)) / 1e6)
             writer.beginRow()
-            writer.append(decided.addingTimeInterval(-0.01))
-            writer.append(decided)
-            try writer.append(eventIDs[i])
-            try writer.append("transactions")
-            writer.append(Int32(i % 8))
+            try writer.append(decided.addingTimeInterval(-0.01))
             writer.append(Int64(i / 8))
-            writer.append(decided.addingTimeInterval(-0.05))
+            try writer.append(decided.addingTimeInterval(-0.05))
+            try writer.append(decided)
+            writer.append(amount(i))
+            writer.append(Int64(1))
+            writer.append(Int32(i % 8))
+            writer.append(risk(i))
+            writer.append(risk(i))
+            writer.append(risk(i))
+            try writer.append("transactions")
+            try writer.append(eventIDs[i])
             try writer.append(cards[i])
             try writer.append(merchants[i % merchants.count])
-            writer.append(amount(i))
             try writer.append("EUR")
-            writer.append(risk(i))
-            writer.append(risk(i))
-            writer.append(risk(i))
-            writer.append(Int64(1))
             try writer.append(decision(i))
-            try writer.append(jsonb: reasonsChoices[i % 3])
-            for k in 0..<8 { features[k] = feature(i, k) }
-            writer.append(floats: features)
+            try writer.append(reasonsChoices[i % 3])
+            if keepsFeatures(i) {
+                for k in 0..<8 { features[k] = feature(i, k) }
+                writer.append(floats: features)
+            } else {
+                writer.appendNull()
+            }
             try writer.endRow()
         }
     }
@@ -85,9 +94,9 @@ struct DecisionBatch: Sendable {
             let micros = microsecondOfDay(i)
             let risk = risk(i).description
             let features = (0..<8).map { feature(i, $0).description }.joined(separator: ",")
-            chunk += "\(timestamp(micros - 10_000))\t\(timestamp(micros))\t\(eventIDs[i])\ttransactions\t\(i % 8)\t\(i / 8)\t\(timestamp(micros - 50_000))\t"
-            chunk += "\(cards[i])\t\(merchants[i % merchants.count])\t\(amount(i).description)\tEUR\t\(risk)\t\(risk)\t\(risk)\t1\t"
-            chunk += "\(decision(i))\t\(reasonsChoices[i % 3])\t{\(features)}\n"
+            chunk += "\(timestamp(micros - 10_000))\t\(i / 8)\t\(timestamp(micros - 50_000))\t\(timestamp(micros))\t\(amount(i).description)\t1\t\(i % 8)\t"
+            chunk += "\(risk)\t\(risk)\t\(risk)\ttransactions\t\(eventIDs[i])\t\(cards[i])\t\(merchants[i % merchants.count])\tEUR\t"
+            chunk += "\(decision(i))\t\(reasonsChoices[i % 3])\t\(keepsFeatures(i) ? "{\(features)}" : "\\N")\n"
             if chunk.utf8.count >= 4 << 20 {
                 handle.write(Data(chunk.utf8))
                 chunk.removeAll(keepingCapacity: true)

@@ -5,6 +5,7 @@
 // uniqueness trigger), in two private schemas dropped afterwards.
 import ArgumentParser
 import Foundation
+import VigilAudit
 import VigilPostgres
 
 struct PostgresBenchmark: AsyncParsableCommand {
@@ -22,10 +23,8 @@ struct PostgresBenchmark: AsyncParsableCommand {
     @Option(help: "psql executable for the baseline.")
     var psql = "psql"
 
-    static let columns = [
-        "kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id", "merchant_id",
-        "amount", "currency", "anomaly_score", "classifier_score", "risk", "model_version", "decision", "reasons", "features",
-    ]
+    /// The sink's decision columns, in its COPY order.
+    static let columns = AuditTable.decisions.columns
 
     func validate() throws {
         guard rows > 0, rounds > 0 else { throw ValidationError("--rows and --rounds must be positive") }

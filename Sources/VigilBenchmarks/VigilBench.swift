@@ -9,7 +9,7 @@ struct VigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-bench",
         abstract: "Vigil's benchmarks. Run them through tools/bench NAME (release build, local stack).",
-        subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, ModelsBenchmark.self, FeaturesBenchmark.self, ScoringBenchmark.self, HotswapBenchmark.self, E2EBenchmark.self, DeliveryBenchmark.self, ReplayBenchmark.self, QualityBenchmark.self]
+        subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, ModelsBenchmark.self, FeaturesBenchmark.self, ScoringBenchmark.self, HotswapBenchmark.self, E2EBenchmark.self, DeliveryBenchmark.self, ReplayBenchmark.self, QualityBenchmark.self, AuditRowBenchmark.self, AuditVerifyBenchmark.self, AnalystQueryBenchmark.self]
     )
 
     /// As `vigil`: OpenBLAS is configured before any other thread starts (see `BLAS.configure`).
@@ -32,6 +32,12 @@ enum BenchReport {
     static func finish(_ figures: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// /proc/loadavg's three load averages ("?" where it cannot be read): how busy the machine was.
+    static func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     static func rate(_ value: Double) -> String {

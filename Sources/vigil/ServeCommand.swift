@@ -18,8 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
             training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, offset_anomaly_policy (halt|skip),
             offset_check_grace_ms, db_statement_timeout_ms, db_lock_timeout_ms, db_idle_in_transaction_timeout_ms,
             db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms,
-            kafka {librdkafka properties}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL,
-            VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS), then these flags.
+            kafka {librdkafka properties}, audit {signing_key_file, features, feature_sample_rate}), then the environment
+            (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT,
+            VIGIL_METRICS_ADDRESS, VIGIL_AUDIT_SIGNING_KEY_FILE), then these flags.
             GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
             SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0. Database outages, model
@@ -44,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not train and promote new models while serving.") var noTraining = false
     @Option(help: "Port of /metrics, /healthz and /readyz (default 9464; 0 disables).") var metricsPort: Int?
     @Option(help: "Address the metrics endpoint binds to (default 127.0.0.1).") var metricsAddress: String?
+    @Option(help: "Key file that signs every audit chain link (see vigil audit keygen).") var auditSigningKeyFile: String?
 
     func validate() throws {
         if let exitWhenIdle, ServeConfiguration.parseDuration(exitWhenIdle) == nil {
@@ -72,6 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         if noTraining { c.training = false }
         if let metricsPort { c.telemetry.port = metricsPort }
         if let metricsAddress { c.telemetry.address = metricsAddress }
+        if let auditSigningKeyFile { c.audit.signingKeyFile = auditSigningKeyFile }
         return c
     }
 

@@ -23,7 +23,7 @@ struct PostgresSessionTests {
                     try writer.append("card-\(n % 1000)")
                     writer.append(Double(n) * 0.25)
                     writer.append(Float(n % 100) / 100)
-                    writer.append(start.addingTimeInterval(Double(n)))
+                    try writer.append(start.addingTimeInterval(Double(n)))
                     try writer.append(jsonb: "[\"r\(n % 7)\"]")
                     writer.append(floats: [Float(n), 1, n % 10 == 0 ? nil : 2])
                     try writer.endRow()

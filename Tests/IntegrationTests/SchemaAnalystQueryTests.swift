@@ -26,7 +26,7 @@ enum AnalystSeed {
                 try writer.appendRow([.timestamptz(at), .timestamptz(at), .text(d.0), .text("transactions"), .int32(0), .int64(Int64(index)),
                                       .timestamptz(at), .text(d.1), .text("m-\(index % 3)"), .float64(10 * Double(index + 1)),
                                       .text("EUR"), .float32(d.4), .float32(d.4), .float32(d.4), .int64(d.2), .text(d.3),
-                                      .jsonb("[{\"feature\": \"amount\", \"weight\": 0.5}]")])
+                                      .text("c:amount=0.5")])
             }
         }
         // Alerts for e3 (open), e4, e5, e6 (given verdicts below), e7 (open).
@@ -34,7 +34,7 @@ enum AnalystSeed {
             INSERT INTO \(schema).alerts (event_id, topic, kafka_partition, kafka_offset, decided_at, card_id, merchant_id, amount,
                 currency, risk, model_version, decision, reasons)
             SELECT event_id, topic, kafka_partition, kafka_offset, decided_at, card_id, merchant_id, amount, currency, risk,
-                   model_version, decision, reasons
+                   model_version, decision, '[{"kind": "classifier", "name": "amount", "weight": 0.5}]'::jsonb
             FROM \(schema).decisions WHERE event_id IN ('e3', 'e4', 'e5', 'e6', 'e7')
             """)
         for (event, verdict) in [("e4", "fraud"), ("e5", "legit"), ("e6", "fraud")] {

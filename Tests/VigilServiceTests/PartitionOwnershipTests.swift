@@ -91,4 +91,27 @@ import VigilKafka
         #expect(m.owned.isEmpty)
         #expect(m.checkOut([p0, p1]).isEmpty)
     }
+
+    @Test func aWriteThatFailedTakesBackOnlyTheAssignmentItWasDecidedIn() throws {
+        var m = Machine()
+        _ = m.assigned(p0, try restoration(committed: 10, through: 10))
+        _ = m.assigned(p1, try restoration(committed: 20, through: 20))
+        // Both decided and checked in (write-behind): at rest, their state ahead of the database.
+        let leases = m.checkOut([p0, p1])
+        #expect(m.checkIn(Array(leases.values), committed: true).isEmpty)
+        let written = leases.values.map { ($0.partition, $0.generation) }
+        // p1 was revoked and assigned again meanwhile: that assignment is left alone.
+        _ = m.revoked([p1])
+        _ = m.assigned(p1, try restoration(committed: 20, through: 20))
+        #expect(m.writeFailed(written) == [p0])
+        #expect(m.owned == [p1])
+        // Taken back while lent to the next batch: dropped too, and its late check-in ignored.
+        _ = m.assigned(p0, try restoration(committed: 10, through: 10))
+        let lent = try #require(m.checkOut([p0])[p0])
+        #expect(m.writeFailed([(p0, lent.generation)]) == [p0])
+        #expect(m.checkIn([lent], committed: true).isEmpty)
+        #expect(m.owned == [p1])
+        // A second report of the same write changes nothing.
+        #expect(m.writeFailed(written).isEmpty)
+    }
 }

@@ -63,7 +63,7 @@ import Testing
 
     @Test func reasonsAreValidJSONEvenWithQuotesInNames() throws {
         let reasons = VigilEngineReasons.sample()
-        let text = AuditWriter.reasonsJSON(reasons)
+        let text = ReasonText.canonicalJSON(reasons)
         let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
         #expect(parsed?.count == 2)
         #expect(parsed?.first?["name"] as? String == "rule.\"odd\"\nname")

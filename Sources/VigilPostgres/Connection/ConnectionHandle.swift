@@ -64,6 +64,39 @@ final class ConnectionHandle {
         }
     }
 
+    /// Runs one statement with results in binary format and lends each row to `body` as binary
+    /// COPY fields (`PostgresBinaryRow`); returns the row count. The whole result is held in
+    /// memory at once, so callers bound it (ranges, LIMIT).
+    func executeBinaryRows(_ sql: String, _ parameters: [PostgresValue], _ body: (borrowing PostgresBinaryRow) throws -> Void) throws -> Int {
+        try Self.withParameters(parameters) { count, types, values, lengths, formats in
+            guard let result = PQexecParams(connection, sql, count, types, values, lengths, formats, 1) else {
+                throw connectionError("no result from the server")
+            }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK: break
+            case PGRES_COMMAND_OK: return 0
+            default: throw resultError(result)
+            }
+            let rows = PQntuples(result), columns = PQnfields(result)
+            var row = PostgresBinaryRow(columnCount: Int(columns))
+            for r in 0..<rows {
+                row.reset()
+                for c in 0..<columns {
+                    if PQgetisnull(result, r, c) == 1 {
+                        row.appendNull()
+                    } else {
+                        let length = Int(PQgetlength(result, r, c))
+                        let value = UnsafeRawBufferPointer(start: PQgetvalue(result, r, c), count: length)
+                        row.appendField(value)
+                    }
+                }
+                try body(row)
+            }
+            return Int(rows)
+        }
+    }
+
     /// Prepares a named statement (PQprepare); parameter types come from the SQL or the server.
     func prepare(name: String, sql: String) throws {
         _ = try consume(PQprepare(connection, name, sql, 0, nil))

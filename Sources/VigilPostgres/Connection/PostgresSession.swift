@@ -48,6 +48,15 @@ public final class PostgresSession {
         try query(sql, parameters).affectedRows
     }
 
+    /// Runs a statement with `$1, $2...` parameters and lends each result row to `body` in
+    /// binary format (`PostgresBinaryRow`); returns the row count. The result is held in memory
+    /// whole: bound it (offset ranges, LIMIT) when it can be large.
+    @discardableResult
+    public func forEachBinaryRow(_ sql: String, _ parameters: [PostgresValue] = [],
+                                 _ body: (borrowing PostgresBinaryRow) throws -> Void) throws -> Int {
+        try run { try $0.executeBinaryRows(sql, parameters, body) }
+    }
+
     /// Runs a statement prepared once per connection under `name` (re-prepared
     /// automatically after a reconnect).
     @discardableResult

@@ -17,9 +17,11 @@ public struct PostgresCopyWriter {
 
     private let handle: ConnectionHandle
     private let columnCount: Int
-    private var buffer: [UInt8] = []
+    private var buffer: PostgresBinaryFields
     private var fieldsInRow = 0
     private var inRow = false
+    /// Where the current row's first field starts in `buffer`.
+    private var rowFieldsStart = 0
     /// Set when values were appended outside a row; reported by endRow()/finish().
     private var misused = false
     /// A value of the current row that cannot be sent (a timestamp PostgreSQL cannot hold);
@@ -29,7 +31,7 @@ public struct PostgresCopyWriter {
     public private(set) var rowsWritten = 0
 
     /// Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
-    static let postgresEpochOffset: Int64 = 946_684_800_000_000
+    static let postgresEpochOffset: Int64 = PostgresBinaryFields.postgresEpochOffset
 
     init(handle: ConnectionHandle, sql: String, columnCount: Int) throws {
         self.handle = handle
@@ -39,11 +41,11 @@ public struct PostgresCopyWriter {
             defer { PQclear(result) }
             guard PQresultStatus(result) == PGRES_COPY_IN else { throw handle.resultError(result) }
         }
-        buffer.reserveCapacity(Self.flushThreshold + 64 * 1024)
+        buffer = PostgresBinaryFields(capacity: Self.flushThreshold + 64 * 1024)
         // Signature, flags, header extension length.
-        buffer.append(contentsOf: [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00])
-        appendBigEndian(Int32(0))
-        appendBigEndian(Int32(0))
+        buffer.appendRaw([0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00])
+        buffer.appendRaw(Int32(0))
+        buffer.appendRaw(Int32(0))
     }
 
     /// Starts a row; append exactly one value per column, then call `endRow()`.
@@ -51,7 +53,15 @@ public struct PostgresCopyWriter {
         if inRow { misused = true }
         inRow = true
         fieldsInRow = 0
-        appendBigEndian(Int16(columnCount))
+        buffer.appendRaw(Int16(columnCount))
+        rowFieldsStart = buffer.count
+    }
+
+    /// Lends `body` the fields appended to the current row so far, in binary COPY field form
+    /// (each an int32 length, -1 for NULL, then the value) without the row's field count:
+    /// what the audit chain hashes. The slice shares the writer's buffer; do not keep it.
+    public func withCurrentRowFields<T>(_ body: (ArraySlice<UInt8>) throws -> T) rethrows -> T {
+        try body(buffer.suffix(from: inRow ? rowFieldsStart : buffer.count))
     }
 
     public mutating func endRow() throws {
@@ -71,99 +81,46 @@ public struct PostgresCopyWriter {
         try endRow()
     }
 
-    public mutating func appendNull() { field(); appendBigEndian(Int32(-1)) }
+    public mutating func appendNull() { field(); buffer.appendNull() }
 
-    public mutating func append(_ value: Int16) { field(); appendBigEndian(Int32(2)); appendBigEndian(value) }
-    public mutating func append(_ value: Int32) { field(); appendBigEndian(Int32(4)); appendBigEndian(value) }
-    public mutating func append(_ value: Int64) { field(); appendBigEndian(Int32(8)); appendBigEndian(value) }
-    public mutating func append(_ value: Float) { field(); appendBigEndian(Int32(4)); appendBigEndian(value.bitPattern) }
-    public mutating func append(_ value: Double) { field(); appendBigEndian(Int32(8)); appendBigEndian(value.bitPattern) }
-    public mutating func append(_ value: Bool) { field(); appendBigEndian(Int32(1)); buffer.append(value ? 1 : 0) }
+    public mutating func append(_ value: Int16) { field(); buffer.append(value) }
+    public mutating func append(_ value: Int32) { field(); buffer.append(value) }
+    public mutating func append(_ value: Int64) { field(); buffer.append(value) }
+    public mutating func append(_ value: Float) { field(); buffer.append(value) }
+    public mutating func append(_ value: Double) { field(); buffer.append(value) }
+    public mutating func append(_ value: Bool) { field(); buffer.append(value) }
 
     /// `text`/`varchar`. Throws for NUL bytes, which text columns cannot hold.
-    public mutating func append(_ value: String) throws {
-        var value = value
-        try value.withUTF8 { utf8 in
-            guard !utf8.contains(0) else {
-                throw PostgresError(.encoding, reason: "text values cannot contain NUL bytes; use bytea")
-            }
-            field()
-            appendBigEndian(Int32(utf8.count))
-            buffer.append(contentsOf: utf8)
+    public mutating func append(_ value: String) throws { field(); try buffer.append(value) }
+
+    /// `timestamptz` (microsecond precision). Throws `.encoding` for a date PostgreSQL cannot
+    /// hold (or not finite), so outside data never traps and the row is refused whole.
+    public mutating func append(_ value: Date) throws {
+        field()
+        do { try buffer.append(value) } catch {
+            unsendable = unsendable ?? error
+            throw error
         }
     }
 
-    /// `timestamptz` (microsecond precision). A date PostgreSQL cannot hold (or not finite)
-    /// makes `endRow()` throw an `.encoding` error.
-    public mutating func append(_ value: Date) {
-        field()
-        appendBigEndian(Int32(8))
-        guard let micros = PostgresTextFormat.microseconds(value) else {
-            unsendable = unsendable ?? PostgresError(.encoding, reason: "a timestamp outside PostgreSQL's range (4713 BC ... 294276 AD) or not finite")
-            appendBigEndian(Int64(0))
-            return
-        }
-        // Cannot overflow: micros >= minimumMicroseconds, far above Int64.min + the offset.
-        appendBigEndian(micros - Self.postgresEpochOffset)
-    }
-
-    public mutating func append(bytea: [UInt8]) {
-        field()
-        appendBigEndian(Int32(bytea.count))
-        buffer.append(contentsOf: bytea)
-    }
+    public mutating func append(bytea: [UInt8]) { field(); buffer.append(bytea: bytea) }
 
     /// `jsonb`: version byte 1, then the document text.
-    public mutating func append(jsonb: String) throws {
-        var text = jsonb
-        try text.withUTF8 { utf8 in
-            guard !utf8.contains(0) else { throw PostgresError(.encoding, reason: "JSON text cannot contain NUL bytes") }
-            field()
-            appendBigEndian(Int32(utf8.count + 1))
-            buffer.append(1)
-            buffer.append(contentsOf: utf8)
-        }
-    }
+    public mutating func append(jsonb: String) throws { field(); try buffer.append(jsonb: jsonb) }
 
     /// `real[]`, one dimension, lower bound 1; nil elements are NULL.
-    public mutating func append(floats: [Float?]) {
-        field()
-        let hasNull = floats.contains { $0 == nil }
-        let elementBytes = floats.reduce(0) { $0 + ($1 == nil ? 4 : 8) }
-        if floats.isEmpty {
-            appendBigEndian(Int32(12))
-            appendBigEndian(Int32(0)); appendBigEndian(Int32(0)); appendBigEndian(PostgresTypeOID.float4)
-            return
-        }
-        appendBigEndian(Int32(20 + elementBytes))
-        appendBigEndian(Int32(1))
-        appendBigEndian(Int32(hasNull ? 1 : 0))
-        appendBigEndian(PostgresTypeOID.float4)
-        appendBigEndian(Int32(floats.count))
-        appendBigEndian(Int32(1))
-        for element in floats {
-            if let element { appendBigEndian(Int32(4)); appendBigEndian(element.bitPattern) } else { appendBigEndian(Int32(-1)) }
-        }
-    }
+    public mutating func append(floats: [Float?]) { field(); buffer.append(floats: floats) }
+
+    /// `real[]` without NULL elements.
+    public mutating func append(floats: [Float]) { field(); buffer.append(floats: floats) }
 
     /// Appends any supported value in its column type's binary format.
     public mutating func append(_ value: PostgresValue) throws {
-        switch value {
-        case .null: appendNull()
-        case .text(let v): try append(v)
-        case .int16(let v): append(v)
-        case .int32(let v): append(v)
-        case .int64(let v): append(v)
-        case .float32(let v): append(v)
-        case .float64(let v): append(v)
-        case .bool(let v): append(v)
-        case .bytea(let v): append(bytea: v)
-        case .timestamptz(let v): append(v)
-        case .jsonb(let v): try append(jsonb: v)
-        case .float32Array(let v): append(floats: v)
-        case .other:
+        if case .other = value {
             throw PostgresError(.encoding, reason: "binary COPY cannot send values of other types; cast in SQL instead")
         }
+        field()
+        try buffer.append(value)
     }
 
     /// Sends the trailer, ends the COPY and returns the server's row count.
@@ -171,7 +128,7 @@ public struct PostgresCopyWriter {
         guard !inRow, !misused else {
             throw PostgresError(.misuse, reason: "COPY finished inside a row or after values outside a row")
         }
-        appendBigEndian(Int16(-1))
+        buffer.appendRaw(Int16(-1))
         try flush()
         ended = true
         return try handle.withConnection { connection in
@@ -197,8 +154,8 @@ public struct PostgresCopyWriter {
     }
 
     private mutating func flush() throws {
-        guard !buffer.isEmpty else { return }
-        let sent = buffer.withUnsafeBufferPointer { bytes in
+        guard buffer.count > 0 else { return }
+        let sent = buffer.bytes.withUnsafeBufferPointer { bytes in
             handle.withConnection { connection in
                 bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
             }
@@ -211,10 +168,5 @@ public struct PostgresCopyWriter {
     private mutating func field() {
         if !inRow { misused = true }
         fieldsInRow += 1
-    }
-
-    @inline(__always)
-    private mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.bigEndian) { buffer.append(contentsOf: $0) }
     }
 }

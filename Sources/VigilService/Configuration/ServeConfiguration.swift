@@ -107,6 +107,8 @@ public struct ServeConfiguration: Sendable {
     public var partitionDaysAhead = 7
     /// Default: 24 h (file `partition_maintenance_interval_ms`).
     public var partitionMaintenanceInterval: Duration = .seconds(86_400)
+    /// Feature vectors kept in the audit trail and the chain's signing key (AuditConfiguration.swift).
+    public var audit = AuditConfiguration()
 
     public init() {}
 
@@ -116,6 +118,7 @@ public struct ServeConfiguration: Sendable {
         if let file { try configuration.apply(file: file) }
         configuration.apply(environment: environment)
         try configuration.telemetry.apply(environment: environment)
+        configuration.audit.apply(environment: environment)
         return configuration
     }
 
@@ -216,6 +219,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.partition_days_ahead { partitionDaysAhead = v }
         if let v = settings.partition_maintenance_interval_ms { partitionMaintenanceInterval = .milliseconds(v) }
         try telemetry.apply(fileData: data, file: file)
+        try audit.apply(fileData: data, file: file)
     }
 
     /// The libpq settings of one of serve's connections: the URL (or PG* variables), the
@@ -281,6 +285,7 @@ public struct ServeConfiguration: Sendable {
             throw fail("application_name must be 1...48 bytes")
         }
         try telemetry.validate()
+        try audit.validate()
     }
 
     static func brokerList(_ text: String) -> [String] {

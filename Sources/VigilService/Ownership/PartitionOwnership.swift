@@ -22,6 +22,9 @@ public final class PartitionOwnership: Sendable {
     public func checkIn(_ leases: [StateMachine.Lease], committed: Bool) -> [KafkaTopicPartition] {
         machine.withLock { $0.checkIn(leases, committed: committed) }
     }
+    func writeFailed(_ leases: [(partition: KafkaTopicPartition, generation: UInt64)]) -> [KafkaTopicPartition] {
+        machine.withLock { $0.writeFailed(leases) }
+    }
     public func revoked(_ partitions: [KafkaTopicPartition]) -> [StateMachine.Lease] {
         machine.withLock { $0.revoked(partitions) }
     }
@@ -126,10 +129,29 @@ public final class PartitionOwnership: Sendable {
             return needRestore.sorted()
         }
 
+        /// A batch handed to the writer was not committed (fenced, dropped or failed), so the
+        /// state of the partitions it was decided from is ahead of what is stored: the ones
+        /// still in the assignment the batch saw (same generation, lent or at rest) are dropped
+        /// and returned, to be restored from the database. Reassigned ones are left alone.
+        mutating func writeFailed(_ leases: [(partition: KafkaTopicPartition, generation: UInt64)]) -> [KafkaTopicPartition] {
+            var needRestore: [KafkaTopicPartition] = []
+            for (partition, generation) in leases {
+                switch partitions[partition] {
+                case .owned(let lease)? where lease.generation == generation: break
+                case .inFlight(let g)? where g == generation: break
+                default: continue
+                }
+                partitions[partition] = nil
+                needRestore.append(partition)
+            }
+            return needRestore.sorted()
+        }
+
         /// The partitions go to another member: returns their idle leases so the caller can
-        /// snapshot their state. The batch loop commits before it polls again (and rebalances
-        /// happen inside poll), so a partition is not in flight here; if one were, its late
-        /// check-in is discarded.
+        /// snapshot their state. Rebalances happen inside poll, when the loop has checked its
+        /// leases in, and the revocation waits for the batch in writing first
+        /// (`AuditHandOver.settle`), so a partition is not in flight here; if one were, its
+        /// late check-in is discarded.
         public mutating func revoked(_ revoked: [KafkaTopicPartition]) -> [Lease] {
             var idle: [Lease] = []
             for partition in revoked {

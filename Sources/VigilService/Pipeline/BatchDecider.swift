@@ -13,6 +13,8 @@ final class BatchDecider {
     let decoder: EventDecoder
     let snapshotEvery: Int
     let payloadLimit: Int
+    /// Which decisions keep their feature vector in the audit row.
+    let retention: FeatureRetention
     /// Remembers scored vectors for online training (nil: training off).
     var trainer: OnlineTrainer?
     private var scored = ScoredBatch()
@@ -22,12 +24,13 @@ final class BatchDecider {
     private var vector: FeatureVector
 
     init(scorer: RiskScorer, policy: DecisionPolicy, decoder: EventDecoder, spec: FeatureSpec, snapshotEvery: Int,
-         payloadLimit: Int) throws {
+         payloadLimit: Int, retention: FeatureRetention = FeatureRetention()) throws {
         self.scorer = scorer
         self.policy = policy
         self.decoder = decoder
         self.snapshotEvery = snapshotEvery
         self.payloadLimit = payloadLimit
+        self.retention = retention
         vector = try FeatureExtractor(spec: spec).makeVector()
     }
 
@@ -100,9 +103,10 @@ final class BatchDecider {
             try scorer.score(events, extractor: &lease.extractor, into: &scored)
             trainer?.observe(scored, events: events[...])
             for i in 0..<events.count {
+                let decision = policy.decide(events[i], index: i, in: scored)
+                let keeps = retention.keeps(decision.outcome, partition: partition.partition, offset: offsets[i])
                 batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i], recordTimestampMillis: recordTimes[i],
-                                                               decision: policy.decide(events[i], index: i, in: scored),
-                                                               features: Array(scored.featureRow(i))))
+                                                               decision: decision, features: keeps ? Array(scored.featureRow(i)) : []))
             }
         }
         let next = last.offset + 1

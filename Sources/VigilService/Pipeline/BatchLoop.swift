@@ -36,8 +36,12 @@ final class BatchLoop: Service, Sendable {
         var failure: (any Error)?
         do {
             try await serve(&state)
+            if let at = try await settle(await r.handOver.drain(), summary: &state.summary), let first = state.firstMessageAt {
+                state.summary.activeSeconds = (at - first).seconds
+            }
         } catch {
             failure = error
+            _ = await r.handOver.drain()
         }
         // From here on every part of this process sees the stop (rebalance callbacks too).
         r.stop.stop()
@@ -66,6 +70,8 @@ final class BatchLoop: Service, Sendable {
         /// the messages themselves are read again after the cold start).
         var coldStart: [TransactionEvent] = []
         var peakCards = 0
+        /// When the first message arrived (throughput figures run from here to the last commit).
+        var firstMessageAt: ContinuousClock.Instant?
     }
 
     private func serve(_ state: inout LoopState) async throws {
@@ -122,7 +128,7 @@ final class BatchLoop: Service, Sendable {
                 continue
             }
             idleSince = .now
-            if firstMessageAt == nil { firstMessageAt = .now }
+            if firstMessageAt == nil { firstMessageAt = .now; state.firstMessageAt = firstMessageAt }
             guard let decider = state.decider else {
                 // Cold start: keep only the valid events (at most cold_start_events); every
                 // message is read again from the stored offsets once the first model exists.
@@ -170,7 +176,8 @@ final class BatchLoop: Service, Sendable {
         runtime.models.serve(scorer.registry)
         runtime.telemetry.liveModel(models)
         return try BatchDecider(scorer: scorer, policy: DecisionPolicy(configuration: c.decisionPolicy), decoder: decoder,
-                                spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit)
+                                spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit,
+                                retention: c.audit.retention)
     }
 
     /// The set to start with: the live version when it can be used here; else the most
@@ -292,7 +299,7 @@ final class BatchLoop: Service, Sendable {
         }
     }
 
-    private func restoreAndSeek(_ partition: KafkaTopicPartition) async throws {
+    func restoreAndSeek(_ partition: KafkaTopicPartition) async throws {
         let r = runtime
         let restoration = try await r.retryingDatabase("restore \(partition)") { try await r.restorer.restore(partition) }
         let start = r.ownership.assigned(partition, restoration)
@@ -310,7 +317,7 @@ final class BatchLoop: Service, Sendable {
         var groups = BatchDecider.byPartition(messages).filter { !r.continuity.isHalted($0.0) }
         var leases = r.ownership.checkOut(groups.map(\.0))
         var batch = AuditBatch()
-        var halting: [(KafkaTopicPartition, String)] = []
+        var halting: [(partition: KafkaTopicPartition, reason: String)] = []
         for (i, (partition, group)) in groups.enumerated() {
             if let last = group.last { r.continuity.delivered(partition, through: last.offset) }
             guard let lease = leases[partition],
@@ -354,100 +361,14 @@ final class BatchLoop: Service, Sendable {
             r.telemetry.batchFailed()
             throw error
         }
-        let written = clock.now
-        let committed = try await commit(batch)
-        if !committed {
-            let restore = r.ownership.checkIn(decidedLeases + leases.values, committed: false)
-            summary.fencedBatches += 1
-            r.telemetry.batchFenced(consumed: messages.count)
-            r.log.warning("batch fenced: another member owns a partition; batch dropped",
-                          ["partitions": .string(restore.map(\.description).joined(separator: ","))])
-            for partition in restore { try await restoreAndSeek(partition) }
-            return
-        }
-        _ = r.ownership.checkIn(decidedLeases + leases.values, committed: true)
-        for (partition, reason) in halting { try await halt(partition, reason: reason) }
-        r.telemetry.batchCommitted(batch, consumed: messages.count, timestamps: messages, total: clock.now - started, commit: clock.now - written)
-        if c.recordLatencies {
-            let committedAt = Date().timeIntervalSince1970 * 1000
-            for message in messages {
-                if let t = message.timestampMilliseconds { summary.latenciesMilliseconds.append(committedAt - Double(t)) }
-            }
-        }
-        summary.decideSeconds += (written - started).seconds
-        summary.writeSeconds += (clock.now - written).seconds
-        summary.batches += 1
-        summary.decided += batch.decisions.count
-        summary.deadLettered += batch.deadLetters.count
-        summary.labels += batch.labels.count
-        summary.alerts += batch.decisions.reduce(0) { $0 + ($1.decision.outcome.raisesAlert ? 1 : 0) }
-        summary.offsetAnomalies += batch.offsetAnomalies.count
-    }
-
-    /// Writes `batch`, riding out database faults: a transient failure is retried with
-    /// backoff, and before each retry the stored offsets tell what the failed attempt did
-    /// (its COMMIT may have been applied with the reply lost). True when the batch is stored,
-    /// false when another member owns one of its partitions.
-    func commit(_ batch: AuditBatch) async throws -> Bool {
-        let r = runtime
-        let consumer = r.consumer
-        // A member that lost its partitions (missed max.poll.interval.ms while stalled) rolls
-        // back at once instead of committing, and so releases the offset row locks.
-        let stillOwner: @Sendable () throws -> Void = {
-            if consumer.isAssignmentLost {
-                throw ServiceError(.partitionFenced, "this member lost its partitions (session or poll interval timed out); batch rolled back")
-            }
-        }
-        var attempt = 0
-        while true {
-            do {
-                try await r.writer.write(batch, beforeCommit: stillOwner)
-                if attempt > 0 { r.telemetry.databaseRecovered() }
-                return true
-            } catch let error as ServiceError where error.code == .partitionFenced {
-                if attempt > 0 { r.telemetry.databaseRecovered() }
-                return false
-            } catch where DatabaseFaults.isTransient(error) {
-                attempt += 1
-                let wait = r.configuration.databaseRetry.wait(afterAttempt: attempt, unit: Double.random(in: 0..<1))
-                r.telemetry.databaseRetry()
-                r.log.warning("database unavailable; retrying the batch", ["attempt": .int(Int64(attempt)), "wait_ms": .int(Int64(wait.seconds * 1000)),
-                                                                          "error": .string("\(error)")])
-                guard await r.pause(wait) else { throw error }
-                guard !batch.offsets.isEmpty else { continue }  // nothing to resolve: the rest is idempotent
-                let stored: [KafkaTopicPartition: Int64]
-                do { stored = try await storedOffsets(batch.offsets.map(\.partition)) } catch where DatabaseFaults.isTransient(error) { continue }
-                let outcome = CommitResolution.resolve(batch.offsets, stored: stored)
-                r.telemetry.commitResolved(outcome)
-                r.log.warning("batch outcome read back from the stored offsets", ["outcome": .string(outcome.rawValue),
-                                                                                  "partitions": .int(Int64(batch.offsets.count))])
-                switch outcome {
-                case .committed:
-                    r.telemetry.databaseRecovered()
-                    return true
-                case .notCommitted:
-                    continue
-                case .moved:
-                    r.telemetry.databaseRecovered()
-                    return false
-                }
-            }
-        }
-    }
-
-    /// `consumer_offsets.next_offset` of `partitions` for this group (absent: no row).
-    func storedOffsets(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
-        let c = runtime.configuration
-        let rows = try await runtime.connection.query(
-            "SELECT topic, kafka_partition, next_offset FROM \(quoteIdentifier(c.schema)).consumer_offsets WHERE group_id = $1",
-            [.text(c.groupID)])
-        let wanted = Set(partitions)
-        var stored: [KafkaTopicPartition: Int64] = [:]
-        for row in rows {
-            let partition = KafkaTopicPartition(topic: try row.decode(0), partition: try row.decode(1))
-            if wanted.contains(partition) { stored[partition] = try row.decode(2) }
-        }
-        return stored
+        // The next batch is decided from these leases while this one is written; if the
+        // write is not committed, settle() takes them back.
+        let held = decidedLeases + leases.values
+        _ = r.ownership.checkIn(held, committed: true)
+        summary.count(batch)
+        let finished = await r.handOver.submit(PendingWrite(batch: batch, messages: messages, leases: held.map { ($0.partition, $0.generation) },
+                                                            started: started, decided: clock.now, halting: halting))
+        try await settle(finished, summary: &summary)
     }
 
     // MARK: Offset continuity
@@ -476,14 +397,14 @@ final class BatchLoop: Service, Sendable {
             var batch = AuditBatch()
             batch.offsetAnomalies.append(AuditBatch.OffsetAnomaly(partition: partition, kind: .pastLogEnd, storedOffset: committed,
                                                                   logOffset: end, action: c.offsetAnomalyPolicy))
-            _ = try await commit(batch)
+            _ = try await r.commit(batch)
             if c.offsetAnomalyPolicy == .halt {
                 try await halt(partition, reason: "stored offset \(committed) is past the log end \(end)")
             }
         }
     }
 
-    private func halt(_ partition: KafkaTopicPartition, reason: String) async throws {
+    func halt(_ partition: KafkaTopicPartition, reason: String) async throws {
         let r = runtime
         r.continuity.halt(partition, reason: reason)
         try await r.consumer.pause([partition])

@@ -93,13 +93,25 @@ public final class FraudPipeline {
         } catch {
             log.warning("topic metadata unavailable; the entity budget is shared once partitions arrive", ["error": .string("\(error)")])
         }
+        let writer = try AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName, audit: c.audit)
+        // Write-behind: the loop decides the next batch while this one is committed, through
+        // the runtime's commit (database faults ridden out, unknown outcomes resolved).
+        let handOver = AuditHandOver(write: { batch in
+            guard let r = slot.value else { throw ServiceError(.invalidConfiguration, "a batch written before the pipeline was built") }
+            guard try await r.commit(batch) else {
+                throw ServiceError(.partitionFenced, "another member owns a partition of this batch; batch rolled back")
+            }
+        }, committed: { [telemetry] pending, took in
+            telemetry.batchCommitted(pending.batch, consumed: pending.messages.count, timestamps: pending.messages,
+                                     total: ContinuousClock.now - pending.started, commit: took)
+        })
         let runtime = PipelineRuntime(
             configuration: c, log: log, telemetry: telemetry, consumer: consumer, connection: connection,
             ownership: PartitionOwnership(), continuity: OffsetContinuity(grace: c.offsetCheckGrace),
             restorer: PartitionRestorer(connection: connection, schema: c.schema, groupID: c.groupID, spec: c.featureSpec,
                                         stateConfiguration: c.featureState, log: log,
                                         statelessTopics: Set(c.labelsTopic.map { [$0] } ?? []), budget: budget),
-            writer: AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName),
+            writer: writer, handOver: handOver,
             models: ServingModels(), compatibility: try ModelCompatibility(spec: c.featureSpec), rebalances: RebalanceCounter(),
             gate: ConsumerGate(), budget: budget, stop: stop)
         slot.set(runtime)

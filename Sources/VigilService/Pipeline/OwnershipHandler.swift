@@ -33,6 +33,8 @@ struct OwnershipHandler: KafkaPartitionHandler {
     func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {
         guard let r = runtime() else { return }
         r.rebalances.bump()
+        // The batch in writing finishes first: the next owner must read the offset it commits.
+        await r.handOver.settle()
         let leases = r.ownership.revoked(partitions)
         r.continuity.removed(partitions)
         r.telemetry.partitionsHalted(r.continuity.halted)

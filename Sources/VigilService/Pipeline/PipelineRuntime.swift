@@ -16,6 +16,8 @@ struct PipelineRuntime: Sendable {
     let continuity: OffsetContinuity
     let restorer: PartitionRestorer
     let writer: AuditWriter
+    /// Batches on their way through `writer`, one in writing while the next is decided.
+    let handOver: AuditHandOver
     let models: ServingModels
     let compatibility: ModelCompatibility
     let rebalances: RebalanceCounter

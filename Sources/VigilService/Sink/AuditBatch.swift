@@ -7,7 +7,8 @@ import VigilKafka
 /// The rows of one batch: decisions (alerts derive from them), dead letters, the offset
 /// advances that fence them, and any feature-state snapshots due.
 public struct AuditBatch: Sendable {
-    /// One decided event with its Kafka coordinates and the features that were scored.
+    /// One decided event with its Kafka coordinates and, when the audit keeps it
+    /// (`FeatureRetention`), the feature vector that was scored (empty otherwise).
     public struct DecidedEvent: Sendable {
         public var partition: KafkaTopicPartition
         public var offset: Int64

@@ -1,8 +1,11 @@
 // The exactly-once sink: one PostgreSQL transaction per batch holding the offset
-// compare-and-sets, every decision (binary COPY), the alerts, the dead letters and any
-// state snapshots. If any partition's stored offset is not what this instance expects, it
-// lost the partition: the whole transaction rolls back and nothing of the batch is kept.
+// compare-and-sets, every decision (binary COPY), the alerts, the dead letters, the labels,
+// any state snapshots, and one hash-chain link per partition over the rows it wrote. If any
+// partition's stored offset is not what this instance expects, it lost the partition: the
+// whole transaction rolls back and nothing of the batch is kept.
 import Foundation
+import Synchronization
+import VigilAudit
 import VigilEngine
 import VigilFeatures
 import VigilKafka
@@ -15,12 +18,22 @@ public struct AuditWriter: Sendable {
     public let groupID: String
     /// Stored in `consumer_offsets.updated_by`: which instance moved the offset.
     public let memberName: String
+    /// Signs every chain link (nil: links are unsigned).
+    public let signer: LinkSigner?
+    /// The last link this writer committed per partition: a batch chains on it without a read.
+    let heads = ChainHeads()
 
-    public init(connection: PostgresConnection, schema: String, groupID: String, memberName: String) {
+    public init(connection: PostgresConnection, schema: String, groupID: String, memberName: String, signer: LinkSigner? = nil) {
         self.connection = connection
         self.schema = schema
         self.groupID = groupID
         self.memberName = memberName
+        self.signer = signer
+    }
+
+    /// A writer signing with `audit.signingKeyFile` when one is set.
+    public init(connection: PostgresConnection, schema: String, groupID: String, memberName: String, audit: AuditConfiguration) throws {
+        self.init(connection: connection, schema: schema, groupID: groupID, memberName: memberName, signer: try audit.signer())
     }
 
     private var s: String { quoteIdentifier(schema) }
@@ -31,26 +44,44 @@ public struct AuditWriter: Sendable {
     /// releases the offset row locks at once), e.g. when the member lost its partitions.
     public func write(_ batch: AuditBatch, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws {
         guard !batch.isEmpty else { return }
-        let s = self.s, group = groupID, member = memberName
-        try await connection.transaction { session in
-            // Offsets first: the row locks also make a concurrent owner wait for this commit.
-            let fenced = try Self.advanceOffsets(batch.offsets, group: group, member: member, session: session, schema: s)
-            if !fenced.isEmpty {
-                throw ServiceError(.partitionFenced, "stored offsets moved under this instance for \(fenced.map(\.description).joined(separator: ", ")): another member owns them")
+        let s = self.s, group = groupID, member = memberName, signer = signer
+        let known = heads.current
+        do {
+            let links = try await connection.transaction { session in
+                // Offsets first: the row locks also make a concurrent owner wait for this commit.
+                let fenced = try Self.advanceOffsets(batch.offsets, group: group, member: member, session: session, schema: s)
+                if !fenced.isEmpty {
+                    throw ServiceError(.partitionFenced, "stored offsets moved under this instance for \(fenced.map(\.description).joined(separator: ", ")): another member owns them")
+                }
+                var rows: [KafkaTopicPartition: LinkBuilder] = [:]
+                if !batch.decisions.isEmpty { try Self.copyDecisions(batch, session: session, schema: schema, chain: &rows) }
+                if batch.decisions.contains(where: { $0.decision.outcome.raisesAlert }) {
+                    try Self.copyAlerts(batch, session: session, schema: schema, chain: &rows)
+                }
+                if !batch.deadLetters.isEmpty { try Self.copyDeadLetters(batch, session: session, schema: schema, chain: &rows) }
+                if !batch.labels.isEmpty { try Self.copyLabels(batch, session: session, schema: schema, chain: &rows) }
+                for snapshot in batch.snapshots {
+                    try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: nil)
+                }
+                let links = try Self.chainLinks(batch, rows: rows, known: known, signer: signer, session: session, schema: s)
+                if !links.isEmpty {
+                    try session.copy(into: "audit_chain", schema: schema, columns: ChainLink.columns) { writer in
+                        for link in links { try writer.appendRow(link.values()) }
+                    }
+                }
+                // Operational records, outside the chain: the offset anomalies found in this batch.
+                if !batch.offsetAnomalies.isEmpty {
+                    try Self.insertOffsetAnomalies(batch.offsetAnomalies, group: group, member: member, session: session, schema: s)
+                }
+                try beforeCommit()
+                return links
             }
-            if !batch.decisions.isEmpty { try Self.copyDecisions(batch, session: session, schema: schema) }
-            if batch.decisions.contains(where: { $0.decision.outcome.raisesAlert }) {
-                try Self.copyAlerts(batch, session: session, schema: schema)
-            }
-            if !batch.deadLetters.isEmpty { try Self.copyDeadLetters(batch, session: session, schema: schema) }
-            if !batch.labels.isEmpty { try Self.copyLabels(batch, session: session, schema: schema) }
-            for snapshot in batch.snapshots {
-                try Self.insertSnapshot(snapshot, group: group, session: session, schema: s, guardedBy: nil)
-            }
-            if !batch.offsetAnomalies.isEmpty {
-                try Self.insertOffsetAnomalies(batch.offsetAnomalies, group: group, member: member, session: session, schema: s)
-            }
-            try beforeCommit()
+            heads.committed(links)
+        } catch {
+            // The transaction may or may not have committed (a lost connection at COMMIT): the
+            // next batch of these partitions reads its previous link from the database.
+            heads.forget(batch.offsets.map(\.partition))
+            throw error
         }
     }
 
@@ -65,6 +96,60 @@ public struct AuditWriter: Sendable {
                 """, [.text(group), .text(a.partition.topic), .int32(a.partition.partition), .text(a.kind.rawValue),
                       .int64(a.storedOffset), .int64(a.logOffset), .text(a.action.rawValue), .text(member)])
         }
+    }
+
+    /// One link per offset advance: the rows the batch wrote for that partition, chained on
+    /// the previous link (from memory when this writer committed it, else from the table).
+    static func chainLinks(_ batch: AuditBatch, rows: [KafkaTopicPartition: LinkBuilder], known: [KafkaTopicPartition: ChainHeads.Head],
+                           signer: LinkSigner?, session: PostgresSession, schema s: String) throws -> [ChainLink] {
+        let unknown = batch.offsets.filter { advance in
+            guard let head = known[advance.partition], let expected = advance.expected else { return true }
+            return head.next != expected
+        }.map(\.partition)
+        let stored = try lastLinks(unknown, session: session, schema: s)
+        var links: [ChainLink] = []
+        links.reserveCapacity(batch.offsets.count)
+        for advance in batch.offsets {
+            let p = advance.partition
+            let builder = rows[p] ?? LinkBuilder(topic: p.topic, partition: p.partition)
+            let previous: [UInt8]
+            if let head = known[p], let expected = advance.expected, head.next == expected {
+                previous = head.hash
+            } else if let last = stored[p] {
+                previous = last
+            } else {
+                // No link yet: a first commit starts a chain; offsets committed before the chain
+                // existed (an upgraded database) are marked as not covered.
+                previous = advance.expected == nil ? ChainLink.genesis : ChainLink.unchainedHistory
+            }
+            let from = advance.expected ?? Swift.min(builder.firstOffset ?? advance.next, advance.next)
+            var link = builder.link(from: from, to: advance.next, committedAt: batch.decidedAt, previous: previous)
+            try link.seal(signer: signer)
+            links.append(link)
+        }
+        return links
+    }
+
+    /// The newest link's hash of each partition that has one.
+    static func lastLinks(_ partitions: [KafkaTopicPartition], session: PostgresSession, schema s: String) throws -> [KafkaTopicPartition: [UInt8]] {
+        guard !partitions.isEmpty else { return [:] }
+        var json = "["
+        for (i, p) in partitions.enumerated() {
+            if i > 0 { json += "," }
+            json += "{\"i\":\(i),\"topic\":\(JSONText.string(p.topic)),\"partition\":\(p.partition)}"
+        }
+        json += "]"
+        let rows = try session.queryPrepared("vigil_last_links", """
+            SELECT p.i, c.link_hash
+            FROM jsonb_to_recordset($1::jsonb) AS p(i integer, topic text, partition integer)
+            CROSS JOIN LATERAL (
+                SELECT link_hash FROM \(s).audit_chain a
+                WHERE a.topic = p.topic AND a.kafka_partition = p.partition ORDER BY a.from_offset DESC LIMIT 1
+            ) c
+            """, [.jsonb(json)])
+        var found: [KafkaTopicPartition: [UInt8]] = [:]
+        for row in rows { found[partitions[Int(try row.decode(0, as: Int32.self))]] = try row.decode(1, as: [UInt8].self) }
+        return found
     }
 
     /// Every partition's compare-and-set in one statement (one round trip however many
@@ -109,94 +194,49 @@ public struct AuditWriter: Sendable {
         }
     }
 
-    static let decisionColumns = ["kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
-                                  "merchant_id", "amount", "currency", "anomaly_score", "classifier_score", "risk",
-                                  "model_version", "decision", "reasons", "features"]
-
-    static func copyDecisions(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
-        try session.copy(into: "decisions", schema: schema, columns: decisionColumns) { writer in
+    static func copyDecisions(_ batch: AuditBatch, session: PostgresSession, schema: String,
+                              chain: inout [KafkaTopicPartition: LinkBuilder]) throws {
+        try session.copy(into: "decisions", schema: schema, columns: AuditTable.decisions.columns) { writer in
             for row in batch.decisions {
-                let d = row.decision
                 writer.beginRow()
-                writer.append(Date(timeIntervalSince1970: Double(row.recordTimestampMillis) / 1000))
-                writer.append(batch.decidedAt)
-                try writer.append(d.eventID)
-                try writer.append(row.partition.topic)
-                writer.append(row.partition.partition)
-                writer.append(row.offset)
-                writer.append(Date(timeIntervalSince1970: Double(d.eventTimeMillis) / 1000))
-                try writer.append(d.cardID)
-                try writer.append(d.merchantID)
-                writer.append(d.amount)
-                try writer.append(d.currency)
-                writer.append(d.anomalyScore)
-                writer.append(d.fraudProbability)
-                writer.append(d.risk)
-                writer.append(d.modelVersion)
-                try writer.append(d.outcome.rawValue)
-                try writer.append(jsonb: reasonsJSON(d.reasons))
-                writer.append(floats: row.features.map { Optional($0) })
+                try AuditRows.decision(row, decidedAt: batch.decidedAt, into: &writer)
+                writer.withCurrentRowFields { chain[row.partition, default: LinkBuilder(row.partition)].add(.decisions, offset: row.offset, fields: $0) }
                 try writer.endRow()
             }
         }
     }
 
-    static func copyAlerts(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
-        let columns = ["event_id", "topic", "kafka_partition", "kafka_offset", "decided_at", "card_id", "merchant_id", "amount",
-                       "currency", "risk", "model_version", "decision", "reasons"]
-        try session.copy(into: "alerts", schema: schema, columns: columns) { writer in
+    static func copyAlerts(_ batch: AuditBatch, session: PostgresSession, schema: String,
+                           chain: inout [KafkaTopicPartition: LinkBuilder]) throws {
+        try session.copy(into: "alerts", schema: schema, columns: AuditTable.alerts.columns) { writer in
             for row in batch.decisions where row.decision.outcome.raisesAlert {
-                let d = row.decision
                 writer.beginRow()
-                try writer.append(d.eventID)
-                try writer.append(row.partition.topic)
-                writer.append(row.partition.partition)
-                writer.append(row.offset)
-                writer.append(batch.decidedAt)
-                try writer.append(d.cardID)
-                try writer.append(d.merchantID)
-                writer.append(d.amount)
-                try writer.append(d.currency)
-                writer.append(d.risk)
-                writer.append(d.modelVersion)
-                try writer.append(d.outcome.rawValue)
-                try writer.append(jsonb: reasonsJSON(d.reasons))
+                try AuditRows.alert(row, decidedAt: batch.decidedAt, into: &writer)
+                writer.withCurrentRowFields { chain[row.partition, default: LinkBuilder(row.partition)].add(.alerts, offset: row.offset, fields: $0) }
                 try writer.endRow()
             }
         }
     }
 
-    static func copyDeadLetters(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
-        let columns = ["topic", "kafka_partition", "kafka_offset", "received_at", "reason_code", "reason", "message_key", "payload"]
-        try session.copy(into: "dead_letters", schema: schema, columns: columns) { writer in
+    static func copyDeadLetters(_ batch: AuditBatch, session: PostgresSession, schema: String,
+                                chain: inout [KafkaTopicPartition: LinkBuilder]) throws {
+        try session.copy(into: "dead_letters", schema: schema, columns: AuditTable.deadLetters.columns) { writer in
             for letter in batch.deadLetters {
                 writer.beginRow()
-                try writer.append(letter.partition.topic)
-                writer.append(letter.partition.partition)
-                writer.append(letter.offset)
-                writer.append(batch.decidedAt)
-                try writer.append(letter.reasonCode)
-                // A reason quotes no payload bytes, but strip NUL defensively: text cannot hold it.
-                try writer.append(letter.reason.replacingOccurrences(of: "\u{0}", with: ""))
-                if let key = letter.key { writer.append(bytea: key) } else { writer.appendNull() }
-                writer.append(bytea: letter.payload)
+                try AuditRows.deadLetter(letter, receivedAt: batch.decidedAt, into: &writer)
+                writer.withCurrentRowFields { chain[letter.partition, default: LinkBuilder(letter.partition)].add(.deadLetters, offset: letter.offset, fields: $0) }
                 try writer.endRow()
             }
         }
     }
 
-    static func copyLabels(_ batch: AuditBatch, session: PostgresSession, schema: String) throws {
-        let columns = ["event_id", "label", "source", "labeled_at", "source_topic", "source_partition", "source_offset"]
-        try session.copy(into: "labels", schema: schema, columns: columns) { writer in
+    static func copyLabels(_ batch: AuditBatch, session: PostgresSession, schema: String,
+                           chain: inout [KafkaTopicPartition: LinkBuilder]) throws {
+        try session.copy(into: "labels", schema: schema, columns: AuditTable.labels.columns) { writer in
             for row in batch.labels {
                 writer.beginRow()
-                try writer.append(row.label.eventID)
-                try writer.append(row.label.isFraud ? "fraud" : "legit")
-                try writer.append("stream")
-                writer.append(Date(timeIntervalSince1970: Double(row.label.timestampMillis) / 1000))
-                try writer.append(row.partition.topic)
-                writer.append(row.partition.partition)
-                writer.append(row.offset)
+                try AuditRows.label(row, into: &writer)
+                writer.withCurrentRowFields { chain[row.partition, default: LinkBuilder(row.partition)].add(.labels, offset: row.offset, fields: $0) }
                 try writer.endRow()
             }
         }
@@ -223,16 +263,34 @@ public struct AuditWriter: Sendable {
                                 [.text(group), .text(p.topic), .int32(p.partition), .int64(snapshot.through)])
         }
     }
+}
 
-    /// `[{"name":..., "kind":..., "weight":...}, ...]`, strongest first.
-    static func reasonsJSON(_ reasons: ReasonList) -> String {
-        var out = "["
-        for (i, r) in reasons.enumerated() {
-            if i > 0 { out += "," }
-            let kind = switch r.kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule" }
-            let weight = r.weight.isFinite ? String((r.weight * 1000).rounded() / 1000) : "null"
-            out += "{\"name\":\(JSONText.string(r.name)),\"kind\":\"\(kind)\",\"weight\":\(weight)}"
+extension LinkBuilder {
+    init(_ partition: KafkaTopicPartition) { self.init(topic: partition.topic, partition: partition.partition) }
+}
+
+/// The newest link each partition's chain has in the database, as far as this writer knows:
+/// set after each commit, dropped after any failure (the next batch then reads it back).
+final class ChainHeads: Sendable {
+    struct Head: Sendable {
+        /// The link's `to_offset`: the stored offset it was committed with.
+        var next: Int64
+        var hash: [UInt8]
+    }
+
+    private let heads = Mutex<[KafkaTopicPartition: Head]>([:])
+
+    var current: [KafkaTopicPartition: Head] { heads.withLock { $0 } }
+
+    func committed(_ links: [ChainLink]) {
+        heads.withLock { heads in
+            for link in links {
+                heads[KafkaTopicPartition(topic: link.topic, partition: link.partition)] = Head(next: link.toOffset, hash: link.linkHash)
+            }
         }
-        return out + "]"
+    }
+
+    func forget(_ partitions: [KafkaTopicPartition]) {
+        heads.withLock { heads in for p in partitions { heads[p] = nil } }
     }
 }
