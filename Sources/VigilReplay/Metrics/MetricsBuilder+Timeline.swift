@@ -25,15 +25,27 @@ extension MetricsBuilder {
                                      alerts: alerts, auprc: BinaryMetrics.averagePrecision(scores: scores, isFraud: fraud))
             }
         }
-        let evaluated = (from..<events.count).filter { truth[$0] != .unknown }
-        let days = Set(evaluated.map { events[$0].timestampMillis / 86_400_000 })
-        if days.count >= minimumDaysForDailyTimeline {
-            var byDay: [Int64: Accumulator] = [:]
-            for i in evaluated {
-                byDay[events[i].timestampMillis / 86_400_000, default: Accumulator()].add(risks[i], truth[i] == .fraud, alerts[i])
+        // One pass over the stream, a day's accumulator looked up only when the day changes
+        // (events come in time order, or nearly).
+        var slots: [Int64: Int] = [:], byDay: [Accumulator] = []
+        var currentDay = Int64.min, slot = -1
+        for i in from..<events.count where truth[i] != .unknown {
+            let day = events[i].timestampMillis / 86_400_000
+            if day != currentDay {
+                currentDay = day
+                if let known = slots[day] {
+                    slot = known
+                } else {
+                    slot = byDay.count
+                    slots[day] = slot
+                    byDay.append(Accumulator())
+                }
             }
-            return ReplayMetrics.Timeline(unit: "day", eventsPerPeriod: nil, periods: byDay.keys.sorted().map { day in
-                byDay[day]!.period(date: String(EventTimestamp.formatRFC3339(day * 86_400_000).prefix(10)))
+            byDay[slot].add(risks[i], truth[i] == .fraud, alerts[i])
+        }
+        if slots.count >= minimumDaysForDailyTimeline {
+            return ReplayMetrics.Timeline(unit: "day", eventsPerPeriod: nil, periods: slots.keys.sorted().map { day in
+                byDay[slots[day]!].period(date: String(EventTimestamp.formatRFC3339(day * 86_400_000).prefix(10)))
             })
         }
         let size = eventsPerPeriod(span: events.count - from)
