@@ -57,10 +57,10 @@ enum ReportFixture {
         base.name = "learning"
         let frozen = try base.applying(overrides: "name=frozen,freeze=true")
         var out: [(metrics: ReplayMetrics, timing: ReplayTiming?)] = []
-        for (c, learning) in [(base, 0.45), (frozen, 0.0)] {
+        for (k, (c, learning)) in [(base, 0.45), (frozen, 0.0)].enumerated() {
             var record = c.record
             record["blas_kernel"] = "Haswell"  // the machine's, fixed so the fixture is
-            let risks = Self.risks(truth, learning: learning, seed: 5)
+            let risks = Self.risks(truth, learning: learning, seed: 5 + UInt64(k))
             var m = MetricsBuilder.build(name: c.name, configuration: record, events: events, truth: truth, risks: risks,
                                          alerts: risks.map { $0 >= 0.5 }, from: 2048, budgets: c.alertBudgets, cardsPerDay: 100,
                                          cardsKnown: cards, seed: c.seed)
