@@ -93,3 +93,76 @@ struct BinaryMetricsTests {
         #expect(m.curves().pr.isEmpty)
     }
 }
+
+/// The plotted curves: every threshold's point, less only points no corner depends on.
+struct BinaryMetricsCurveTests {
+    /// Scores from `levels` distinct values (ties when few), frauds scoring higher on average.
+    static func sample(_ count: Int, levels: Int, fraudEvery: UInt64, seed: UInt64) -> (scores: [Float], fraud: [Bool]) {
+        var g = SeededGenerator(seed: seed)
+        let fraud = (0..<count).map { _ in g.next() % fraudEvery == 0 }
+        let scores = fraud.map { f -> Float in
+            let u = Float(g.next() % UInt64(levels)) / Float(levels)
+            return f ? (u + 0.6).squareRoot() / 1.3 : u * u
+        }
+        return (scores, fraud)
+    }
+
+    /// Every distinct threshold's (tp, fp), by brute force.
+    static func fullCurve(_ scores: [Float], _ fraud: [Bool]) -> [(tp: Int, fp: Int)] {
+        Set(scores).sorted(by: >).map { t in
+            let flagged = scores.indices.filter { scores[$0] >= t }
+            let tp = flagged.filter { fraud[$0] }.count
+            return (tp, flagged.count - tp)
+        }
+    }
+
+    @Test(arguments: [(2_000, 40), (2_000, 100_000), (300, 7)])
+    func curvesKeepEveryCornerAndReproduceTheAreas(count: Int, levels: Int) throws {
+        let (scores, fraud) = Self.sample(count, levels: levels, fraudEvery: 17, seed: UInt64(levels))
+        let m = BinaryMetrics(scores: scores, isFraud: fraud)
+        let (pr, roc) = m.curves()
+        let p = Double(m.positives), n = Double(m.negatives)
+        let full = Self.fullCurve(scores, fraud)
+        let fullPR = full.map { CurvePoint(x: Double($0.tp) / p, y: Double($0.tp) / Double($0.tp + $0.fp)) }
+        let fullROC = [CurvePoint(x: 0, y: 0)] + full.map { CurvePoint(x: Double($0.fp) / n, y: Double($0.tp) / p) }
+
+        // The step function under the kept PR points has AUPRC's area; the trapezoids under
+        // the kept ROC points, ROC-AUC's.
+        var stepArea = 0.0, previousRecall = 0.0
+        for q in pr {
+            stepArea += (q.x - previousRecall) * q.y
+            previousRecall = q.x
+        }
+        #expect(abs(stepArea - (try #require(m.auprc))) < 1e-12)
+        let trapezoids = zip(roc, roc.dropFirst()).map { ($1.x - $0.x) * ($1.y + $0.y) / 2 }.reduce(0, +)
+        #expect(abs(trapezoids - (try #require(m.rocAUC))) < 1e-12)
+
+        // Kept points are threshold points in order; each left-out point repeats the last kept
+        // one, or lies inside a horizontal or vertical run (PR) or on the segment between its
+        // kept neighbours (ROC).
+        func check(_ kept: [CurvePoint], _ all: [CurvePoint], onRun: (CurvePoint, CurvePoint, CurvePoint) -> Bool) {
+            var k = 0
+            for (i, q) in all.enumerated() {
+                if k < kept.count && kept[k] == q { k += 1; continue }
+                #expect(k > 0 && k < kept.count, "point \(i) left out at an end")
+                guard k > 0 && k < kept.count else { return }
+                #expect(onRun(kept[k - 1], q, kept[k]), "point \(i) \(q) is a corner between \(kept[k - 1]) and \(kept[k])")
+            }
+            #expect(k == kept.count, "a kept point that is no threshold's")
+        }
+        check(pr, fullPR) { a, q, b in a == q || (a.x == q.x && q.x == b.x) || (a.y == q.y && q.y == b.y) }
+        check(roc, fullROC) { a, q, b in abs((q.x - a.x) * (b.y - a.y) - (q.y - a.y) * (b.x - a.x)) < 1e-12 }
+        #expect(pr.first == fullPR.first && pr.last == fullPR.last && roc.last == CurvePoint(x: 1, y: 1))
+    }
+
+    /// About two points per fraud, however many events: all of the shape, none of the bulk.
+    @Test func aLongStreamWithFewFraudsGivesAShortCurveAndAWellSpreadOneAFullOne() {
+        let few = Self.sample(100_000, levels: 1 << 24, fraudEvery: 2_000, seed: 1)
+        let m = BinaryMetrics(scores: few.scores, isFraud: few.fraud)
+        let (pr, roc) = m.curves()
+        #expect(pr.count <= 2 * m.positives + 2 && roc.count <= 2 * m.positives + 2, "\(pr.count), \(roc.count) points for \(m.positives) frauds")
+        let many = Self.sample(20_000, levels: 1 << 24, fraudEvery: 10, seed: 2)
+        let dense = BinaryMetrics(scores: many.scores, isFraud: many.fraud).curves()
+        #expect(dense.pr.count > 1_000 && dense.roc.count > 1_000)  // the old stride kept 200
+    }
+}

@@ -161,18 +161,56 @@ public struct BinaryMetrics: Sendable {
         return (k, Double(tp) / Double(k), positives > 0 ? Double(tp) / Double(positives) : nil)
     }
 
-    /// The PR curve (recall, precision) and ROC curve (false positive rate, true positive rate),
-    /// each thinned to at most `maxPoints` points for plotting.
-    public func curves(maxPoints: Int = 200) -> (pr: [CurvePoint], roc: [CurvePoint]) {
+    /// The PR curve (recall, precision) and the ROC curve (false positive rate, true positive
+    /// rate) over every distinct threshold, less only the points where neither curve turns:
+    /// - PR: the curve is read as the step function whose area is `auprc` (precision Pₖ held
+    ///   over (Rₖ₋₁, Rₖ]). A point is left out only inside a run of three or more with the same
+    ///   recall (legitimate events between two frauds) or the same precision; every corner of
+    ///   the step function stays, so Σ (Rₖ − Rₖ₋₁)·Pₖ over the returned points is `auprc`.
+    /// - ROC: starts at (0, 0); a point is left out only where it lies on the straight line
+    ///   through its neighbours, so the trapezoids under the returned points sum to `rocAUC`.
+    /// Both tests are exact (integer counts), so a stream with few frauds gives a short curve
+    /// and a long, well-separated one keeps all of its shape: about two points per fraud.
+    public func curves() -> (pr: [CurvePoint], roc: [CurvePoint]) {
         let points = thresholdPoints()
         guard positives > 0, negatives > 0, !points.isEmpty else { return ([], []) }
-        let step = max(1, points.count / maxPoints)
-        var pr: [CurvePoint] = [], roc: [CurvePoint] = [CurvePoint(x: 0, y: 0)]
-        for (i, p) in points.enumerated() where i % step == 0 || i == points.count - 1 {
-            pr.append(CurvePoint(x: Double(p.tp) / Double(positives), y: Double(p.tp) / Double(p.tp + p.fp)))
-            roc.append(CurvePoint(x: Double(p.fp) / Double(negatives), y: Double(p.tp) / Double(positives)))
+        var pr: [CurvePoint] = [], roc: [CurvePoint] = []
+        for i in points.indices {
+            let p = points[i]
+            let interior = i > 0 && i < points.count - 1
+            let point = CurvePoint(x: Double(p.tp) / Double(positives), y: Double(p.tp) / Double(p.tp + p.fp))
+            // Thresholds above the first fraud are all (0, 0): one of them is enough.
+            if (!interior || !Self.prRunContinues(points[i - 1], p, points[i + 1])) && pr.last != point { pr.append(point) }
+        }
+        // ROC over (0, 0) followed by the thresholds, in counts.
+        let counts = [(tp: 0, fp: 0)] + points.map { (tp: $0.tp, fp: $0.fp) }
+        for i in counts.indices {
+            let interior = i > 0 && i < counts.count - 1
+            if !interior || !Self.collinear(counts[i - 1], counts[i], counts[i + 1]) {
+                roc.append(CurvePoint(x: Double(counts[i].fp) / Double(negatives), y: Double(counts[i].tp) / Double(positives)))
+            }
         }
         return (pr, roc)
+    }
+
+    /// True when b sits inside a straight horizontal or vertical run of the PR curve: a, b and
+    /// c share their recall (true positives) or their precision (tp / (tp + fp), compared as
+    /// exact fractions).
+    static func prRunContinues(_ a: (threshold: Float, tp: Int, fp: Int), _ b: (threshold: Float, tp: Int, fp: Int),
+                               _ c: (threshold: Float, tp: Int, fp: Int)) -> Bool {
+        if a.tp == b.tp && b.tp == c.tp { return true }
+        func samePrecision(_ x: (threshold: Float, tp: Int, fp: Int), _ y: (threshold: Float, tp: Int, fp: Int)) -> Bool {
+            // x.tp / x.n == y.tp / y.n, as x.tp·y.n == y.tp·x.n without overflow.
+            let l = x.tp.multipliedFullWidth(by: y.tp + y.fp), r = y.tp.multipliedFullWidth(by: x.tp + x.fp)
+            return l.high == r.high && l.low == r.low
+        }
+        return samePrecision(a, b) && samePrecision(b, c)
+    }
+
+    /// True when b lies on the segment from a to c in (fp, tp) counts: the two steps are parallel.
+    static func collinear(_ a: (tp: Int, fp: Int), _ b: (tp: Int, fp: Int), _ c: (tp: Int, fp: Int)) -> Bool {
+        // Counts are at most 2³², so each product is below 2⁶³.
+        (b.tp - a.tp) * (c.fp - b.fp) == (c.tp - b.tp) * (b.fp - a.fp)
     }
 }
 

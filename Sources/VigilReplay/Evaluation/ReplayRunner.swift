@@ -196,7 +196,7 @@ public enum ReplayRunner {
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
                                            risks: risks, alerts: alerts, from: max(warmUp, c.evaluateFrom?.index(in: input.events) ?? 0),
                                            budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay,
-                                           cardsKnown: !input.absentFields.contains(.card))
+                                           cardsKnown: !input.absentFields.contains(.card), seed: c.seed)
         metrics.promotions = promotions
         metrics.labelsDelivered = delivered
         let stage = features.finish()

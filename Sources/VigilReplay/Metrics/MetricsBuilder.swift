@@ -4,14 +4,19 @@ import VigilML
 
 enum MetricsBuilder {
     static let histogramBins = 20
+    /// Resamples behind each confidence interval, and the intervals' level.
+    static let bootstrapReplicates = 1000
+    static let bootstrapLevel = 0.95
 
-    /// - Parameters: per-event arrays over the whole replay; `from` = first evaluated index.
+    /// - Parameters: per-event arrays over the whole replay; `from` = first evaluated index;
+    ///   `seed` seeds the bootstrap (the replay's seed).
     static func build(name: String, configuration: [String: String], events: [TransactionEvent], truth: [Truth],
                       risks: [Float], alerts: [Bool], from: Int, budgets: [Double], cardsPerDay k: Int,
-                      cardsKnown: Bool = true) -> ReplayMetrics {
-        // The per-day table is independent of the rest: built on the other core meanwhile.
+                      cardsKnown: Bool = true, seed: UInt64 = 1) -> ReplayMetrics {
+        // The per-day table and the timeline are independent of the rest: built on the other core meanwhile.
         let dayWork = BackgroundWork(name: "vigil-replay-days") {
-            days(events: events, truth: truth, risks: risks, alerts: alerts, from: from, k: k, cardsKnown: cardsKnown)
+            (days(events: events, truth: truth, risks: risks, alerts: alerts, from: from, k: k, cardsKnown: cardsKnown),
+             timeline(events: events, truth: truth, risks: risks, alerts: alerts, from: from))
         }
         // Events with unknown truth are scored but cannot be judged: leave them out.
         var scores: [Float] = [], fraud: [Bool] = []
@@ -29,17 +34,22 @@ enum MetricsBuilder {
         let firstHalf = BinaryMetrics(scores: Array(scores[..<half]), isFraud: Array(fraud[..<half]))
         let secondHalf = BinaryMetrics(scores: Array(scores[half...]), isFraud: Array(fraud[half...]))
         let curves = m.curves()
-        let perDay = (try? dayWork.wait()) ?? []  // `days` cannot throw
+        let intervals = m.bootstrap(budgets: budgets, replicates: bootstrapReplicates, level: bootstrapLevel, seed: seed)
+        // `days` and `timeline` cannot throw.
+        let (perDay, perPeriod) = (try? dayWork.wait()) ?? ([], ReplayMetrics.Timeline(unit: "events", eventsPerPeriod: nil, periods: []))
         return ReplayMetrics(
             name: name, configuration: configuration, events: events.count, warmUpEvents: from, evaluatedEvents: scores.count,
             frauds: m.positives, fraudRate: scores.isEmpty ? nil : Double(m.positives) / Double(scores.count),
-            auprc: m.auprc, auprcFirstHalf: firstHalf.auprc, auprcSecondHalf: secondHalf.auprc, rocAUC: m.rocAUC,
-            budgets: budgets.map { b in
+            auprc: m.auprc, auprcInterval: intervals.auprc,
+            bootstrap: ReplayMetrics.Bootstrap(method: "poisson", replicates: intervals.replicates, level: intervals.level, seed: seed),
+            auprcFirstHalf: firstHalf.auprc, auprcSecondHalf: secondHalf.auprc, rocAUC: m.rocAUC,
+            budgets: budgets.enumerated().map { i, b in
                 let r = m.atBudget(b)
-                return ReplayMetrics.Budget(budget: b, alerts: r.alerts, precision: r.precision, recall: r.recall)
+                return ReplayMetrics.Budget(budget: b, alerts: r.alerts, precision: r.precision, recall: r.recall,
+                                            precisionInterval: intervals.precisionAtBudget[i], recallInterval: intervals.recallAtBudget[i])
             },
             alertRate: scores.isEmpty ? nil : Double(alertCount) / Double(scores.count),
-            days: perDay, cardsPerDayK: k, cardPrecisionApplicable: cardsKnown,
+            days: perDay, timeline: perPeriod, cardsPerDayK: k, cardPrecisionApplicable: cardsKnown,
             riskHistogram: histogram, promotions: [], labelsDelivered: 0, labelsUnmatched: 0, finalModelVersion: 0, skippedRows: 0,
             prCurve: curves.pr, rocCurve: curves.roc)
     }

@@ -10,6 +10,41 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
         public var alerts: Int
         public var precision: Double?
         public var recall: Double?
+        /// Bootstrap intervals (see `bootstrap`); nil where the metric is.
+        public var precisionInterval: ConfidenceInterval?
+        public var recallInterval: ConfidenceInterval?
+    }
+
+    /// How the intervals were made: percentile intervals over `replicates` Poisson-bootstrap
+    /// resamples of the evaluated events, seeded with the replay's seed (`BinaryMetrics.bootstrap`).
+    public struct Bootstrap: Sendable, Codable, Equatable {
+        public var method: String
+        public var replicates: Int
+        public var level: Double
+        public var seed: UInt64
+    }
+
+    /// Alert rate and AUPRC through the stream: per UTC day when the evaluated events span
+    /// `MetricsBuilder.minimumDaysForDailyTimeline` days or more, else per `eventsPerPeriod` events.
+    public struct Timeline: Sendable, Codable, Equatable {
+        /// "day" or "events".
+        public var unit: String
+        public var eventsPerPeriod: Int?
+        public var periods: [Period]
+    }
+
+    public struct Period: Sendable, Codable, Equatable {
+        /// Per day: the UTC date, YYYY-MM-DD.
+        public var date: String?
+        /// Per N events: the stream indices the period covers, [firstEvent, endEvent).
+        public var firstEvent: Int?
+        public var endEvent: Int?
+        /// Evaluated events (known truth) in the period, their frauds and alerts.
+        public var events: Int
+        public var frauds: Int
+        public var alerts: Int
+        /// nil without frauds in the period.
+        public var auprc: Double?
     }
 
     public struct Day: Sendable, Codable, Equatable {
@@ -55,6 +90,8 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
     public var frauds: Int
     public var fraudRate: Double?
     public var auprc: Double?
+    public var auprcInterval: ConfidenceInterval?
+    public var bootstrap: Bootstrap
     /// AUPRC of the first and the second half of the evaluated events (in stream order): how
     /// detection holds up as the stream drifts.
     public var auprcFirstHalf: Double?
@@ -63,6 +100,7 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
     public var budgets: [Budget]
     public var alertRate: Double?
     public var days: [Day]
+    public var timeline: Timeline
     public var cardsPerDayK: Int
     /// False when the input has no card column: every event shares one pseudo-card, so card
     /// precision@k is not applicable (each day's is then absent).
@@ -73,6 +111,8 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
     public var labelsUnmatched: Int
     public var finalModelVersion: Int64
     public var skippedRows: Int
+    /// Every distinct threshold's point but those inside a straight run (`BinaryMetrics.curves`):
+    /// the PR curve as the step function whose area is `auprc`, the ROC curve from (0, 0).
     public var prCurve: [CurvePoint]
     public var rocCurve: [CurvePoint]
 
