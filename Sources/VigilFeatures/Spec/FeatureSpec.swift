@@ -111,12 +111,14 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     /// Names of the sparse inputs, in slot order (`mcc`, `mcc*country`).
     public var sparseNames: [String] { categorical.map(\.field) + crosses.map { $0.fields.joined(separator: "*") } }
 
-    /// A sensible default spec covering every kind of feature.
+    /// A sensible default spec covering every kind of feature. It has no day-of-week inputs:
+    /// labels arrive days late, so a learner sees only the weekdays a few days back, and a
+    /// periodic feature longer than the label delay becomes a time trend it extrapolates
+    /// (docs/features.md, "Clock features and label delay").
     public static let standard = FeatureSpec(
         dense: [
             DenseFeature("amount", log1p: true, standardize: true, clip: -5...5),
             DenseFeature("time.hour_sin"), DenseFeature("time.hour_cos"),
-            DenseFeature("time.dow_sin"), DenseFeature("time.dow_cos"),
             DenseFeature("card.count_1h", log1p: true), DenseFeature("card.count_24h", log1p: true),
             DenseFeature("card.count_7d", log1p: true),
             DenseFeature("card.amount_sum_1h", log1p: true), DenseFeature("card.amount_sum_24h", log1p: true),
