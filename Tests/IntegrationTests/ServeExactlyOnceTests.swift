@@ -37,10 +37,16 @@ import VigilService
             WHERE (d.decision <> 'allow') IS DISTINCT FROM (a.alert_id IS NOT NULL)
             """)
         #expect(mismatched == 0)
+        // Every large event is an alert: the rule's review, or the model's block (a review rule
+        // does not fire on what the model already blocks).
         let large = try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions WHERE amount > 150")
-        let largeAlerted = try ServeTestSupport.scalar("SELECT count(*) FROM \(s).alerts WHERE amount > 150 AND reasons::text LIKE '%rule.large_amount%'")
-        #expect(large > 0)
+        let largeByRule = try ServeTestSupport.scalar("SELECT count(*) FROM \(s).alerts WHERE amount > 150 AND reasons::text LIKE '%rule.large_amount%'")
+        let largeBlockedByModel = try ServeTestSupport.scalar(
+            "SELECT count(*) FROM \(s).decisions WHERE amount > 150 AND decision = 'block' AND reasons NOT LIKE '%rule.large_amount%'")
+        let largeAlerted = try ServeTestSupport.scalar("SELECT count(*) FROM \(s).alerts WHERE amount > 150")
+        #expect(large > 0 && largeByRule > 0)
         #expect(largeAlerted == large)
+        #expect(largeByRule + largeBlockedByModel == large)
         // The stored offsets cover every message.
         let stored = try ServeTestSupport.scalar("SELECT coalesce(sum(next_offset), 0)::bigint FROM \(s).consumer_offsets WHERE topic = $1", [.text(topic)])
         #expect(stored == Int64(messages.count))

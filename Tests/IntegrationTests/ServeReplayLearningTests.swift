@@ -135,7 +135,10 @@ import VigilSimulator
         var served: [Publication] = []
         for row in try await connection.query("SELECT version, metrics::text FROM \(schema).models WHERE version > 1 ORDER BY version") {
             let m = try JSONDecoder().decode(ModelMetrics.self, from: Data(try row.decode(1, as: String.self).utf8))
-            let (name, value) = m.averagePrecision.map { ("average_precision", $0) } ?? ("reconstruction_error", m.reconstructionError ?? .nan)
+            // The guard's metric: average precision once the window holds guard_minimum_frauds
+            // (3) frauds, reconstruction error before (the row keeps both figures).
+            let judgedByPrecision = m.windowFrauds >= 3 && m.averagePrecision != nil
+            let (name, value) = judgedByPrecision ? ("average_precision", m.averagePrecision!) : ("reconstruction_error", m.reconstructionError ?? .nan)
             served.append(Publication(version: try row.decode(0), labelsLearnt: m.labelledExamples,
                                       metric: "\(name) \(String(format: "%.4f", value))", windowFrauds: m.windowFrauds))
         }
