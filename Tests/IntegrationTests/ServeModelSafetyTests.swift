@@ -144,5 +144,31 @@ extension FaultSuites {
             #expect(restarted.modelVersion == 1)
             #expect(try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions WHERE model_version <> 1") == 0)
         }
+
+        /// An upgrade: the registry holds a model trained on an earlier release's standard spec
+        /// (with the weekday inputs) and serve runs with today's standard spec by default. It
+        /// serves with the spec the live version was trained on, rather than refusing it and
+        /// deciding nothing.
+        @Test func serveWithTheDefaultSpecScoresWithAModelOfAnEarlierReleasesStandardSpec() async throws {
+            let brokers = try KafkaTestSupport.brokers()
+            let topic = KafkaTestSupport.uniqueName("serve-upgraded")
+            try KafkaTestSupport.createTopic(topic, partitions: 2, brokers: brokers)
+            let target = try ServeTestSupport.migratedSchema()
+            defer { ServeTestSupport.drop(target) }
+            let messages = ServeTestSupport.simulatedMessages(600, topic: topic)
+            let earlier = try ColdStart.train(events: Self.events(messages.prefix(400)), spec: .standardWithWeekdays, state: ServeTestSupport.state)
+            let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())
+            defer { Task { await connection.close() } }
+            #expect(try await ModelStore(connection: connection, schema: target.schema).promoteFirst(earlier).version == 1)
+            try await ServeTestSupport.produce(messages, brokers: brokers)
+
+            var c = try ServeTestSupport.configuration(brokers: brokers, topic: topic, group: KafkaTestSupport.uniqueName("g"), schema: target.schema)
+            c.featureSpec = .standard
+            let summary = try await FraudPipeline(configuration: c, log: .silent).run()
+            #expect(summary.decided == messages.count)
+            #expect(summary.modelVersion == 1)
+            let s = quoteIdentifier(target.schema)
+            #expect(try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions WHERE model_version = 1") == Int64(messages.count))
+        }
     }
 }

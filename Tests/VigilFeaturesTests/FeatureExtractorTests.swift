@@ -201,6 +201,11 @@ private func approx(_ a: Float, _ b: Double, _ tolerance: Double = 1e-4) -> Bool
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config/features.json").path
         let loaded = try FeatureSpec.load(path: file)
         #expect(loaded.specHash == FeatureSpec.standard.specHash)
+        // The earlier releases' standard spec: the golden hash their models carry, and its file.
+        #expect(FeatureSpec.standardWithWeekdays.specHashHex == "03a50394b1524a27")
+        let weekday = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config/features-weekday.json").path
+        #expect(try FeatureSpec.load(path: weekday).specHash == FeatureSpec.standardWithWeekdays.specHash)
+        #expect(FeatureSpec.shipped.first == FeatureSpec.standard)
         #expect(throws: FeaturesError.self) { try FeatureSpec.load(path: "/nonexistent/features.json") }
         #expect(workedSpec.sparseNames == ["mcc", "country", "mcc*country"])
     }

@@ -141,4 +141,18 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
             CrossFeature(["mcc", "amount_bucket"], buckets: 16_384),
             CrossFeature(["country", "channel"], buckets: 4096),
         ])
+
+    /// The standard spec of earlier releases: today's with the day-of-week inputs
+    /// (`time.dow_sin`, `time.dow_cos`) after the hour (hash 03a50394b1524a27; the file
+    /// config/features-weekday.json). Registries trained before the upgrade hold models of it.
+    public static let standardWithWeekdays: FeatureSpec = {
+        var spec = standard
+        let hour = spec.dense.firstIndex { $0.source == "time.hour_cos" }! + 1
+        spec.dense.insert(contentsOf: [DenseFeature("time.dow_sin"), DenseFeature("time.dow_cos")], at: hour)
+        return spec
+    }()
+
+    /// The standard specs Vigil has shipped, newest first: serve recognises a model trained on
+    /// any of them by its hash (docs/serve.md, "Models after an upgrade").
+    public static let shipped: [FeatureSpec] = [standard, standardWithWeekdays]
 }

@@ -68,10 +68,10 @@ public final class FraudPipeline {
     /// Runs the services until the batch loop stops (idle, event limit, `stop`, or one of
     /// `signals`), then shuts the rest down. Throws what stopped the batch loop, if anything.
     public func run(stop: StopSignal = StopSignal(), signals: [UnixSignal] = []) async throws -> PipelineSummary {
-        let c = configuration
-        let connection = PostgresConnection(configuration: try c.postgresConfiguration(), label: "vigil.serve.sink")
+        let connection = PostgresConnection(configuration: try configuration.postgresConfiguration(), label: "vigil.serve.sink")
         try await connection.connect()
         telemetry.databaseConnected()
+        let c = await ServingSpec.resolve(configuration, store: ModelStore(connection: connection, schema: configuration.schema), log: log)
 
         let slot = RuntimeSlot()
         var kafka = KafkaConsumerConfiguration(bootstrapServers: c.brokers, groupID: c.groupID)
