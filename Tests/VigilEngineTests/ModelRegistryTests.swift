@@ -85,6 +85,28 @@ import VigilML
         #expect(throws: EngineError.self) { try ModelSet.decode(Array(bytes.prefix(100))) }
     }
 
+    /// A set stored by an earlier release re-encodes to other bytes (here: a metrics field this
+    /// build does not know). Its checksum stays the stored bytes' digest, which is what the
+    /// registry row holds, so the row still loads after an upgrade.
+    @Test func aDecodedSetKeepsTheChecksumOfItsStoredBytes() throws {
+        let set = try Self.sets(1)[0]
+        let bytes = set.encoded()
+        // Header: magic 4, format 2, version 8, parent 8, created 8, spec hash 8, precisions 2.
+        let lengthAt = 40
+        let length = Int(bytes[lengthAt]) | Int(bytes[lengthAt + 1]) << 8 | Int(bytes[lengthAt + 2]) << 16 | Int(bytes[lengthAt + 3]) << 24
+        let json = Array(bytes[(lengthAt + 4)..<(lengthAt + 4 + length)])
+        #expect(json.first == UInt8(ascii: "{"))
+        let older = Array(#"{"retired_field":1,"#.utf8) + json.dropFirst()
+        var n = UInt32(older.count).littleEndian
+        let lengthBytes = withUnsafeBytes(of: &n) { Array($0) }
+        let body = Array(bytes[..<lengthAt]) + lengthBytes + older + Array(bytes[(lengthAt + 4 + length)..<(bytes.count - 32)])
+        let stored = body + SHA256.hash(body)
+        let back = try ModelSet.decode(stored)
+        #expect(back.checksum == SHA256.hex(SHA256.hash(body)))
+        #expect(back.checksum != set.checksum)
+        #expect(back.metrics == set.metrics)
+    }
+
     @Test func scorersNeverSeeAHalfBuiltModelWhileVersionsAreSwapped() throws {
         let s = try Self.sets(2)
         let registry = ModelRegistry(initial: s[0], retainedVersions: 64)

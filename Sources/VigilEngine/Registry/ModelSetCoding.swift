@@ -86,9 +86,13 @@ enum ModelSetCoding {
             }
             let architecture = ModelArchitecture(autoencoder: autoencoder.configuration, classifier: classifier.configuration,
                                                  autoencoderPrecision: caePrecision, classifierPrecision: clsPrecision)
-            return try ModelSet(version: version, parent: rawParent == .min ? nil : rawParent, createdAtMillis: created,
-                                featureSpecHash: specHash, architecture: architecture,
-                                autoencoder: autoencoder, classifier: classifier, metrics: metrics)
+            let set = try ModelSet(version: version, parent: rawParent == .min ? nil : rawParent, createdAtMillis: created,
+                                   featureSpecHash: specHash, architecture: architecture,
+                                   autoencoder: autoencoder, classifier: classifier, metrics: metrics)
+            // The checksum is the stored bytes' (verified above), not a re-encoding's: a set an
+            // earlier release stored (other metrics fields, say) re-encodes to other bytes.
+            set.rememberChecksum(SHA256.hex(Array(bytes[(bytes.count - 32)...])))
+            return set
         } catch {
             throw EngineError.wrapping(error, "model set \(version) does not decode")
         }
