@@ -1,4 +1,4 @@
-// `vigil models list | promote VERSION | rollback`: the model registry in PostgreSQL.
+// `vigil models list | promote VERSION | rollback | prune --keep N`: the model registry in PostgreSQL.
 // Running `vigil serve` instances pick a change up between batches (polling the live version).
 import ArgumentParser
 import Foundation
@@ -11,7 +11,7 @@ struct ModelsCommand: AsyncParsableCommand {
         commandName: "models",
         abstract: "List model versions, promote one, or roll back to the previous live version.",
         discussion: "Exit codes: 0 done, 65 refused (unknown or unusable version, nothing to roll back to), 69 database unreachable, 1 other errors.",
-        subcommands: [List.self, Promote.self, Rollback.self]
+        subcommands: [List.self, Promote.self, Rollback.self, Prune.self]
     )
 
     struct Connection: ParsableArguments {
@@ -54,7 +54,7 @@ struct ModelsCommand: AsyncParsableCommand {
                     let cells = [m.isLive ? "*" : " ", String(m.version).padding(8), (m.parent.map(String.init) ?? "-").padding(6),
                                  formatter.string(from: m.createdAt).padding(20), (m.promotedAt.map(formatter.string) ?? "-").padding(20),
                                  (m.retiredAt.map(formatter.string) ?? "-").padding(20), String(m.checksum.prefix(12)).padding(12),
-                                 m.note ?? ""]
+                                 (m.note ?? "") + (m.weightsPrunedAt == nil ? "" : " [weights pruned]")]
                     print(cells.joined(separator: " "))
                 }
                 await catalog.connection.close()
@@ -97,6 +97,28 @@ struct ModelsCommand: AsyncParsableCommand {
                 let catalog = try connection.catalog()
                 let version = try await catalog.rollback()
                 print("live version: \(version)")
+                await catalog.connection.close()
+            }
+        }
+    }
+}
+
+extension ModelsCommand {
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop the weights of all but the newest KEEP versions (and the live one); their rows stay.",
+            discussion: """
+                Serve's learner does this after every publication (model_retention_versions). Pruned versions keep
+                their lineage, metrics and checksum for the audit trail, and can no longer be promoted or rolled back to.
+                """)
+        @OptionGroup var connection: Connection
+        @Option(help: "How many of the newest versions keep their weights (at least 1).") var keep: Int
+
+        func run() async throws {
+            try await ModelsCommand.guarded {
+                let catalog = try connection.catalog()
+                let pruned = try await catalog.pruneWeights(keeping: keep)
+                print("pruned the weights of \(pruned) version(s); the newest \(keep) and the live one keep theirs")
                 await catalog.connection.close()
             }
         }

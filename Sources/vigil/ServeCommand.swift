@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             training_labels_per_step, training_frauds_per_step, training_publish_min_labels,
             training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, offset_anomaly_policy (halt|skip),
             offset_check_grace_ms, db_statement_timeout_ms, db_lock_timeout_ms, db_idle_in_transaction_timeout_ms,
-            db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms,
+            db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms, model_retention_versions,
             kafka {librdkafka properties}, audit {signing_key_file, features, feature_sample_rate}), then the environment
             (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT,
             VIGIL_METRICS_ADDRESS, VIGIL_AUDIT_SIGNING_KEY_FILE), then these flags.

@@ -107,6 +107,11 @@ public struct ServeConfiguration: Sendable {
     public var partitionDaysAhead = 7
     /// Default: 24 h (file `partition_maintenance_interval_ms`).
     public var partitionMaintenanceInterval: Duration = .seconds(86_400)
+    /// Registry retention: after each publication the learner keeps the weights of this many
+    /// newest versions (and the live one) and prunes older ones' (rows stay; about 8.5 MB a
+    /// version with the standard spec). 0 keeps every version's weights. Default: 100 (file
+    /// `model_retention_versions`).
+    public var modelRetentionVersions = 100
     /// Feature vectors kept in the audit trail and the chain's signing key (AuditConfiguration.swift).
     public var audit = AuditConfiguration()
 
@@ -161,6 +166,7 @@ public struct ServeConfiguration: Sendable {
         var application_name: String?
         var partition_days_ahead: Int?
         var partition_maintenance_interval_ms: Int?
+        var model_retention_versions: Int?
     }
 
     public mutating func apply(file: String) throws {
@@ -217,6 +223,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.db_retry_max_backoff_ms { databaseRetry.maximum = .milliseconds(v) }
         if let v = settings.application_name { applicationName = v }
         if let v = settings.partition_days_ahead { partitionDaysAhead = v }
+        if let v = settings.model_retention_versions { modelRetentionVersions = v }
         if let v = settings.partition_maintenance_interval_ms { partitionMaintenanceInterval = .milliseconds(v) }
         try telemetry.apply(fileData: data, file: file)
         try audit.apply(fileData: data, file: file)
@@ -279,6 +286,7 @@ public struct ServeConfiguration: Sendable {
             throw fail("db_retry_max_backoff_ms must be at least the first wait (100 ms)")
         }
         guard offsetCheckGrace >= .zero else { throw fail("offset_check_grace_ms must not be negative") }
+        guard modelRetentionVersions >= 0 else { throw fail("model_retention_versions must be ≥ 0 (0 keeps every version), got \(modelRetentionVersions)") }
         guard (0...366).contains(partitionDaysAhead) else { throw fail("partition_days_ahead must be in 0...366, got \(partitionDaysAhead)") }
         guard partitionMaintenanceInterval >= .seconds(1) else { throw fail("partition_maintenance_interval_ms must be at least 1000") }
         guard !applicationName.isEmpty, applicationName.utf8.count <= 48, !applicationName.utf8.contains(0) else {

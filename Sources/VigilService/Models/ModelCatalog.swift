@@ -15,6 +15,8 @@ public struct ModelVersionInfo: Sendable, Equatable {
     public var retiredAt: Date?
     public var checksum: String
     public var note: String?
+    /// When registry retention dropped the weights (the row stays), or nil.
+    public var weightsPrunedAt: Date?
     public var isLive: Bool { promotedAt != nil && retiredAt == nil }
 }
 
@@ -29,13 +31,24 @@ public struct ModelCatalog: Sendable {
 
     public func list() async throws -> [ModelVersionInfo] {
         let rows = try await connection.query("""
-            SELECT version, parent_version, created_at, promoted_at, retired_at, checksum, note
+            SELECT version, parent_version, created_at, promoted_at, retired_at, checksum, note, weights_pruned_at
             FROM \(quoteIdentifier(schema)).models WHERE kind = $1 ORDER BY version
             """, [.text(ModelStore.kind)])
         return try rows.map {
             ModelVersionInfo(version: try $0.decode(0), parent: try $0.decode(1), createdAt: try $0.decode(2), promotedAt: try $0.decode(3),
-                             retiredAt: try $0.decode(4), checksum: try $0.decode(5), note: try $0.decode(6))
+                             retiredAt: try $0.decode(4), checksum: try $0.decode(5), note: try $0.decode(6),
+                             weightsPrunedAt: try $0.decode(7))
         }
+    }
+
+    /// Registry retention: drops the weights of every version older than the `keep` newest,
+    /// except the live one; the rows stay (lineage, metrics, checksum). Returns how many were
+    /// pruned. A pruned version can no longer be promoted or rolled back to.
+    @discardableResult
+    public func pruneWeights(keeping keep: Int) async throws -> Int {
+        guard keep >= 1 else { throw ServiceError(.invalidConfiguration, "keep at least 1 version's weights, got \(keep)") }
+        let rows = try await connection.query("SELECT \(quoteIdentifier(schema)).prune_model_weights($1)", [.int32(Int32(clamping: keep))])
+        return Int(try rows.first?.decode(0, as: Int32.self) ?? 0)
     }
 
     /// Stores a trained model set as a candidate (not live).

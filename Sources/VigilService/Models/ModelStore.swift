@@ -31,13 +31,17 @@ public struct ModelStore: Sendable {
         let rows = try await connection.query(
             "SELECT version, weights, checksum FROM \(s).models WHERE kind = $1 AND version = $2", [.text(Self.kind), .int64(version)])
         guard let row = rows.first else { return nil }
-        return try Self.decode(version: version, weights: try row.decode(1, as: [UInt8].self), checksum: try row.decode(2, as: String.self),
+        return try Self.decode(version: version, weights: try row.decode(1, as: [UInt8]?.self), checksum: try row.decode(2, as: String.self),
                                schema: schema)
     }
 
     /// A row's weights as a model set, checked against the row: the weights must decode, their
     /// SHA-256 must be the stored checksum, and the set must carry the row's version.
-    static func decode(version: Int64, weights: [UInt8], checksum stored: String, schema: String) throws -> ModelSet {
+    /// Pruned weights (`prune_model_weights`, registry retention) are `.modelUnavailable` too.
+    static func decode(version: Int64, weights: [UInt8]?, checksum stored: String, schema: String) throws -> ModelSet {
+        guard let weights else {
+            throw ServiceError(.modelUnavailable, "model version \(version) in \(schema).models has no weights: they were pruned by registry retention")
+        }
         let set: ModelSet
         do { set = try ModelSet.decode(weights) } catch {
             throw ServiceError(.modelUnavailable, "model version \(version) in \(schema).models cannot be decoded: \(error)")

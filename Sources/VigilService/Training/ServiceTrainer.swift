@@ -42,7 +42,11 @@ public final class ServiceTrainer: Sendable {
                 let new = steps.withLock { s in defer { s = total }; return max(total - s, 0) }
                 checkFinished(check, new)
             },
-            persist: { build in try Self.publish(build, catalog: catalog, schema: schema) })
+            persist: { build in
+                let set = try Self.publish(build, catalog: catalog, schema: schema)
+                Self.applyRetention(configuration.modelRetentionVersions, catalog: catalog, log: log)
+                return set
+            })
         trainerBox.withLock { $0 = made }
         trainer = made
     }
@@ -71,6 +75,18 @@ public final class ServiceTrainer: Sendable {
             return set
         }
         throw ServiceError(.modelUnavailable, "could not allocate a model version in \(schema).models after 8 attempts", isRetriable: true)
+    }
+
+    /// Prunes the weights of versions beyond the newest `keep` (0: none). A failure is logged
+    /// and tried again at the next publication: the version is already live.
+    static func applyRetention(_ keep: Int, catalog: ModelCatalog, log: ServiceLog) {
+        guard keep > 0 else { return }
+        do {
+            let pruned = try blocking { try await catalog.pruneWeights(keeping: keep) }
+            if pruned > 0 { log.info("pruned the weights of old model versions", ["pruned": .int(Int64(pruned)), "kept": .int(Int64(keep))]) }
+        } catch {
+            log.warning("pruning old model versions' weights failed; trying again at the next publication", ["error": .string("\(error)")])
+        }
     }
 
     /// Runs `body` on the cooperative pool and waits for it; only for the trainer's own thread.
