@@ -4,6 +4,8 @@
 // returns the same bytes and writes nothing, refusals carry the dead letters' reason codes or
 // Retry-After, the card's state is the stream's, and the chain verifies.
 import Foundation
+import Glibc
+import Synchronization
 import Testing
 import VigilAudit
 import VigilFeatures
@@ -258,6 +260,100 @@ import VigilService
         for id in ordered { without.extract(byID[id]!, into: &other) }
         without.extract(next, into: &other)
         #expect(other.dense != nextExpected)
+        #expect(try await AuditTestSupport.verify(setup.target.schema).isIntact)
+    }
+}
+
+/// `vigil serve --api` as a child process: kill -9 under load loses no answered decision, and
+/// `vigil score` posts a file of events and prints one line per answer.
+@Suite struct ServeScoringCrashTests {
+    /// A loopback port that was free a moment ago.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test("kill -9 during load: every decision answered 200 has its row; vigil score prints the answers")
+    func killNineLosesNoAnsweredDecision() async throws {
+        let binary = try ServeCrashTests.vigilExecutable()
+        let setup = try await ServeScoringTests.setUp(partitions: 2, stream: 50)
+        defer { ServeTestSupport.drop(setup.target) }
+        let port = try Self.freePort()
+        let child = try ServeTestSupport.childSettings(schema: setup.target.schema, topic: setup.topic, group: KafkaTestSupport.uniqueName("g"),
+                                                        extra: ["api": ["enabled": true, "port": port]], brokers: setup.brokers)
+        defer { try? FileManager.default.removeItem(at: child.folder) }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--config", child.config.path, "--log-level", "warning"]
+        process.environment = child.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let url = "http://127.0.0.1:\(port)"
+        // Ready: a probe is decided.
+        var ready = false
+        for i in 0..<600 where !ready && process.isRunning {
+            let probe = try? await ServeScoringTests.blocking {
+                try ScoringClient(url: url).post("/v1/score", body: Array(ServeScoringTests.event("probe-\(i)", card: "probe").utf8))
+            }
+            ready = probe?.status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "vigil serve --api did not answer")
+
+        // `vigil score` on a file of three events (one of them bad).
+        let events = child.folder.appendingPathComponent("events.jsonl")
+        try (ServeScoringTests.event("cli-1", card: "cli") + "\n{broken\n" + ServeScoringTests.event("cli-2", card: "cli") + "\n")
+            .write(to: events, atomically: true, encoding: .utf8)
+        let cli = try ChildProcess.run(binary, ["score", "--url", url, events.path])
+        let lines = cli.stdout.split(separator: "\n")
+        #expect(cli.status == 1, "exit status with one refused event: \(cli.status)")
+        #expect(lines.count == 3 && lines[0].contains(#""event_id":"cli-1""#) && lines[1].contains(#""status":400,"error":"malformed_json""#),
+                "\(cli.stdout) \(cli.stderr)")
+
+        // Load from four connections; kill -9 after a second of it.
+        let answered = Mutex<[String]>([])
+        let stopLoad = Atomic<Bool>(false)
+        let load = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        try await ServeScoringTests.blocking {
+                            let client = try ScoringClient(url: url)
+                            var i = 0
+                            while !stopLoad.load(ordering: .relaxed) {
+                                let id = "crash-\(worker)-\(i)"
+                                i += 1
+                                guard let r = try? client.post("/v1/score", body: Array(ServeScoringTests.event(id, card: "card-\(i % 13)").utf8)) else {
+                                    return
+                                }
+                                if r.status == 200 { answered.withLock { $0.append(id) } }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await Task.sleep(for: .seconds(1.5))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        stopLoad.store(true, ordering: .relaxed)
+        try await load.value
+        let ids = answered.withLock { $0 }
+        #expect(ids.count > 20, "only \(ids.count) answers before the kill")
+        let s = quoteIdentifier(setup.target.schema)
+        let stored = try Set(PostgresTestDatabase.session().query("SELECT event_id FROM \(s).decisions WHERE event_id LIKE 'crash-%'")
+            .map { try $0.decode(0, as: String.self) })
+        #expect(Set(ids).subtracting(stored).isEmpty, "answered without a row: \(Set(ids).subtracting(stored).sorted().prefix(10))")
         #expect(try await AuditTestSupport.verify(setup.target.schema).isIntact)
     }
 }
