@@ -267,6 +267,12 @@ import VigilService
 /// `vigil serve --api` as a child process: kill -9 under load loses no answered decision, and
 /// `vigil score` posts a file of events and prints one line per answer.
 @Suite struct ServeScoringCrashTests {
+    /// What the load's workers share: the event ids answered 200, and when to stop.
+    final class LoadTally: Sendable {
+        let answered = Mutex<[String]>([])
+        let stopped = Atomic<Bool>(false)
+    }
+
     /// A loopback port that was free a moment ago.
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -320,8 +326,7 @@ import VigilService
                 "\(cli.stdout) \(cli.stderr)")
 
         // Load from four connections; kill -9 after a second of it.
-        let answered = Mutex<[String]>([])
-        let stopLoad = Atomic<Bool>(false)
+        let tally = LoadTally()
         let load = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<4 {
@@ -329,13 +334,13 @@ import VigilService
                         try await ServeScoringTests.blocking {
                             let client = try ScoringClient(url: url)
                             var i = 0
-                            while !stopLoad.load(ordering: .relaxed) {
+                            while !tally.stopped.load(ordering: .relaxed) {
                                 let id = "crash-\(worker)-\(i)"
                                 i += 1
                                 guard let r = try? client.post("/v1/score", body: Array(ServeScoringTests.event(id, card: "card-\(i % 13)").utf8)) else {
                                     return
                                 }
-                                if r.status == 200 { answered.withLock { $0.append(id) } }
+                                if r.status == 200 { tally.answered.withLock { $0.append(id) } }
                             }
                         }
                     }
@@ -346,9 +351,9 @@ import VigilService
         try await Task.sleep(for: .seconds(1.5))
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        stopLoad.store(true, ordering: .relaxed)
+        tally.stopped.store(true, ordering: .relaxed)
         try await load.value
-        let ids = answered.withLock { $0 }
+        let ids = tally.answered.withLock { $0 }
         #expect(ids.count > 20, "only \(ids.count) answers before the kill")
         let s = quoteIdentifier(setup.target.schema)
         let stored = try Set(PostgresTestDatabase.session().query("SELECT event_id FROM \(s).decisions WHERE event_id LIKE 'crash-%'")
