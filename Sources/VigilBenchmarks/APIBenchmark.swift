@@ -23,7 +23,7 @@ struct APIBenchmark: AsyncParsableCommand {
 
     @Option(help: "Offered rates, requests per second, comma-separated.") var rates = "1000,2000,5000"
     @Option(help: "Seconds per rate.") var seconds = 10.0
-    @Option(help: "Keep-alive connections of the load generator (one thread each).") var connections = 16
+    @Option(help: "Keep-alive connections of the load generator (one thread each): enough to offer the highest rate at a few tens of milliseconds per answer.") var connections = 64
     @Option(help: "Partitions of the (empty) transactions topic.") var partitions = 4
     @Option(help: "Transactions of earlier simulated history the model is trained on.") var warmUpEvents = 20_000
     @Flag(help: "Skip the relaxed-commit run.") var noRelaxed = false
@@ -88,6 +88,9 @@ struct APIBenchmark: AsyncParsableCommand {
         c.api.port = 0
         c.api.maxInFlight = 4_096
 
+        // PostgreSQL's own floor for a durable answer: one tiny transaction's COMMIT (WAL flush).
+        let commitFloor = try await Self.commitFloor(connection: connection, schema: target.schema)
+        print(String(format: "PostgreSQL durable commit of one row, 1,000 in a row: p50 %.3f ms, p99 %.3f ms", commitFloor.p50, commitFloor.p99))
         let floor = try await HTTPFloor.start()
         var figures: [String: Any] = ["connections": connections, "seconds_per_rate": seconds, "partitions": partitions]
         var floorRuns: [Int: LoadFigures] = [:]
@@ -134,12 +137,30 @@ struct APIBenchmark: AsyncParsableCommand {
         let errors = serveRuns.values.flatMap(\.values).reduce(0) { $0 + $1.errors }
         print("errors: \(errors); answered decisions without a row: \(unstored); chain \(verification.isIntact ? "intact" : "BROKEN") over \(verification.rowsCovered) rows")
         figures["errors"] = errors
+        figures["pg_commit_p50_ms"] = LoadFigures.ms(commitFloor.p50)
+        figures["pg_commit_p99_ms"] = LoadFigures.ms(commitFloor.p99)
         figures["answered_without_row"] = unstored
         figures["chain_intact"] = verification.isIntact
         figures["load_average"] = "\(loadAtStart) -> \(loadAtEnd)"
         if let d = serveRuns["durable"]?[2_000] { figures["durable_p99_ms_at_2000"] = LoadFigures.ms(d.p99) }
         if let r = serveRuns["relaxed"]?[2_000], let f = floorRuns[2_000] { figures["relaxed_p99_above_floor_ms_at_2000"] = LoadFigures.ms(r.p99 - f.p99) }
         try BenchReport.finish(figures)
+    }
+
+    /// Milliseconds of 1,000 single-row INSERTs, each its own durable transaction.
+    static func commitFloor(connection: PostgresConnection, schema: String) async throws -> (p50: Double, p99: Double) {
+        let table = "\(quoteIdentifier(schema)).bench_commit_floor"
+        try await connection.execute("CREATE TABLE \(table) (n integer)")
+        var times: [Double] = []
+        for n in 0..<1_000 {
+            let started = ContinuousClock.now
+            try await connection.execute("INSERT INTO \(table) VALUES ($1)", [.int32(Int32(n))])
+            let took = ContinuousClock.now - started
+            times.append(Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
+        }
+        try await connection.execute("DROP TABLE \(table)")
+        let sorted = times.sorted()
+        return (sorted[sorted.count / 2], sorted[sorted.count * 99 / 100])
     }
 
     /// One serve with the API in `configuration`'s commit mode: every rate in turn, then the
@@ -179,6 +200,19 @@ struct APIBenchmark: AsyncParsableCommand {
             answered += run.decided
             offset += Int(Double(rate) * seconds)
         }
+        // Where the time went, from serve's own histograms (means over every rate of this run).
+        var sums: [String: Double] = [:]
+        for line in String(decoding: telemetry.exposition(), as: UTF8.self).split(separator: "\n")
+        where line.hasPrefix("vigil_api_") && (line.contains("_sum") || line.contains("_count")) && !line.contains("{") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let v = Double(parts[1]) { sums[String(parts[0])] = v }
+        }
+        let stages = ["parse", "score", "commit_wait", "request"].map { stage -> String in
+            let name = "vigil_api_\(stage)_duration_seconds"
+            let mean = (sums[name + "_sum"] ?? 0) / max(1, sums[name + "_count"] ?? 0)
+            return "\(stage) \(String(format: "%.3f", mean * 1000)) ms"
+        }
+        print("  server means: " + stages.joined(separator: ", "))
         stop.stop()
         _ = try await serving.value
         let s = quoteIdentifier(configuration.schema)
