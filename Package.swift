@@ -144,6 +144,8 @@ let package = Package(
                 "VigilReplay",
                 "VigilAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `api`: the HTTP floor, a no-op handler next to the scoring endpoint.
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
 

@@ -9,7 +9,7 @@ struct VigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-bench",
         abstract: "Vigil's benchmarks. Run them through tools/bench NAME (release build, local stack).",
-        subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, ModelsBenchmark.self, FeaturesBenchmark.self, ScoringBenchmark.self, HotswapBenchmark.self, E2EBenchmark.self, DeliveryBenchmark.self, ReplayBenchmark.self, QualityBenchmark.self, AuditRowBenchmark.self, AuditVerifyBenchmark.self, AnalystQueryBenchmark.self]
+        subcommands: [SmokeBenchmark.self, KafkaBenchmark.self, PostgresBenchmark.self, ModelsBenchmark.self, FeaturesBenchmark.self, ScoringBenchmark.self, HotswapBenchmark.self, E2EBenchmark.self, DeliveryBenchmark.self, ReplayBenchmark.self, QualityBenchmark.self, AuditRowBenchmark.self, AuditVerifyBenchmark.self, AnalystQueryBenchmark.self, APIBenchmark.self]
     )
 
     /// As `vigil`: OpenBLAS is configured before any other thread starts (see `BLAS.configure`).

@@ -18,10 +18,15 @@ struct ServeCommand: AsyncParsableCommand {
             training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, offset_anomaly_policy (halt|skip),
             offset_check_grace_ms, db_statement_timeout_ms, db_lock_timeout_ms, db_idle_in_transaction_timeout_ms,
             db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms, model_retention_versions,
-            kafka {librdkafka properties}, audit {signing_key_file, features, feature_sample_rate}), then the environment
-            (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA, VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT,
-            VIGIL_METRICS_ADDRESS, VIGIL_AUDIT_SIGNING_KEY_FILE), then these flags.
+            kafka {librdkafka properties}, audit {signing_key_file, features, feature_sample_rate}, api {enabled, address, port,
+            max_in_flight, batch_size, max_batch_events, commit (durable|relaxed), request_timeout_ms, partitioner
+            (consistent|murmur2), retry_after_s}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA,
+            VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS, VIGIL_AUDIT_SIGNING_KEY_FILE,
+            VIGIL_API, VIGIL_API_ADDRESS, VIGIL_API_PORT, VIGIL_API_MAX_IN_FLIGHT, VIGIL_API_BATCH_SIZE, VIGIL_API_COMMIT),
+            then these flags.
             GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.
+            With --api: POST /v1/score, POST /v1/score/batch and GET /v1/openapi.json on --api-address:--api-port
+            (docs/api.md).
             The database password comes from PGPASSFILE / ~/.pgpass or PGPASSWORD, never from the command line.
             SIGTERM or SIGINT: finish and commit the current batch, leave the group, exit 0. Database outages, model
             versions that cannot be used and offset anomalies do not stop serve (docs/serve.md, Faults).
@@ -46,6 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port of /metrics, /healthz and /readyz (default 9464; 0 disables).") var metricsPort: Int?
     @Option(help: "Address the metrics endpoint binds to (default 127.0.0.1).") var metricsAddress: String?
     @Option(help: "Key file that signs every audit chain link (see vigil audit keygen).") var auditSigningKeyFile: String?
+    @Flag(help: "Also score events synchronously over HTTP: POST /v1/score (docs/api.md).") var api = false
+    @Option(help: "Address the scoring endpoint binds to (default 127.0.0.1).") var apiAddress: String?
+    @Option(help: "Port of the scoring endpoint (default 8080; 0: any free port).") var apiPort: Int?
+    @Option(help: "When a scoring answer leaves: durable (after its row committed, default) or relaxed (before).") var apiCommit: String?
 
     func validate() throws {
         if let exitWhenIdle, ServeConfiguration.parseDuration(exitWhenIdle) == nil {
@@ -54,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxEvents, maxEvents <= 0 { throw ValidationError("--max-events must be positive") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let batchWaitMs, batchWaitMs < 0 { throw ValidationError("--batch-wait-ms must not be negative") }
+        if let apiCommit, ScoringConfiguration.Commit(rawValue: apiCommit) == nil {
+            throw ValidationError("--api-commit must be durable or relaxed")
+        }
         guard ["debug", "info", "warning", "error"].contains(logLevel) else {
             throw ValidationError("--log-level must be debug, info, warning or error")
         }
@@ -75,6 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let metricsPort { c.telemetry.port = metricsPort }
         if let metricsAddress { c.telemetry.address = metricsAddress }
         if let auditSigningKeyFile { c.audit.signingKeyFile = auditSigningKeyFile }
+        if api { c.api.enabled = true }
+        if let apiAddress { c.api.address = apiAddress }
+        if let apiPort { c.api.port = apiPort }
+        if let apiCommit, let commit = ScoringConfiguration.Commit(rawValue: apiCommit) { c.api.commit = commit }
         return c
     }
 

@@ -24,8 +24,9 @@ import Testing
         #expect(used("vigil_consumer_lag_messages"), "lag")
         #expect(used("vigil_alerts_total"), "alert rate")
         #expect(used("vigil_model_version"), "model versions")
+        #expect(used("vigil_api_request_duration_seconds_bucket") && used("histogram_quantile(0.999"), "scoring API latency")
         let titles = panels.compactMap { $0["title"] as? String }.joined(separator: " | ")
-        for section in ["Throughput", "Latency", "Lag", "Alerts", "Models"] { #expect(titles.contains(section), "no \(section) row") }
+        for section in ["Throughput", "Latency", "Lag", "Alerts", "Models", "Scoring API"] { #expect(titles.contains(section), "no \(section) row") }
     }
 
     @Test func panelsAreWellFormed() throws {

@@ -18,7 +18,8 @@ import Testing
         let alerts = try Self.rules().filter { $0["alert"] != nil }
         let names = Set(alerts.compactMap { $0["alert"] as? String })
         // lag growing, dead letters rising, no promotion, database commit latency, scoring stopped
-        for name in ["VigilConsumerLagGrowing", "VigilDeadLettersRising", "VigilNoModelPromotion", "VigilDatabaseCommitSlow", "VigilScoringStopped"] {
+        for name in ["VigilConsumerLagGrowing", "VigilDeadLettersRising", "VigilNoModelPromotion", "VigilDatabaseCommitSlow", "VigilScoringStopped",
+                     "VigilApiLatencySLO"] {
             #expect(names.contains(name), "missing alert \(name)")
         }
         #expect(names.count == alerts.count, "duplicate alert names")

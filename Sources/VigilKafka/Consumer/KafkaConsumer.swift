@@ -106,6 +106,13 @@ public final class KafkaConsumer: Sendable {
         return try await onPollQueue { [self] in try self.pollBatch(maxMessages: maxMessages, timeoutMs: timeout.milliseconds, fill: false) }
     }
 
+    /// Ends a poll waiting on an empty queue now (from any thread), so the caller's loop can
+    /// take work that did not come from Kafka (synchronous scoring requests). A wake-up while
+    /// no poll waits makes the next wait return at once; librdkafka keeps one such flag.
+    public func wakeUp() {
+        rd_kafka_queue_yield(queue.pointer)
+    }
+
     /// Runs on `pollQueue`. `fill`: wait up to the timeout for `maxMessages`; otherwise take
     /// what is queued, or wait up to the timeout for one message and then take what is queued.
     private func pollBatch(maxMessages: Int, timeoutMs: Int, fill: Bool) throws -> [KafkaMessage] {

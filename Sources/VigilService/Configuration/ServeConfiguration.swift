@@ -114,6 +114,8 @@ public struct ServeConfiguration: Sendable {
     public var modelRetentionVersions = 100
     /// Feature vectors kept in the audit trail and the chain's signing key (AuditConfiguration.swift).
     public var audit = AuditConfiguration()
+    /// Synchronous scoring over HTTP, `POST /v1/score` (Scoring/ScoringConfiguration.swift).
+    public var api = ScoringConfiguration()
 
     public init() {}
 
@@ -124,6 +126,7 @@ public struct ServeConfiguration: Sendable {
         configuration.apply(environment: environment)
         try configuration.telemetry.apply(environment: environment)
         configuration.audit.apply(environment: environment)
+        try configuration.api.apply(environment: environment)
         return configuration
     }
 
@@ -227,6 +230,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.partition_maintenance_interval_ms { partitionMaintenanceInterval = .milliseconds(v) }
         try telemetry.apply(fileData: data, file: file)
         try audit.apply(fileData: data, file: file)
+        try api.apply(fileData: data, file: file)
     }
 
     /// The libpq settings of one of serve's connections: the URL (or PG* variables), the
@@ -294,6 +298,12 @@ public struct ServeConfiguration: Sendable {
         }
         try telemetry.validate()
         try audit.validate()
+        if api.enabled {
+            try api.validate()
+            guard !telemetry.isEnabled || api.port != telemetry.port || api.port == 0 else {
+                throw fail("the api port must differ from the metrics port (\(api.port))")
+            }
+        }
     }
 
     static func brokerList(_ text: String) -> [String] {

@@ -49,6 +49,8 @@ public final class PartitionOwnership: Sendable {
             public var extractor: FeatureExtractor
             /// Events folded in since the last snapshot was written.
             public var eventsSinceSnapshot = 0
+            /// The stored next offset of this partition's API source (nil: no row yet).
+            public var apiCommittedNext: Int64?
             /// Bumped by every assignment, so a lease from before a revocation is recognised.
             let generation: UInt64
         }
@@ -95,7 +97,8 @@ public final class PartitionOwnership: Sendable {
                 }
             }
             partitions[partition] = .owned(Lease(partition: partition, committedNext: r.committedNext, replayUntil: committed,
-                                                 position: through, extractor: extractor, generation: generation))
+                                                 position: through, extractor: extractor, apiCommittedNext: r.apiCommittedNext,
+                                                 generation: generation))
             return through.map { .at($0) } ?? .beginning
         }
 

@@ -12,10 +12,14 @@ public struct PartitionRestoration: Sendable {
     /// Where the state stands: the snapshot's `through_offset`, or nil when there is no
     /// snapshot and the state is fresh (rebuild from the beginning of the log).
     public var stateThrough: Int64?
+    /// The stored next offset of the partition's API source (`api:<topic>`, docs/api.md): the
+    /// compare-and-set of the next API decisions scored with this partition's state.
+    public var apiCommittedNext: Int64?
 
-    public init(committedNext: Int64?, extractor: FeatureExtractor, stateThrough: Int64?) {
+    public init(committedNext: Int64?, extractor: FeatureExtractor, stateThrough: Int64?, apiCommittedNext: Int64? = nil) {
         self.committedNext = committedNext
         self.extractor = extractor
         self.stateThrough = stateThrough
+        self.apiCommittedNext = apiCommittedNext
     }
 }

@@ -17,8 +17,9 @@ final class BatchDecider {
     let retention: FeatureRetention
     /// Remembers scored vectors for online training (nil: training off).
     var trainer: OnlineTrainer?
-    private var scored = ScoredBatch()
-    private var events: [TransactionEvent] = []
+    // Internal: BatchDecider+Scoring.swift decides API requests with the same buffers.
+    var scored = ScoredBatch()
+    var events: [TransactionEvent] = []
     private var offsets: [Int64] = []
     private var recordTimes: [Int64] = []
     private var vector: FeatureVector

@@ -27,6 +27,7 @@ extension BatchLoop {
         var lastCommit: ContinuousClock.Instant?
         for f in finished {
             guard case .committed(let at, let wallClock, let transaction) = f.outcome else {
+                r.scoring?.answerNotCommitted(f.write.scoring, log: r.log)
                 summary.count(f.write.batch, sign: -1)
                 let restore = r.ownership.writeFailed(f.write.leases)
                 let partitions = ["partitions": LogValue.string(restore.map(\.description).joined(separator: ","))]

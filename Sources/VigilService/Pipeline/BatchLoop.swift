@@ -36,12 +36,17 @@ final class BatchLoop: Service, Sendable {
         var failure: (any Error)?
         do {
             try await serve(&state)
+            r.scoring?.close("serve is stopping")
             if let at = try await settle(await r.handOver.drain(), summary: &state.summary), let first = state.firstMessageAt {
                 state.summary.activeSeconds = (at - first).seconds
             }
         } catch {
             failure = error
-            _ = await r.handOver.drain()
+            r.scoring?.close("serve stopped on an error")
+            for f in await r.handOver.drain() {
+                if case .committed = f.outcome { continue }
+                r.scoring?.answerNotCommitted(f.write.scoring, log: r.log)
+            }
         }
         // From here on every part of this process sees the stop (rebalance callbacks too).
         r.stop.stop()
@@ -102,13 +107,17 @@ final class BatchLoop: Service, Sendable {
             let decided = state.summary.decided + state.summary.deadLettered
             if let max = c.maxEvents, decided >= max { break }
             let limit = c.maxEvents.map { min(c.batchSize, $0 - decided) } ?? c.batchSize
-            let messages = try await r.consumer.pollAvailable(maxMessages: Swift.max(1, limit), timeout: c.batchWait)
+            // Scoring requests waiting: take what Kafka has without waiting for more (an
+            // admission wakes a waiting poll too: ScoringQueue.onAdmission).
+            let requestsWaiting = r.scoring?.hasWaiting ?? false
+            let messages = try await r.consumer.pollAvailable(maxMessages: Swift.max(1, limit), timeout: requestsWaiting ? .zero : c.batchWait)
+            let requests = r.scoring?.take(max: c.api.batchSize) ?? []
             if c.recordLatencies, !messages.isEmpty {
                 let polledAt = Date().timeIntervalSince1970 * 1000
                 for m in messages { if let t = m.timestampMilliseconds { state.summary.deliveryMilliseconds.append(polledAt - Double(t)) } }
             }
             if r.rebalances.count != seenRebalances { seenRebalances = r.rebalances.count; idleSince = .now }
-            if messages.isEmpty {
+            if messages.isEmpty && requests.isEmpty {
                 // Until the first assignment, a slow group join is not idleness.
                 if let idle = c.exitWhenIdle,
                    ContinuousClock.now - idleSince >= (r.rebalances.count == 0 ? Swift.max(idle, c.groupJoinGrace) : idle) {
@@ -128,8 +137,10 @@ final class BatchLoop: Service, Sendable {
                 continue
             }
             idleSince = .now
-            if firstMessageAt == nil { firstMessageAt = .now; state.firstMessageAt = firstMessageAt }
+            if firstMessageAt == nil, !messages.isEmpty { firstMessageAt = .now; state.firstMessageAt = firstMessageAt }
             guard let decider = state.decider else {
+                r.scoring?.refuse(requests, Self.unavailable("not_ready", "no model set is loaded yet (cold start)",
+                                                             retryAfter: c.api.retryAfterSeconds))
                 // Cold start: keep only the valid events (at most cold_start_events); every
                 // message is read again from the stored offsets once the first model exists.
                 for message in messages {
@@ -149,7 +160,7 @@ final class BatchLoop: Service, Sendable {
                 continue
             }
             decider.trainer = r.models.trainer
-            try await process(messages, decider: decider, summary: &state.summary)
+            try await process(messages, requests: requests, decider: decider, summary: &state.summary)
             let sizes = r.ownership.stateSizes
             state.peakCards = Swift.max(state.peakCards, sizes.cards)
             r.telemetry.entityCounts(cards: sizes.cards, merchants: sizes.merchants, terminals: sizes.terminals)
@@ -312,11 +323,16 @@ final class BatchLoop: Service, Sendable {
 
     /// Decides a batch and writes it in one transaction. A fenced batch is dropped and its
     /// partitions restored from the database (the next rebalance will take them away).
-    func process(_ messages: [KafkaMessage], decider: BatchDecider, summary: inout PipelineSummary) async throws {
+    func process(_ messages: [KafkaMessage], requests: [ScoreTicket] = [], decider: BatchDecider, summary: inout PipelineSummary) async throws {
         let r = runtime, c = r.configuration
         var groups = BatchDecider.byPartition(messages).filter { !r.continuity.isHalted($0.0) }
-        var leases = r.ownership.checkOut(groups.map(\.0))
-        var batch = AuditBatch()
+        var scoring = await route(requests)
+        let streamPartitions = Set(groups.map(\.0))
+        var leases = r.ownership.checkOut(groups.map(\.0) + scoring.routed.keys.filter { !streamPartitions.contains($0) }.sorted())
+        admitRouted(&scoring, leases: leases)
+        // API answers carry decided_at as stored: whole microseconds.
+        let decidedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
+        var batch = AuditBatch(decidedAt: Date(timeIntervalSince1970: Double(decidedAtMicros) / 1_000_000))
         var halting: [(partition: KafkaTopicPartition, reason: String)] = []
         for (i, (partition, group)) in groups.enumerated() {
             if let last = group.last { r.continuity.delivered(partition, through: last.offset) }
@@ -345,29 +361,43 @@ final class BatchLoop: Service, Sendable {
         }
         let clock = ContinuousClock()
         let started = clock.now
-        var decidedLeases: [PartitionOwnership.StateMachine.Lease] = []
         do {
             for (partition, group) in groups {
-                guard var lease = leases.removeValue(forKey: partition) else { continue }  // not ours any more
+                guard var lease = leases[partition] else { continue }  // not ours any more
                 if partition.topic == c.labelsTopic {
                     decider.record(labels: group, lease: &lease, into: &batch)
                 } else {
                     try decider.decide(group, lease: &lease, into: &batch)
                 }
-                decidedLeases.append(lease)
+                leases[partition] = lease
+            }
+            // API requests after the partition's stream events of this batch: the same order
+            // as if they had arrived on the partition right after them.
+            for (partition, tickets) in scoring.routed.sorted(by: { $0.key < $1.key }) {
+                guard var lease = leases[partition] else { continue }
+                let bodies = try decider.decide(requests: tickets, lease: &lease, decidedAtMicros: decidedAtMicros, into: &batch)
+                leases[partition] = lease
+                scoring.answers += zip(tickets, bodies).map { ($0, $1) }
             }
         } catch {
-            _ = r.ownership.checkIn(decidedLeases + leases.values, committed: false)
+            _ = r.ownership.checkIn(Array(leases.values), committed: false)
             r.telemetry.batchFailed()
+            r.scoring?.refuse(scoring.routed.values.flatMap { $0 }, .refused(status: 500, code: "internal_error", message: "\(error)", retryAfter: nil))
             throw error
         }
         // The next batch is decided from these leases while this one is written; if the
         // write is not committed, settle() takes them back.
-        let held = decidedLeases + leases.values
+        let held = Array(leases.values)
         _ = r.ownership.checkIn(held, committed: true)
         summary.count(batch)
+        if !scoring.answers.isEmpty {
+            let now = clock.now
+            scoring.decidedAt = now
+            for (ticket, _) in scoring.answers { r.telemetry.scoring.score.record(now - ticket.admittedAt) }
+            answerDecided(scoring)
+        }
         let finished = await r.handOver.submit(PendingWrite(batch: batch, messages: messages, leases: held.map { ($0.partition, $0.generation) },
-                                                            started: started, decided: clock.now, halting: halting))
+                                                            started: started, decided: clock.now, halting: halting, scoring: scoring))
         try await settle(finished, summary: &summary)
     }
 

@@ -57,12 +57,17 @@ public final class FraudPipeline {
     let log: ServiceLog
     /// Metrics and health state (Telemetry/), reported per batch and loop iteration.
     public let telemetry: ServiceTelemetry
+    /// Synchronous scoring's requests (nil unless `api.enabled`); `listeningPort` tells where
+    /// the endpoint listens once it does.
+    public let scoring: ScoringQueue?
 
     public init(configuration: ServeConfiguration, log: ServiceLog = ServiceLog(), telemetry: ServiceTelemetry? = nil) throws {
         try configuration.validate()
         self.configuration = configuration
         self.log = log
-        self.telemetry = telemetry ?? ServiceTelemetry(configuration: configuration.telemetry)
+        let telemetry = telemetry ?? ServiceTelemetry(configuration: configuration.telemetry)
+        self.telemetry = telemetry
+        scoring = configuration.api.enabled ? ScoringQueue(configuration: configuration.api, metrics: telemetry.scoring) : nil
     }
 
     /// Runs the services until the batch loop stops (idle, event limit, `stop`, or one of
@@ -93,6 +98,15 @@ public final class FraudPipeline {
         } catch {
             log.warning("topic metadata unavailable; the entity budget is shared once partitions arrive", ["error": .string("\(error)")])
         }
+        // Synchronous scoring: requests admitted by the endpoint wake the loop's poll.
+        let scoring = self.scoring
+        scoring?.onAdmission { [consumer] in consumer.wakeUp() }
+        var lookups: PostgresConnection?
+        if scoring != nil {
+            let lookup = PostgresConnection(configuration: try c.postgresConfiguration(suffix: "-api"), label: "vigil.serve.api")
+            try await lookup.connect()
+            lookups = lookup
+        }
         let writer = try AuditWriter(connection: connection, schema: c.schema, groupID: c.groupID, memberName: c.memberName, audit: c.audit)
         // Write-behind: the loop decides the next batch while this one is committed, through
         // the runtime's commit (database faults ridden out, unknown outcomes resolved).
@@ -102,10 +116,12 @@ public final class FraudPipeline {
                 throw ServiceError(.partitionFenced, "another member owns a partition of this batch; batch rolled back")
             }
         }, committed: { [telemetry] pending, took in
+            // Durable answers leave at the commit, before the loop hears of it.
+            scoring?.answerCommitted(pending.scoring)
             telemetry.batchCommitted(pending.batch, consumed: pending.messages.count, timestamps: pending.messages,
                                      total: ContinuousClock.now - pending.started, commit: took)
         })
-        let runtime = PipelineRuntime(
+        var runtime = PipelineRuntime(
             configuration: c, log: log, telemetry: telemetry, consumer: consumer, connection: connection,
             ownership: PartitionOwnership(), continuity: OffsetContinuity(grace: c.offsetCheckGrace),
             restorer: PartitionRestorer(connection: connection, schema: c.schema, groupID: c.groupID, spec: c.featureSpec,
@@ -114,6 +130,10 @@ public final class FraudPipeline {
             writer: writer, handOver: handOver,
             models: ServingModels(), compatibility: try ModelCompatibility(spec: c.featureSpec), rebalances: RebalanceCounter(),
             gate: ConsumerGate(), budget: budget, stop: stop)
+        if let scoring, let lookups {
+            runtime.scoring = scoring
+            runtime.storedDecisions = StoredDecisions(connection: lookups, schema: c.schema, topics: [ScoringSource.topic(of: c.topic), c.topic])
+        }
         slot.set(runtime)
 
         let loop = BatchLoop(runtime: runtime)
@@ -127,15 +147,23 @@ public final class FraudPipeline {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
         }
         services.append(.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .cancelGroup))
+        if let scoring {
+            // Last, so it shuts down first: requests in flight are answered while the loop
+            // still runs. Asked for and not able to listen (port in use), serve stops.
+            services.append(.init(service: ScoringEndpoint(runtime: runtime, queue: scoring), successTerminationBehavior: .ignore,
+                                  failureTerminationBehavior: .cancelGroup))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals,
                                                                          logger: log.logger))
         do {
             try await group.run()
         } catch {
             await connection.close()
+            await lookups?.close()
             throw error
         }
         await connection.close()
+        await lookups?.close()
         return loop.summary
     }
 }

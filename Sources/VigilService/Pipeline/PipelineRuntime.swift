@@ -24,6 +24,10 @@ struct PipelineRuntime: Sendable {
     let gate: ConsumerGate
     let budget: StateBudget
     let stop: StopSignal
+    /// Synchronous scoring requests waiting for the loop (nil: `--api` off).
+    var scoring: ScoringQueue? = nil
+    /// Decisions already stored, by event id, for repeated scoring requests (nil: `--api` off).
+    var storedDecisions: StoredDecisions? = nil
 
     /// The run is ending: a StopSignal (tests, benchmarks), the calling service's own
     /// graceful shutdown (SIGTERM through the ServiceGroup), or cancellation.

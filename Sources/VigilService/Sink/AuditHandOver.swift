@@ -21,6 +21,8 @@ struct PendingWrite: Sendable {
     var decided: ContinuousClock.Instant
     /// Partitions to halt once the batch is stored (it records their offset anomaly).
     var halting: [(partition: KafkaTopicPartition, reason: String)] = []
+    /// The scoring requests decided into the batch, answered when it commits (or not).
+    var scoring = ScoringWork()
 }
 
 /// A pending write's fate.

@@ -36,6 +36,8 @@ public final class ServiceTelemetry: Sendable {
     let resolvedCommits: [CommitResolution.Outcome: Counter]
     let entities: [String: Gauge]
     let partitionsCreated: Counter
+    /// Synchronous scoring (Scoring/ScoringMetrics.swift).
+    let scoring: ScoringMetrics
 
     public init(configuration: TelemetryConfiguration = TelemetryConfiguration(), registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.configuration = configuration
@@ -96,6 +98,7 @@ public final class ServiceTelemetry: Sendable {
         }
         self.entities = entities
         partitionsCreated = registry.makeCounter(descriptor: Self.named("vigil_decision_partitions_created_total", "Daily decisions partitions created by this instance's maintenance."))
+        scoring = ScoringMetrics(registry: registry)
     }
 
     static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
