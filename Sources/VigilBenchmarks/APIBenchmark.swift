@@ -110,6 +110,10 @@ struct APIBenchmark: AsyncParsableCommand {
             var m = c
             m.api.commit = mode
             m.groupID = c.groupID + "-" + mode.rawValue
+            // Its own topic too: the API source's chain is keyed by topic and partition
+            // (`api:<topic>`), like a Kafka partition's, so two groups may not share one.
+            m.topic = c.topic + "-" + mode.rawValue
+            try KafkaBaseline.createTopic(brokers: brokers, topic: m.topic, partitions: partitions)
             let prefix = "\(mode.rawValue)-"
             let (runs, missing) = try await measure(m, pool: pool, prefix: prefix, connection: connection)
             serveRuns[mode.rawValue] = runs

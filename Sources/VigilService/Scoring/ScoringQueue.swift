@@ -85,7 +85,14 @@ public final class ScoringQueue: Sendable {
         var closed: String?
     }
     private let state = Mutex(State())
-    private let wake = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The wake-up hook. A closure kept in a Mutex directly is re-abstracted by every
+    /// `withLock` that reads it, and the thunks pile up (one per admission); a class
+    /// reference is read as it is.
+    private final class WakeHook: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    private let wake = Mutex<WakeHook?>(nil)
     /// The port the endpoint listens on, once it does (the configured one, or the one the
     /// system chose for port 0).
     private let port = Mutex<Int?>(nil)
@@ -96,7 +103,10 @@ public final class ScoringQueue: Sendable {
     }
 
     /// Called after each admission so a batch loop waiting on Kafka takes the request now.
-    func onAdmission(_ body: @escaping @Sendable () -> Void) { wake.withLock { $0 = body } }
+    func onAdmission(_ body: @escaping @Sendable () -> Void) {
+        let hook = WakeHook(body)
+        wake.withLock { $0 = hook }
+    }
 
     public var listeningPort: Int? { port.withLock { $0 } }
     func listening(on port: Int) { self.port.withLock { $0 = port } }
@@ -118,7 +128,7 @@ public final class ScoringQueue: Sendable {
         }
         if case .admitted = admission {
             metrics.inFlight(+1)
-            wake.withLock { $0 }?()
+            wake.withLock { $0 }?.body()
         }
         return admission
     }
