@@ -160,10 +160,22 @@ struct ModelsBenchmark: ParsableCommand {
             if target == 0.7 { int8Scorer = try Scorer(anomaly: anomalyInt8, classifier: int8) }
         }
 
+        // The distilled student: [16] hidden, taught by the production classifier (70% sparse,
+        // Float16) on the training events' probabilities mixed half and half with the labels.
+        let studentSnapshots = try distilStudent(teacher: production!.classifier, trainRows: trainRows, rule: rule,
+                                                 anomalyInt8: anomalyInt8, calibrationCount: calibrationCount)
+        for (name, snapshot) in [("student-f32", studentSnapshots.f32), ("student-int8", studentSnapshots.int8)] {
+            variants.append(try measureClassifier(snapshot, name: name, sparsity: 0, testRows: testRows, test: ruleTest,
+                                                  labels: testLabels, n: n, workspace: workspace))
+        }
+
         // Both models together, the way the engine calls them.
         var both: [String: Any] = [:]
         let bothLabels = ruleTest.labels.map { $0 == 1 }
-        for (name, scorer) in [("dense-f32", denseScorer!), ("70%-f16", production!), ("70%-int8", int8Scorer!)] {
+        let pairs = [("dense-f32", denseScorer!), ("70%-f16", production!), ("70%-int8", int8Scorer!),
+                     ("student-f32", try Scorer(anomaly: anomalyF32, classifier: studentSnapshots.f32)),
+                     ("student-int8", try Scorer(anomaly: anomalyInt8, classifier: studentSnapshots.int8))]
+        for (name, scorer) in pairs {
             let ap = RankingMetrics.averagePrecision(scores: try scorer.score(batch: ruleTest.rows, sparse: ruleTest.sparse, count: 20_000).map(\.fraudProbability),
                                                      labels: bothLabels)
             var results = [Score](repeating: Score(), count: n)
@@ -179,6 +191,7 @@ struct ModelsBenchmark: ParsableCommand {
                           "p99_us": latency.p99, "weight_bytes": scorer.weightBytes, "auprc": ap]
         }
         let int8Targets = int8Verdict(both: both, variants: variants)
+        let studentTargets = studentVerdict(both: both)
         let headline = both["70%-f16"] as! [String: Any]
         let rate = headline["events_per_s"] as! Double, p99 = headline["p99_us"] as! Double
         print(String(format: "targets: both ≥ 2.00M/s: %@ (%@); single p99 < 20 µs: %.2f (%@); 256-row train step < 2 ms: classifier %.3f ms, CAE %.3f ms (%@)",
@@ -187,7 +200,8 @@ struct ModelsBenchmark: ParsableCommand {
         let targetsMet: [String: Bool] = [
             "both_2m_per_s": rate >= 2e6, "single_p99_under_20us": p99 < 20,
             "train_step_under_2ms": max(productionClassifierStep, caeStep) < 2e-3,
-            "int8_2x_dense_f32": int8Targets.speed, "int8_auprc_99pct_of_f32": int8Targets.accuracy]
+            "int8_2x_dense_f32": int8Targets.speed, "int8_auprc_99pct_of_f32": int8Targets.accuracy,
+            "student_4x_dense_f32": studentTargets.speed, "student_auprc_97pct_of_f32": studentTargets.accuracy]
         var int8Report = int8Targets.figures
         int8Report["kernel"] = Int8Kernel.selected.description
         int8Report["layer_kernels_events_per_s"] = int8LayerKernels(features: d)
@@ -203,6 +217,7 @@ struct ModelsBenchmark: ParsableCommand {
                                   "classifier_sgemm_baseline": classifierStepBaseline * 1e3, "cae_sgemm_baseline": caeStepBaseline * 1e3],
             "targets_met": targetsMet,
             "int8": int8Report,
+            "student": studentTargets.figures,
             "both": both,
             "variants": variants,
             "features": d,

@@ -108,3 +108,30 @@ import VigilML
         #expect(throws: EngineError.self) { try ModelCompression.int8(set, data: outside, version: 2, createdAtMillis: 0) }
     }
 }
+
+@Suite struct ModelDistillationTests {
+    @Test func aStudentTaughtByItsParentIsSmallerAndComparedOnTheHeldBackEvents() throws {
+        let (parent, data) = try ModelCompressionTests.trainedSetAndTraffic()
+        var options = DistillationOptions()
+        options.hiddenWidths = [8]
+        options.epochs = 4
+        let child = try ModelCompression.distil(parent, data: data, options: options, version: 9, createdAtMillis: 1_767_225_800_000)
+        #expect(child.classifier.configuration.hiddenWidths == [8] && child.architecture.classifierHiddenWidths == [8])
+        #expect(child.autoencoder.steps == parent.autoencoder.steps)
+        let c = try #require(child.metrics.compression)
+        print("distillation metrics: \(c)")
+        #expect(c.method == "distil" && c.heldBackEvents == 750)
+        #expect(c.weightBytes < c.parentWeightBytes)
+        // This fixture's teacher is weak (a few hundred labels); the student is held to tracking
+        // it. How good a student gets is `tools/bench models`' question.
+        #expect(c.averagePrecision != nil && c.parentAveragePrecision != nil)
+        #expect(c.agreement >= 0.95 && c.meanProbabilityDifference < 0.1)
+        // The student's set round-trips and keeps learning like any classifier.
+        let back = try ModelSet.decode(child.encoded())
+        #expect(back.checksum == child.checksum && back.architecture == child.architecture)
+        var student = back.classifier
+        let rows = try back.scorer.anomaly.withAnomalyInputs(rows: data.rows(0..<64), count: 64)
+        try student.train(rows: rows, sparse: data.sparseBatch(0..<64), labels: (0..<64).map { data.truth[$0] == true ? 1 : 0 }, count: 64)
+        #expect(student.steps == back.classifier.steps + 1)
+    }
+}

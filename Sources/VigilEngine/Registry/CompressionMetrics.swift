@@ -3,10 +3,11 @@
 
 /// A compressed version against its parent on the same held-back recent events.
 public struct CompressionMetrics: Sendable, Equatable, Codable {
-    /// "int8".
+    /// "int8" or "distil".
     public var method: String
     public var parentVersion: Int64
-    /// Events the activation codes were calibrated on, and events held back for the comparison.
+    /// Events the activation codes were calibrated on (INT8) or the student learnt from
+    /// (distil), and events held back for the comparison.
     public var calibrationEvents: Int
     public var heldBackEvents: Int
     /// Held-back events with known truth, and how many of them were fraud.

@@ -46,26 +46,9 @@ public enum ModelCompression {
     /// are the parent's (the models learnt nothing new).
     public static func int8(_ parent: ModelSet, data: CompressionData, calibrationEvents: Int = 2048, holdBack: Double = 0.25,
                             version: Int64, createdAtMillis: Int64) throws -> ModelSet {
-        guard data.featureWidth == parent.featureWidth else {
-            throw EngineError(.invalidConfiguration, "the data has \(data.featureWidth) features per event, version \(parent.version) takes \(parent.featureWidth)")
-        }
-        guard calibrationEvents > 0, holdBack > 0, holdBack < 1 else {
-            throw EngineError(.invalidConfiguration, "need calibration events > 0 and a held-back share in (0, 1)")
-        }
-        let heldBack = Int((Double(data.count) * holdBack).rounded())
-        let split = data.count - heldBack
-        guard heldBack >= 1, split >= 1 else {
-            throw EngineError(.notEnoughData, "\(data.count) events are too few to calibrate on and hold some back")
-        }
+        guard calibrationEvents > 0 else { throw EngineError(.invalidConfiguration, "need calibration events > 0") }
+        let (split, usesSparse) = try check(parent, data: data, holdBack: holdBack)
         let calibration = max(0, split - calibrationEvents)..<split
-        let buckets = parent.classifier.configuration.hashBuckets
-        let usesSparse = buckets > 0
-        if usesSparse {
-            guard data.sparseWidth > 0 else { throw EngineError(.invalidConfiguration, "version \(parent.version) needs sparse inputs; the data has none") }
-            if let bad = data.sparse.first(where: { Int($0) >= buckets }) {
-                throw EngineError(.invalidConfiguration, "sparse index \(bad) is outside version \(parent.version)'s \(buckets) buckets (another feature spec?)")
-            }
-        }
         var architecture = parent.architecture
         architecture.int8Calibration = try CalibrationEvents(features: data.rows(calibration), featureWidth: data.featureWidth,
                                                              sparse: usesSparse ? data.sparseBatch(calibration) : nil)
@@ -84,8 +67,31 @@ public enum ModelCompression {
                             autoencoder: parent.autoencoder, classifier: parent.classifier, metrics: metrics, frozen: scorer)
     }
 
+    /// Where the held-back tail starts, and whether the parent takes sparse inputs; throws
+    /// when the data does not fit the parent.
+    static func check(_ parent: ModelSet, data: CompressionData, holdBack: Double) throws -> (split: Int, usesSparse: Bool) {
+        guard data.featureWidth == parent.featureWidth else {
+            throw EngineError(.invalidConfiguration, "the data has \(data.featureWidth) features per event, version \(parent.version) takes \(parent.featureWidth)")
+        }
+        guard holdBack > 0, holdBack < 1 else { throw EngineError(.invalidConfiguration, "need a held-back share in (0, 1)") }
+        let heldBack = Int((Double(data.count) * holdBack).rounded())
+        let split = data.count - heldBack
+        guard heldBack >= 1, split >= 1 else {
+            throw EngineError(.notEnoughData, "\(data.count) events are too few to learn from and hold some back")
+        }
+        let buckets = parent.classifier.configuration.hashBuckets
+        let usesSparse = buckets > 0
+        if usesSparse {
+            guard data.sparseWidth > 0 else { throw EngineError(.invalidConfiguration, "version \(parent.version) needs sparse inputs; the data has none") }
+            if let bad = data.sparse.first(where: { Int($0) >= buckets }) {
+                throw EngineError(.invalidConfiguration, "sparse index \(bad) is outside version \(parent.version)'s \(buckets) buckets (another feature spec?)")
+            }
+        }
+        return (split, usesSparse)
+    }
+
     static func compare(_ child: Scorer, with parent: Scorer, data: CompressionData, range: Range<Int>, usesSparse: Bool,
-                        parentVersion: Int64, calibrationEvents: Int) throws -> CompressionMetrics {
+                        parentVersion: Int64, calibrationEvents: Int, method: String = "int8") throws -> CompressionMetrics {
         let rows = data.rows(range)
         let sparse = usesSparse ? data.sparseBatch(range) : nil
         let n = range.count
@@ -115,7 +121,7 @@ public enum ModelCompression {
         }
         let (ap, loss) = figures(mine), (parentAP, parentLoss) = figures(theirs)
         return CompressionMetrics(
-            method: "int8", parentVersion: parentVersion, calibrationEvents: calibrationEvents, heldBackEvents: n,
+            method: method, parentVersion: parentVersion, calibrationEvents: calibrationEvents, heldBackEvents: n,
             heldBackLabels: known.count, heldBackFrauds: labels.filter { $0 }.count,
             agreement: Double(agree) / Double(n), maxProbabilityDifference: maxP, meanProbabilityDifference: sumP / Double(n),
             maxAnomalyDifference: maxA, averagePrecision: ap, parentAveragePrecision: parentAP, logLoss: loss, parentLogLoss: parentLoss,
