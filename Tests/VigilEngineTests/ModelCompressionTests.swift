@@ -94,6 +94,26 @@ import VigilML
         #expect(back.architecture.int8Calibration == nil && back.checksum == set.checksum)
     }
 
+    /// Compression is applied at publication: the learner trains the Float32 master weights
+    /// of an INT8 live set, and what it publishes is frozen as INT8 again.
+    @Test func theOnlineLearnerKeepsAnInt8VersionLearningAndPublishesItAsInt8() throws {
+        let stream = Fixture.stream(transactions: 5000)
+        let cold = try Fixture.coldStart(events: stream.events)
+        var extractor = try Fixture.extractor()
+        var data = CompressionData(featureWidth: Fixture.spec.dense.count, sparseWidth: extractor.sparseCount)
+        for e in stream.events.prefix(1600) {
+            let v = extractor.extract(e)
+            data.append(features: v.dense[...], sparse: v.sparse[...], truth: [stream.fraud[e.eventID]])
+        }
+        let int8 = try ModelCompression.int8(cold, data: data, calibrationEvents: 1024, version: 2, createdAtMillis: cold.createdAtMillis)
+        let h = try TrainingHarness(initial: int8)
+        try h.run { _ in _ = h.trainer.learnQueued() }
+        let live = h.registry.current
+        #expect(live.version > 2, "no promotion: \(h.trainer.checks.map(\.summary))")
+        #expect(live.classifierIsTrained && live.architecture.int8Calibration == int8.architecture.int8Calibration)
+        #expect(live.scorer.classifier.isInt8 && live.scorer.anomaly.isInt8)
+    }
+
     @Test func compressionRefusesDataThatDoesNotFitTheVersion() throws {
         let stream = Fixture.stream(transactions: 700)
         let set = try Fixture.coldStart(events: stream.events)
