@@ -12,15 +12,15 @@ extension ModelsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store a compressed form of VERSION (INT8, or a distilled student) as a new version (parent VERSION, not live).",
             discussion: """
-                --int8: both models frozen as INT8 (Int8 weights per output channel, Int32 accumulation), their
-                activation codes calibrated on recent traffic. The events of --data (a recorded stream in a format
-                replay reads) go through replay's feature extraction in order; the last --hold-back share is held
-                back, the --calibration-events events just before it calibrate, and both versions score the
-                held-back events: the new version's metrics say how they compare (probability agreement and
-                differences, average precision, log-loss, weight bytes, events/s). Promote it like any other
+                --int8: both models frozen as INT8 (Int8 weights per output channel, Int32 accumulation), their \
+                activation codes calibrated on recent traffic. The events of --data (a recorded stream in a format \
+                replay reads) go through replay's feature extraction in order; the last --hold-back share is held \
+                back, the --calibration-events events just before it calibrate, and both versions score the \
+                held-back events: the new version's metrics say how they compare (probability agreement and \
+                differences, average precision, log-loss, weight bytes, events/s). Promote it like any other \
                 version; it keeps learning in Float32 and is re-frozen as INT8 at every publication.
-                --distil: the autoencoder stays; the classifier is replaced by a student (--student-widths, default 16)
-                trained on the events before the held-back share towards half the parent's fraud probability and half
+                --distil: the autoencoder stays; the classifier is replaced by a student (--student-widths, default 16) \
+                trained on the events before the held-back share towards half the parent's fraud probability and half \
                 the label (the parent's probability alone where the truth is unknown), then compared the same way.
                 """)
         @OptionGroup var connection: Connection
