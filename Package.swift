@@ -59,11 +59,18 @@ let package = Package(
             dependencies: ["CLibPQ"]
         ),
 
+        // VigilML's INT8 scoring kernels in C: AVX-512 VNNI (vpdpbusd, which Swift cannot emit)
+        // and a portable form, chosen at start from the CPU's features. Only VigilML imports it.
+        .target(
+            name: "CVigilKernels",
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
+
         // Tensors and kernels over OpenBLAS, the contrastive autoencoder and the sparse
-        // mixed-precision classifier, model files. The only target importing COpenBLAS.
+        // mixed-precision classifier, model files. The only target importing COpenBLAS and CVigilKernels.
         .target(
             name: "VigilML",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CVigilKernels"]
         ),
 
         // The audit trail's hash chain: the canonical row encoding, chain links, signatures and

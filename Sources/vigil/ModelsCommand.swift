@@ -1,4 +1,4 @@
-// `vigil models list | promote VERSION | rollback | prune --keep N`: the model registry in PostgreSQL.
+// `vigil models list | promote VERSION | rollback | prune --keep N | compress VERSION`: the model registry in PostgreSQL.
 // Running `vigil serve` instances pick a change up between batches (polling the live version).
 import ArgumentParser
 import Foundation
@@ -9,9 +9,9 @@ import VigilService
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List model versions, promote one, or roll back to the previous live version.",
+        abstract: "List model versions, promote one, roll back to the previous live version, or store a compressed form of one.",
         discussion: "Exit codes: 0 done, 65 refused (unknown or unusable version, nothing to roll back to), 69 database unreachable, 1 other errors.",
-        subcommands: [List.self, Promote.self, Rollback.self, Prune.self]
+        subcommands: [List.self, Promote.self, Rollback.self, Prune.self, Compress.self]
     )
 
     struct Connection: ParsableArguments {

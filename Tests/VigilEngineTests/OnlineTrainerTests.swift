@@ -30,9 +30,10 @@ final class TrainingHarness {
         return c
     }
 
-    init(transactions: Int = 5000, configuration: OnlineTrainerConfiguration = TrainingHarness.configuration) throws {
+    /// `initial`: the live set to start from (default: a cold start on the stream).
+    init(transactions: Int = 5000, configuration: OnlineTrainerConfiguration = TrainingHarness.configuration, initial: ModelSet? = nil) throws {
         stream = Fixture.stream(transactions: transactions)
-        registry = ModelRegistry(initial: try Fixture.coldStart(events: stream.events), retainedVersions: 16)
+        registry = ModelRegistry(initial: try initial ?? Fixture.coldStart(events: stream.events), retainedVersions: 16)
         extractor = try Fixture.extractor()
         scorer = try RiskScorer(registry: registry, extractor: extractor)
         trainer = try OnlineTrainer(registry: registry, featureWidth: Fixture.spec.dense.count, sparseWidth: extractor.sparseCount,

@@ -111,7 +111,7 @@ import Foundation
             let layer = PackedLayer(weights: w, bias: b, inputs: inputs, outputs: outputs, activation: .tanh,
                                     mask: mask, precision: precision, format: format)
             var out = [Float](repeating: 0, count: outputs * n)
-            var scratch = [Float](repeating: 0, count: max(layer.scratchCount, 1))
+            var scratch = [Float](repeating: 0, count: max(layer.scratchCount(events: n), 1))
             x.withUnsafeBufferPointer { xp in
                 out.withUnsafeMutableBufferPointer { o in
                     scratch.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, n: n, into: o.baseAddress!, scratch: $0.baseAddress!) }

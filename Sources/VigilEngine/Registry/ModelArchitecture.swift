@@ -28,6 +28,11 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var autoencoderPrecision: WeightPrecision = .float32
     /// Stored precision of the published classifier's weights (Float32 arithmetic). Default: Float16.
     public var classifierPrecision: WeightPrecision = .float16
+    /// When set, both models are frozen as INT8 at every publication (dense Int8 weights per
+    /// output channel, Int32 accumulation), their activation codes calibrated on these events;
+    /// the precisions above then do not apply to scoring. Training stays Float32 either way.
+    /// Set by `vigil models compress --int8`; a set trained from it keeps it. Default: nil.
+    public var int8Calibration: CalibrationEvents?
     /// Seed of both models' initialisation. Default: 1.
     public var seed: UInt64 = 1
 

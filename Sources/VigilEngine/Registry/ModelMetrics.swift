@@ -17,6 +17,8 @@ public struct ModelMetrics: Sendable, Equatable, Codable {
     public var labelledExamples: Int
     public var autoencoderSteps: Int
     public var classifierSteps: Int
+    /// For a version made by `vigil models compress`: how it compares with its parent.
+    public var compression: CompressionMetrics?
 
     public init(averagePrecision: Double? = nil, logLoss: Double? = nil, reconstructionError: Double? = nil,
                 windowLabels: Int = 0, windowFrauds: Int = 0, labelledExamples: Int = 0,
@@ -35,6 +37,7 @@ public struct ModelMetrics: Sendable, Equatable, Codable {
         case averagePrecision = "average_precision", logLoss = "log_loss", reconstructionError = "reconstruction_error"
         case windowLabels = "window_labels", windowFrauds = "window_frauds", labelledExamples = "labelled_examples"
         case autoencoderSteps = "autoencoder_steps", classifierSteps = "classifier_steps"
+        case compression
         // Versions stored before the prequential guard counted a held-out window instead.
         case heldOutEvents = "held_out_events", heldOutFraud = "held_out_fraud"
     }
@@ -49,6 +52,7 @@ public struct ModelMetrics: Sendable, Equatable, Codable {
         labelledExamples = try c.decodeIfPresent(Int.self, forKey: .labelledExamples) ?? 0
         autoencoderSteps = try c.decodeIfPresent(Int.self, forKey: .autoencoderSteps) ?? 0
         classifierSteps = try c.decodeIfPresent(Int.self, forKey: .classifierSteps) ?? 0
+        compression = try c.decodeIfPresent(CompressionMetrics.self, forKey: .compression)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,5 +65,6 @@ public struct ModelMetrics: Sendable, Equatable, Codable {
         try c.encode(labelledExamples, forKey: .labelledExamples)
         try c.encode(autoencoderSteps, forKey: .autoencoderSteps)
         try c.encode(classifierSteps, forKey: .classifierSteps)
+        try c.encodeIfPresent(compression, forKey: .compression)
     }
 }

@@ -62,8 +62,7 @@ public final class ModelSet: Sendable {
             return
         }
         do {
-            scorer = try Scorer(anomaly: autoencoder.snapshot(precision: architecture.autoencoderPrecision),
-                                classifier: classifier.snapshot(precision: architecture.classifierPrecision))
+            scorer = try ModelSet.freeze(autoencoder: autoencoder, classifier: classifier, architecture: architecture)
         } catch {
             throw EngineError.wrapping(error, "cannot freeze model set \(version)")
         }

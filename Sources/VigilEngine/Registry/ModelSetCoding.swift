@@ -7,17 +7,26 @@ import VigilML
 /// Layout (little-endian): "VGMS" | format u16 | version i64 | parent i64 (Int64.min = none) |
 /// created-at ms i64 | feature-spec hash u64 | autoencoder precision u8 | classifier precision u8 |
 /// metrics JSON length u32 + bytes | autoencoder file length u64 + bytes |
-/// classifier file length u64 + bytes | SHA-256 (32) of all preceding bytes.
+/// classifier file length u64 + bytes | [format 2: INT8 calibration events] | SHA-256 (32) of
+/// all preceding bytes.
+///
+/// Format 2 adds the architecture's `int8Calibration`: event count u32 | feature width u32 |
+/// count × width Float32 bits (u32 each) | sparse flag u8 | [offset count u32 + i32 offsets |
+/// index count u32 + i32 indices]. A set without it is written as format 1, byte for byte as
+/// before, so stored sets keep their checksums and older builds still read them; format 1
+/// sets decode here unchanged.
 enum ModelSetCoding {
     static let magic: [UInt8] = Array("VGMS".utf8)
     static let formatVersion: UInt16 = 1
+    /// The format of a set with INT8 calibration events.
+    static let int8FormatVersion: UInt16 = 2
 
     static func body(version: Int64, parent: Int64?, createdAtMillis: Int64, featureSpecHash: UInt64,
                      architecture: ModelArchitecture, autoencoder: ContrastiveAutoencoder, classifier: SparseClassifier,
                      metrics: ModelMetrics) -> [UInt8] {
         var out = magic
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        put(formatVersion)
+        put(architecture.int8Calibration == nil ? formatVersion : int8FormatVersion)
         put(version)
         put(parent ?? .min)
         put(createdAtMillis)
@@ -37,6 +46,18 @@ enum ModelSetCoding {
         let cls = ModelFile.encode(classifier, featureSpecHash: featureSpecHash, createdAt: created)
         put(UInt64(cls.count))
         out += cls
+        if let events = architecture.int8Calibration {
+            put(UInt32(events.count))
+            put(UInt32(events.featureWidth))
+            for v in events.features { put(v.bitPattern) }
+            put(UInt8(events.sparse == nil ? 0 : 1))
+            if let sparse = events.sparse {
+                put(UInt32(sparse.offsets.count))
+                for o in sparse.offsets { put(o) }
+                put(UInt32(sparse.indices.count))
+                for i in sparse.indices { put(i) }
+            }
+        }
         return out
     }
 
@@ -62,7 +83,9 @@ enum ModelSetCoding {
             return T(littleEndian: v)
         }
         let format = try get(UInt16.self)
-        guard format == formatVersion else { throw EngineError(.corruptModelSet, "model set format \(format); this build reads \(formatVersion)") }
+        guard format == formatVersion || format == int8FormatVersion else {
+            throw EngineError(.corruptModelSet, "model set format \(format); this build reads \(formatVersion) and \(int8FormatVersion)")
+        }
         let version = try get(Int64.self)
         let rawParent = try get(Int64.self)
         let created = try get(Int64.self)
@@ -77,6 +100,25 @@ enum ModelSetCoding {
         }
         let caeBytes = Array(try take(Int(clamping: try get(UInt64.self))))
         let clsBytes = Array(try take(Int(clamping: try get(UInt64.self))))
+        var calibration: CalibrationEvents?
+        if format == int8FormatVersion {
+            let count = Int(try get(UInt32.self)), width = Int(try get(UInt32.self))
+            guard count > 0, width > 0, count.multipliedReportingOverflow(by: width * 4).partialValue <= body.count - offset else {
+                throw EngineError(.corruptModelSet, "INT8 calibration of \(count) × \(width) values does not fit the model set")
+            }
+            let features = try (0..<(count * width)).map { _ in Float(bitPattern: try get(UInt32.self)) }
+            guard features.allSatisfy(\.isFinite) else { throw EngineError(.corruptModelSet, "non-finite INT8 calibration value") }
+            var sparse: SparseBatch?
+            if try get(UInt8.self) != 0 {
+                func int32s() throws -> [Int32] {
+                    let n = Int(try get(UInt32.self))
+                    guard n * 4 <= body.count - offset else { throw EngineError(.corruptModelSet, "model set truncated at byte \(offset)") }
+                    return try (0..<n).map { _ in try get(Int32.self) }
+                }
+                sparse = SparseBatch(offsets: try int32s(), indices: try int32s())
+            }
+            calibration = try CalibrationEvents(features: features, featureWidth: width, sparse: sparse)
+        }
         guard offset == body.count else { throw EngineError(.corruptModelSet, "\(body.count - offset) unexpected bytes in model set") }
         do {
             let (autoencoder, caeHeader) = try ModelFile.decodeAutoencoder(caeBytes)
@@ -84,8 +126,15 @@ enum ModelSetCoding {
             guard caeHeader.featureSpecHash == specHash, clsHeader.featureSpecHash == specHash else {
                 throw EngineError(.featureSpecMismatch, "model files were trained on another feature spec than the set says")
             }
-            let architecture = ModelArchitecture(autoencoder: autoencoder.configuration, classifier: classifier.configuration,
+            var architecture = ModelArchitecture(autoencoder: autoencoder.configuration, classifier: classifier.configuration,
                                                  autoencoderPrecision: caePrecision, classifierPrecision: clsPrecision)
+            if let calibration {
+                guard calibration.featureWidth == autoencoder.configuration.inputWidth else {
+                    throw EngineError(.corruptModelSet, "INT8 calibration rows have \(calibration.featureWidth) features, the models \(autoencoder.configuration.inputWidth)")
+                }
+                if let sparse = calibration.sparse { try sparse.validate(count: calibration.count, buckets: max(classifier.configuration.hashBuckets, 1)) }
+                architecture.int8Calibration = calibration
+            }
             let set = try ModelSet(version: version, parent: rawParent == .min ? nil : rawParent, createdAtMillis: created,
                                    featureSpecHash: specHash, architecture: architecture,
                                    autoencoder: autoencoder, classifier: classifier, metrics: metrics)

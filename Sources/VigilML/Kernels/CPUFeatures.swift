@@ -8,6 +8,8 @@ struct CPUFeatures: Sendable, Equatable {
     var avx512: Bool
     /// AVX2 with FMA3 (OpenBLAS's Haswell kernels).
     var avx2: Bool
+    /// AVX-512 F, BW and VL with VNNI (vpdpbusd): the INT8 layers' fast kernel.
+    var avx512VNNI: Bool
 
     static let current = CPUFeatures(cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
 
@@ -17,6 +19,7 @@ struct CPUFeatures: Sendable, Equatable {
         let flags = Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
         avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
         avx2 = flags.contains("avx2") && flags.contains("fma")
+        avx512VNNI = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"].allSatisfy(flags.contains)
     }
 
     /// The best OpenBLAS kernel family these features run, or nil for "leave OpenBLAS's choice".

@@ -41,7 +41,7 @@ public final class ScoringWorkspace {
         var widest = 1, scratchCount = 1
         for layer in layers {
             widest = max(widest, layer.outputs)
-            scratchCount = max(scratchCount, layer.scratchCount)
+            scratchCount = max(scratchCount, layer.scratchCount(events: n))
         }
         let ping = buffer(.ping, count: widest * n)
         let pong = buffer(.pong, count: widest * n)

@@ -116,6 +116,12 @@ struct DenseLayer: Sendable, Equatable {
                     mask: mask, precision: precision, format: format)
     }
 
+    /// Frozen as INT8 for inputs calibrated to `ranges`.
+    func quantized(ranges: ActivationRanges) -> PackedLayer {
+        PackedLayer(weights: weights, bias: bias, inputs: inputs, outputs: outputs, activation: activation,
+                    mask: mask, ranges: ranges)
+    }
+
     /// True when every weight and bias is finite.
     var isFinite: Bool { weights.allSatisfy(\.isFinite) && bias.allSatisfy(\.isFinite) }
 }

@@ -12,6 +12,9 @@ public struct ReplayFeatureBatch: Sendable {
     /// Dense feature rows, row-major, `featureWidth` values per event.
     public let features: [Float]
     public let featureWidth: Int
+    /// Hashed sparse indices, row-major, `sparseWidth` per event (the classifier's bag).
+    public let sparse: [UInt32]
+    public let sparseWidth: Int
     /// Released after this batch, in release order: the input index of the labelled event
     /// (always inside this or an earlier batch) and whether it is fraud.
     public let labels: [(event: Int, isFraud: Bool)]
@@ -34,8 +37,10 @@ public enum ReplayFeatureStream {
         while let item = stage.next() {
             let rows = item.batch.count * item.batch.featureWidth
             let labels = zip(item.labelledEvents, item.labels).map { (event: $0, isFraud: $1.isFraud) }
+            let sparseCount = item.batch.count * item.batch.sparseWidth
             let batch = ReplayFeatureBatch(range: item.range, features: Array(item.batch.features[0..<rows]),
-                                           featureWidth: item.batch.featureWidth, labels: labels)
+                                           featureWidth: item.batch.featureWidth, sparse: Array(item.batch.sparse[0..<sparseCount]),
+                                           sparseWidth: item.batch.sparseWidth, labels: labels)
             stage.recycle(item.batch)
             try body(batch)
         }

@@ -134,7 +134,7 @@ public final class ClassifierSnapshot: Sendable {
             for f in 0..<denseWidth { x[f] = row[f] }
             if let sparse { pool(sparse, n: 1, into: x.baseAddress! + denseWidth) }
         }
-        let scratch = workspace.buffer(.scratch, count: max(layers.map(\.scratchCount).max() ?? 1, 1))
+        let scratch = workspace.buffer(.scratch, count: max(layers.map { $0.scratchCount(events: 1) }.max() ?? 1, 1))
         for layer in layers {
             var out = [Float](repeating: 0, count: layer.outputs)
             activations.last!.withUnsafeBufferPointer { x in

@@ -218,10 +218,21 @@ public struct SparseClassifier: Sendable {
         try SubnormalFlushing.run { try trainStep(rows: rows, sparse: sparse, labels: labels, count: n) }
     }
 
-    private mutating func trainStep(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int) throws -> StepReport {
+    /// One step towards soft targets in [0, 1] (distillation: a teacher's probabilities mixed
+    /// with labels). Needs the weighted cross-entropy loss, which is defined for soft targets
+    /// (the focal loss is not).
+    @discardableResult
+    public mutating func train(rows: [Float], sparse: SparseBatch? = nil, softTargets targets: [Float], count n: Int) throws -> StepReport {
+        guard case .weighted = configuration.loss else {
+            throw MLError(.shapeMismatch, "soft targets need the weighted cross-entropy loss")
+        }
+        return try SubnormalFlushing.run { try trainStep(rows: rows, sparse: sparse, labels: targets, count: n, soft: true) }
+    }
+
+    private mutating func trainStep(rows: [Float], sparse: SparseBatch? = nil, labels: [Float], count n: Int, soft: Bool = false) throws -> StepReport {
         try checkInputs(rows: rows, sparse: sparse, count: n)
-        guard labels.count == n, labels.allSatisfy({ $0 == 0 || $0 == 1 }) else {
-            throw MLError(.shapeMismatch, "need \(n) labels, each 0 or 1")
+        guard labels.count == n, labels.allSatisfy({ soft ? $0 >= 0 && $0 <= 1 : $0 == 0 || $0 == 1 }) else {
+            throw MLError(.shapeMismatch, soft ? "need \(n) targets, each in [0, 1]" : "need \(n) labels, each 0 or 1")
         }
         guard n > 0 else { throw MLError(.shapeMismatch, "empty training batch") }
         let half = configuration.halfPrecisionGradients

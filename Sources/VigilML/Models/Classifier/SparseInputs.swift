@@ -35,7 +35,7 @@ public struct SparseBatch: Sendable, Equatable {
         return Int32(truncatingIfNeeded: h % UInt64(max(buckets, 1)))
     }
 
-    func validate(count n: Int, buckets: Int) throws {
+    public func validate(count n: Int, buckets: Int) throws {
         guard offsets.count == n + 1, offsets.first == 0, Int(offsets.last!) == indices.count else {
             throw MLError(.shapeMismatch, "sparse batch has \(offsets.count) offsets for \(n) events and \(indices.count) indices")
         }
