@@ -155,6 +155,23 @@ import VigilService
         }
         #expect(try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions WHERE event_id LIKE 'x%'") == 0)
 
+        // The batch endpoint: one result per line, in order, each answered like a single request.
+        let lines = [Self.event("api-batch-1", card: "card-b"), "{oops", Self.event("api-durable-0", card: "card-0"),
+                     Self.event("api-batch-2", card: "card-b", amount: 400)]
+        let batch = try await Self.blocking { [url] in
+            try ScoringClient(url: url).post("/v1/score/batch", body: Array(lines.joined(separator: "\n").utf8), contentType: "application/x-ndjson")
+        }
+        #expect(batch.status == 200)
+        let results = try #require((try JSONSerialization.jsonObject(with: Data(batch.body)) as? [String: Any])?["results"] as? [[String: Any]])
+        #expect(results.map { $0["status"] as? Int } == [200, 400, 200, 200])
+        #expect(results[1]["error"] as? String == "malformed_json")
+        #expect((results[2]["decision"] as? [String: Any])?["decided_at"] as? String
+                == (try JSONSerialization.jsonObject(with: Data(bodies["api-durable-0"]!)) as? [String: Any])?["decided_at"] as? String,
+                "a repeated event id in a batch is not the stored decision")
+        #expect(try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions WHERE event_id LIKE 'api-batch-%'") == 2)
+        let empty = try await Self.blocking { [url] in try ScoringClient(url: url).post("/v1/score/batch", body: []) }
+        #expect(empty.status == 400)
+
         // The OpenAPI document is served and is the one in the repository.
         let document = try await Self.blocking { [url] in try ScoringClient(url: url).get("/v1/openapi.json") }
         #expect(document.status == 200)
