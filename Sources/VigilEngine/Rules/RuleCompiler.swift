@@ -42,6 +42,8 @@ struct CompiledCondition: Sendable {
     /// The left side of the rule's first numeric comparison (`amount` in `amount > 500 and ...`),
     /// the reason's weight; nil: the weight is 1.
     let witness: NumberCode?
+    /// The text fields the condition reads (`TextSource.bit`s), hashed once per event.
+    let textMask: UInt16
 }
 
 struct RuleCompiler {
@@ -90,7 +92,17 @@ struct RuleCompiler {
         guard case .truth(let condition) = try compiler.typed(tree) else {
             throw compiler.error(at: tree.offset, "a rule must be a condition (true or false), but this is \(try compiler.kind(tree))")
         }
-        return CompiledCondition(condition: condition, witness: try compiler.witness(tree))
+        return CompiledCondition(condition: condition, witness: try compiler.witness(tree), textMask: compiler.textMask(tree))
+    }
+
+    /// The text fields `e` names.
+    func textMask(_ e: RuleExpression) -> UInt16 {
+        switch e {
+        case .name(let n, _): if case .text(let s)? = vocabulary.resolve(n) { return s.bit } else { return 0 }
+        case .number, .text, .boolean, .null: return 0
+        case .negate(let x, _), .not(let x, _), .isNull(let x, _, _), .member(let x, _, _, _): return textMask(x)
+        case .arithmetic(_, let a, let b, _), .compare(_, let a, let b, _), .connect(_, let a, let b, _): return textMask(a) | textMask(b)
+        }
     }
 
     func error(at offset: Int, _ message: String) -> RuleError {
@@ -213,9 +225,9 @@ struct RuleCompiler {
                 let t = Truth.compare(op, x, y)
                 return .truth { _, _ in t }
             case (.source(.reading(let k)), .constant(let c)):
-                return .truth { _, f in Truth.compare(op, Double(f.readings[k]), c) }
+                return .truth(Self.readingComparison(op, slot: k, c))
             case (.source(.amount), .constant(let c)):
-                return .truth { e, _ in Truth.compare(op, e.amount, c) }
+                return .truth(Self.amountComparison(op, c))
             case (.source(let s), .constant(let c)):
                 return .truth { e, f in Truth.compare(op, s.value(e, f), c) }
             default:
@@ -227,14 +239,67 @@ struct RuleCompiler {
                 throw error(at: at, "\"\(op.rawValue)\" compares numbers; text can only be compared with == or !=")
             }
             let equal = op == .equal
-            return .truth { e, _ in
-                guard let x = a.value(e), let y = b.value(e) else { return .unknown }
-                return Truth((x == y) == equal)
+            switch (a, b) {
+            case (.source(let s), .constant(let c)), (.constant(let c), .source(let s)):
+                // The common case: hashes first, the strings only when they match.
+                let slot = s.slot, bit = s.bit, h = StableHash.hash(c)
+                return .truth { e, f in
+                    if f.textNulls & bit != 0 { return .unknown }
+                    return Truth((f.textHashes![slot] == h && s.value(e) == c) == equal)
+                }
+            default:
+                return .truth { e, _ in
+                    guard let x = a.value(e), let y = b.value(e) else { return .unknown }
+                    return Truth((x == y) == equal)
+                }
             }
         case (.truth, _), (_, .truth):
             throw error(at: at, "conditions are combined with and, or and not, not compared with \"\(op.rawValue)\"")
         case (.number, .text), (.text, .number):
             throw error(at: at, "cannot compare a number with text: \(try describe(l)), \(try describe(r))")
+        }
+    }
+
+    /// `reading <op> constant` as one closure per operator: every rule's comparison runs its
+    /// own code, whose branches the CPU then predicts, where one shared body switching on the
+    /// operator mispredicts across rules. A null (NaN) reading is unknown.
+    static func readingComparison(_ op: RuleExpression.Comparison, slot k: Int, _ c: Double) -> TruthCode {
+        // In Double, as every other comparison: `x > 0.1` means the same here and in `x + 0 > 0.1`.
+        return switch op {
+        case .equal: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x == c) }
+        case .notEqual: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x != c) }
+        case .less: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x < c) }
+        case .lessOrEqual: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x <= c) }
+        case .greater: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x > c) }
+        case .greaterOrEqual: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x >= c) }
+        }
+    }
+
+    /// `amount <op> constant`, one closure per operator (the amount is never null).
+    static func amountComparison(_ op: RuleExpression.Comparison, _ c: Double) -> TruthCode {
+        switch op {
+        case .equal: { e, _ in Truth(e.amount == c) }
+        case .notEqual: { e, _ in Truth(e.amount != c) }
+        case .less: { e, _ in Truth(e.amount < c) }
+        case .lessOrEqual: { e, _ in Truth(e.amount <= c) }
+        case .greater: { e, _ in Truth(e.amount > c) }
+        case .greaterOrEqual: { e, _ in Truth(e.amount >= c) }
+        }
+    }
+
+    /// `x in set`: by the field's per-event hash when `x` is a field, confirmed by the strings.
+    static func membership(_ x: TextOperand, _ set: HashedTextSet, hit: Truth, miss: Truth) -> TruthCode {
+        switch x {
+        case .source(let s):
+            let slot = s.slot, bit = s.bit
+            return { e, f in
+                if f.textNulls & bit != 0 { return .unknown }
+                guard set.mayContain(hash: f.textHashes![slot]), let v = s.value(e) else { return miss }
+                return set.values.contains(v) ? hit : miss
+            }
+        case .constant(let c):
+            let t = set.values.contains(c) ? hit : miss
+            return { _, _ in t }
         }
     }
 
@@ -250,10 +315,7 @@ struct RuleCompiler {
             guard case .text(let x) = left else {
                 throw error(at: inner.offset, "list \"\(name)\" holds text; \(try describe(inner))")
             }
-            return .truth { e, _ in
-                guard let v = x.value(e) else { return .unknown }
-                return values.contains(v) ? hit : miss
-            }
+            return .truth(Self.membership(x, HashedTextSet(values), hit: hit, miss: miss))
         case .literals(let items):
             switch left {
             case .number(let x):
@@ -274,19 +336,7 @@ struct RuleCompiler {
                     guard case .text(let s, _) = item else { throw error(at: item.offset, "this list must hold text: \(try describe(inner))") }
                     values.append(s)
                 }
-                // Short lists are scanned (cheaper than hashing the value); long ones hashed.
-                if values.count > 8 {
-                    let set = Set(values)
-                    return .truth { e, _ in
-                        guard let v = x.value(e) else { return .unknown }
-                        return set.contains(v) ? hit : miss
-                    }
-                }
-                let texts = values
-                return .truth { e, _ in
-                    guard let v = x.value(e) else { return .unknown }
-                    return texts.contains(v) ? hit : miss
-                }
+                return .truth(Self.membership(x, HashedTextSet(Set(values)), hit: hit, miss: miss))
             case .truth, .null:
                 throw error(at: inner.offset, "\"in\" tests a value; \(try describe(inner))")
             }

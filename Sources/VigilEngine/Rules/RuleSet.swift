@@ -10,7 +10,12 @@ public final class RuleSet: Sendable {
     public let lists: RuleLists
     /// Indices into `rules` of the rules evaluated (enforce and shadow), in order.
     let active: [Int]
-    private let conditions: [CompiledCondition]
+    /// The active rules' conditions, contiguous, and their reason weights. Kept apart so the
+    /// per-event loop walks plain closures (see `evaluate`).
+    private let conditions: ContiguousArray<TruthCode>
+    private let witnesses: [NumberCode?]
+    /// Text fields some active rule reads: hashed once per event before the rules run.
+    private let textMask: UInt16
 
     public static let empty = try! RuleSet(rules: [])
 
@@ -40,7 +45,9 @@ public final class RuleSet: Sendable {
         self.rules = rules
         self.lists = lists
         self.active = active
-        self.conditions = conditions
+        self.conditions = ContiguousArray(conditions.map(\.condition))
+        witnesses = conditions.map(\.witness)
+        textMask = conditions.reduce(0) { $0 | $1.textMask }
     }
 
     /// Checks one expression as `vigil rules add` does before saving it.
@@ -61,15 +68,24 @@ public final class RuleSet: Sendable {
     /// each fire counted in `tally.hits`.
     func evaluate(_ event: TransactionEvent, _ facts: RuleFacts, tally: inout RuleTally) {
         tally.fired.removeAll(keepingCapacity: true)
-        for k in 0..<conditions.count where conditions[k].condition(event, facts) == .yes {
-            tally.hits[k] += 1
-            tally.fired.append(Int32(k))
+        // Through a buffer: the closures are then called where they lie, without copying
+        // (and so retaining and releasing) each one per event.
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: TextSource.all.count) { keys in
+            var facts = facts
+            facts.textNulls = TextSource.hash(event, mask: textMask, into: keys.baseAddress!)
+            facts.textHashes = UnsafePointer(keys.baseAddress!)
+            conditions.withUnsafeBufferPointer { codes in
+                for k in 0..<codes.count where codes[k](event, facts) == .yes {
+                    tally.hits[k] += 1
+                    tally.fired.append(Int32(k))
+                }
+            }
         }
     }
 
     /// The weight of active slot `k`'s reason: the value its first comparison tested, else 1.
     func weight(_ k: Int, _ event: TransactionEvent, _ facts: RuleFacts) -> Float {
-        guard let w = conditions[k].witness else { return 1 }
+        guard let w = witnesses[k] else { return 1 }
         return Float(w(event, facts))
     }
 }

@@ -53,6 +53,10 @@ struct RuleFacts {
     let risk: Double
     let anomalyScore: Double
     let fraudProbability: Double
+    /// StableHash of each text field the rule set reads, by `TextSource.slot` (see RuleTextKeys),
+    /// and which of them are null. Set by `RuleSet.evaluate`.
+    var textHashes: UnsafePointer<UInt64>? = nil
+    var textNulls: UInt16 = 0
 }
 
 /// Name resolution for rules.
