@@ -12,7 +12,7 @@ struct Vigil: AsyncParsableCommand {
             See README.md for the local stack (tools/demo) and the tests (tools/test).
             """,
         version: VigilVersion.current,
-        subcommands: [MigrateCommand.self, GenCommand.self, ServeCommand.self, ScoreCommand.self, ModelsCommand.self, ReplayCommand.self, AuditCommand.self]
+        subcommands: [MigrateCommand.self, GenCommand.self, ServeCommand.self, ScoreCommand.self, ModelsCommand.self, RulesCommand.self, ReplayCommand.self, AuditCommand.self]
     )
 
     /// ArgumentParser's own entry point, after OpenBLAS is configured while the process still

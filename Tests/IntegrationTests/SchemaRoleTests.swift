@@ -57,7 +57,7 @@ struct SchemaRoleTests {
             let views = try session.query("""
                 SELECT quote_ident(relname) FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'v' ORDER BY 1
                 """, [.text(target.schema)]).map { try $0.decode(0, as: String.self) }
-            #expect(views.count == 13)
+            #expect(views.count == 19)  // 13, and 0011's six rule views
             let alertID = try session.query("SELECT alert_id FROM \(schema).alerts WHERE event_id = 'e3'").single().decode(0, as: Int64.self)
             try PostgresTestDatabase.asRole(target.analystRole, session) {
                 for view in views {

@@ -1,9 +1,10 @@
-// From risk to allow / review / block: thresholds first, then rules that can only make a
-// decision stricter, with every reason carried through to the audit row.
+// From risk to allow / review / block: the models' thresholds, then the analysts' rules by a
+// fixed priority, with every fired rule carried through to the audit row as a reason.
 import VigilFeatures
 import VigilML
 
-/// A simple rule on the event itself, applied after the thresholds.
+/// A simple rule on the event itself from the configuration file. It runs as the rule-language
+/// rule `asRule` gives (`amount > 150`, `country in ('RU')`), with the same priority as any rule.
 public struct DecisionRule: Sendable, Equatable {
     public enum Condition: Sendable, Equatable {
         /// The amount is above `limit` (in `currency` only, when given).
@@ -17,27 +18,13 @@ public struct DecisionRule: Sendable, Equatable {
     /// Shown as the reason and stored in the decision (`rule.<name>`).
     public var name: String
     public var condition: Condition
-    /// The outcome at least; a rule never lowers what the models decided.
+    /// The outcome it asks for (see `DecisionPolicy` for how it combines with the models').
     public var outcome: DecisionOutcome
 
     public init(name: String, condition: Condition, outcome: DecisionOutcome = .block) {
         self.name = name
         self.condition = condition
         self.outcome = outcome
-    }
-
-    /// The value the rule tested when it fires (the amount, or 1), else nil.
-    func fires(on event: TransactionEvent) -> Float? {
-        switch condition {
-        case .amountAbove(let limit, let currency):
-            guard event.amount > limit, currency == nil || currency == event.currency else { return nil }
-            return Float(event.amount)
-        case .countryIn(let countries):
-            guard let c = event.country, countries.contains(c) else { return nil }
-            return 1
-        case .merchantIn(let merchants):
-            return merchants.contains(event.merchantID) ? 1 : nil
-        }
     }
 }
 
@@ -47,7 +34,7 @@ public struct DecisionPolicyConfiguration: Sendable, Equatable {
     public var reviewThreshold: Float = 0.5
     /// Risk at or above which an event is blocked. Default: 0.9.
     public var blockThreshold: Float = 0.9
-    /// Rules checked on every event, in order; the strictest that fires wins. Default: none.
+    /// Rules from the configuration file, enforced on every event before any stored rule. Default: none.
     public var rules: [DecisionRule] = []
 
     public init(reviewThreshold: Float = 0.5, blockThreshold: Float = 0.9, rules: [DecisionRule] = []) {
@@ -58,8 +45,22 @@ public struct DecisionPolicyConfiguration: Sendable, Equatable {
 }
 
 /// Turns scored events into decisions. Immutable and Sendable: share one across threads.
+///
+/// Priority, highest first (enforced rules only; shadow rules never change a decision):
+/// 1. a `block` rule fired: block;
+/// 2. an `allow` rule fired: allow, lowering the models' review — but never the models' block:
+///    a block needs risk ≥ `blockThreshold`, and an allow list (a trusted merchant) is exactly
+///    what an account takeover or a compromised merchant hides behind; lower a block by
+///    raising the threshold, or by a rule that blocks less, not by allowing around it;
+/// 3. a `review` rule fired: at least review;
+/// 4. the models' thresholds.
+/// The rule that set the outcome is `Decision.rule`. Reasons: that rule first, then every other
+/// enforced rule that fired (`rule.<name>:rule`), then shadow rules that fired
+/// (`rule.<name>:shadow_rule`), then the models' reasons, four at most.
 public struct DecisionPolicy: Sendable {
     public let configuration: DecisionPolicyConfiguration
+    /// The configuration file's rules, compiled (the rule set when no stored rules are loaded).
+    public let rules: RuleSet
 
     public init(configuration: DecisionPolicyConfiguration = DecisionPolicyConfiguration()) throws {
         let c = configuration
@@ -69,14 +70,20 @@ public struct DecisionPolicy: Sendable {
         }
         for rule in c.rules {
             guard !rule.name.isEmpty else { throw EngineError(.invalidConfiguration, "every rule needs a name") }
-            guard rule.outcome != .allow else {
-                throw EngineError(.invalidConfiguration, "rule \(rule.name): rules only make decisions stricter, so allow is not an outcome")
-            }
             if case .amountAbove(let limit, _) = rule.condition, !(limit.isFinite && limit >= 0) {
                 throw EngineError(.invalidConfiguration, "rule \(rule.name): amount limit must be finite and ≥ 0")
             }
         }
+        do { rules = try RuleSet(rules: c.rules.map(\.asRule)) } catch {
+            throw EngineError(.invalidConfiguration, "\(error)")
+        }
         self.configuration = c
+    }
+
+    /// The configuration file's rules followed by `stored` (from vigil.rules), compiled against
+    /// `lists`: the set serve publishes and replay's `--rules` runs.
+    public func ruleSet(adding stored: [Rule], lists: RuleLists = .none, vocabulary: RuleVocabulary = RuleVocabulary()) throws(RuleError) -> RuleSet {
+        try RuleSet(rules: rules.rules + stored, lists: lists, vocabulary: vocabulary)
     }
 
     /// The models' outcome for a risk alone.
@@ -84,30 +91,93 @@ public struct DecisionPolicy: Sendable {
         risk >= configuration.blockThreshold ? .block : risk >= configuration.reviewThreshold ? .review : .allow
     }
 
-    /// The decision for event `i` of a scored batch.
+    /// The decision for event `i` of a scored batch, with the configuration file's rules.
     public func decide(_ event: TransactionEvent, index i: Int, in batch: ScoredBatch) -> Decision {
-        decide(event, risk: batch.risks[i], score: batch.scores[i], reasons: batch.reasons[i], modelVersion: batch.modelVersion)
+        var tally = RuleTally(for: rules)
+        return decide(event, index: i, in: batch, rules: rules, tally: &tally)
     }
 
-    public func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons: ReasonList, modelVersion: Int64) -> Decision {
-        var outcome = outcome(risk: risk)
-        var reasons = reasons
-        var fired: String?
-        for rule in configuration.rules {
-            guard rule.outcome >= outcome, let value = rule.fires(on: event) else { continue }
-            if fired == nil || rule.outcome > outcome { fired = rule.name }
-            outcome = rule.outcome
-            reasons.prepend(RiskReason(kind: .rule, name: "rule.\(rule.name)", weight: value))
+    /// The decision for event `i` of a scored batch with `rules` (read once per batch from a
+    /// `RuleBook`), counting fires into `tally` (made for `rules`).
+    public func decide(_ event: TransactionEvent, index i: Int, in batch: ScoredBatch, rules: RuleSet, tally: inout RuleTally) -> Decision {
+        let w = FeatureReadings.count
+        return batch.readings.withUnsafeBufferPointer { r in
+            decide(event, risk: batch.risks[i], score: batch.scores[i], reasons: batch.reasons[i], modelVersion: batch.modelVersion,
+                   readings: r.baseAddress! + i * w, rules: rules, tally: &tally)
+        }
+    }
+
+    /// One decision from scores alone, with the configuration file's rules. `readings` are
+    /// the event's `FeatureReadings` (nil: every computed feature is null).
+    public func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons: ReasonList, modelVersion: Int64,
+                       readings: [Float]? = nil, rules: RuleSet? = nil) -> Decision {
+        let set = rules ?? self.rules
+        var tally = RuleTally(for: set)
+        let values = readings ?? [Float](repeating: .nan, count: FeatureReadings.count)
+        precondition(values.count == FeatureReadings.count, "readings hold \(values.count) values, not \(FeatureReadings.count)")
+        return values.withUnsafeBufferPointer { r in
+            decide(event, risk: risk, score: score, reasons: reasons, modelVersion: modelVersion, readings: r.baseAddress!, rules: set, tally: &tally)
+        }
+    }
+
+    func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons modelReasons: ReasonList, modelVersion: Int64,
+                readings: UnsafePointer<Float>, rules: RuleSet, tally: inout RuleTally) -> Decision {
+        let models = outcome(risk: risk)
+        var outcome = models
+        var reasons = modelReasons
+        var deciding: Int?
+        if !rules.isEmpty {
+            let facts = RuleFacts(readings: readings, risk: Double(risk), anomalyScore: Double(score.anomaly),
+                                  fraudProbability: Double(score.fraudProbability))
+            rules.evaluate(event, facts, tally: &tally)
+            if !tally.fired.isEmpty {
+                (outcome, deciding) = Self.combine(models, fired: tally.fired, rules)
+                reasons = ReasonList()
+                if let d = deciding { reasons.append(RiskReason(kind: .rule, name: "rule." + rules.activeRule(d).name, weight: rules.weight(d, event, facts))) }
+                for mode in [RuleMode.enforce, .shadow] {
+                    for k in tally.fired where Int(k) != deciding && rules.activeRule(Int(k)).mode == mode && reasons.count < ReasonList.capacity {
+                        reasons.append(RiskReason(kind: mode == .enforce ? .rule : .shadowRule, name: "rule." + rules.activeRule(Int(k)).name,
+                                                  weight: rules.weight(Int(k), event, facts)))
+                    }
+                }
+                for r in modelReasons { reasons.append(r) }
+            }
         }
         return Decision(eventID: event.eventID, cardID: event.cardID, merchantID: event.merchantID, amount: event.amount,
                         currency: event.currency, eventTimeMillis: event.timestampMillis, risk: risk,
                         anomalyScore: score.anomaly, fraudProbability: score.fraudProbability, modelVersion: modelVersion,
-                        outcome: outcome, reasons: reasons, rule: fired)
+                        outcome: outcome, reasons: reasons, rule: deciding.map { rules.activeRule($0).name })
     }
 
-    /// Decisions for every event of a scored batch, appended to `out` (reuse it batch after batch).
+    /// The outcome by the priority above, and the active slot of the rule that set it.
+    static func combine(_ models: DecisionOutcome, fired: [Int32], _ rules: RuleSet) -> (DecisionOutcome, Int?) {
+        var block: Int?, allow: Int?, review: Int?
+        for k in fired {
+            let rule = rules.activeRule(Int(k))
+            guard rule.mode == .enforce else { continue }
+            switch rule.outcome {
+            case .block: if block == nil { block = Int(k) }
+            case .allow: if allow == nil { allow = Int(k) }
+            case .review: if review == nil { review = Int(k) }
+            }
+        }
+        if let block { return (.block, block) }
+        if let allow { return models == .block ? (.block, nil) : (.allow, allow) }
+        if let review { return models == .block ? (.block, nil) : (.review, review) }
+        return (models, nil)
+    }
+
+    /// Decisions for every event of a scored batch with the configuration file's rules,
+    /// appended to `out` (reuse it batch after batch).
     public func decide(_ events: ArraySlice<TransactionEvent>, in batch: ScoredBatch, into out: inout [Decision]) {
+        var tally = RuleTally(for: rules)
+        decide(events, in: batch, rules: rules, tally: &tally, into: &out)
+    }
+
+    /// Decisions for every event of a scored batch with `rules`, fires counted into `tally`.
+    public func decide(_ events: ArraySlice<TransactionEvent>, in batch: ScoredBatch, rules: RuleSet, tally: inout RuleTally,
+                       into out: inout [Decision]) {
         precondition(events.count == batch.count, "the batch holds \(batch.count) scored events, \(events.count) were given")
-        for (i, event) in events.enumerated() { out.append(decide(event, index: i, in: batch)) }
+        for (i, event) in events.enumerated() { out.append(decide(event, index: i, in: batch, rules: rules, tally: &tally)) }
     }
 }

@@ -21,6 +21,14 @@ public struct FeatureBatcher: Sendable {
         // Batched extraction loads the cards' state slots ahead, overlapping cache misses.
         extractor.extract(batch: events, into: &vectors)
         var sanitized = 0
+        let w = FeatureReadings.count
+        batch.readings.withUnsafeMutableBufferPointer { readings in
+            for j in 0..<n {
+                vectors[j].readings.withUnsafeBufferPointer { r in
+                    for k in 0..<w { readings[j * w + k] = r[k] }
+                }
+            }
+        }
         batch.features.withUnsafeMutableBufferPointer { features in
             batch.sparse.withUnsafeMutableBufferPointer { sparse in
                 for j in 0..<n {

@@ -11,6 +11,8 @@ public struct RiskReason: Sendable, Equatable, CustomStringConvertible {
         case classifier
         /// A decision rule fired (e.g. an amount cap); `weight` is the value it tested.
         case rule
+        /// A rule in shadow mode fired: recorded, but it changed nothing.
+        case shadowRule
     }
 
     public var kind: Kind
@@ -27,7 +29,7 @@ public struct RiskReason: Sendable, Equatable, CustomStringConvertible {
 
     /// `amount_zscore:reconstruction=12.5`, the form stored in the decisions table.
     public var description: String {
-        let label = switch kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule" }
+        let label = switch kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule"; case .shadowRule: "shadow_rule" }
         return "\(name):\(label)=\((weight * 100).rounded() / 100)"
     }
 }

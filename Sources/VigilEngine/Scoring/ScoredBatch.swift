@@ -1,5 +1,6 @@
 // The caller-owned output of scoring one batch, reused batch after batch so the hot path
 // writes into memory that already exists.
+import VigilFeatures
 import VigilML
 
 /// Per-event results of one scored batch, plus the feature vectors that were scored (the
@@ -16,6 +17,8 @@ public struct ScoredBatch: Sendable {
     public internal(set) var features: [Float] = []
     /// Hashed sparse indices, batch-major (count × sparseWidth), in the spec's sparse space.
     public internal(set) var sparse: [UInt32] = []
+    /// Raw computed values for rules, batch-major (count × `FeatureReadings.count`, NaN: null).
+    public internal(set) var readings: [Float] = []
     public internal(set) var scores: [Score] = []
     /// Combined risk in [0, 1].
     public internal(set) var risks: [Float] = []
@@ -42,6 +45,7 @@ public struct ScoredBatch: Sendable {
     private mutating func reserve(_ n: Int) {
         if features.count < n * featureWidth { features = [Float](repeating: 0, count: n * featureWidth) }
         if sparse.count < n * sparseWidth { sparse = [UInt32](repeating: 0, count: n * sparseWidth) }
+        if readings.count < n * FeatureReadings.count { readings = [Float](repeating: .nan, count: n * FeatureReadings.count) }
         if scores.count < n {
             scores = [Score](repeating: Score(), count: n)
             risks = [Float](repeating: 0, count: n)
@@ -52,6 +56,11 @@ public struct ScoredBatch: Sendable {
     /// The dense features of event `i`.
     public func featureRow(_ i: Int) -> ArraySlice<Float> {
         features[(i * featureWidth)..<((i + 1) * featureWidth)]
+    }
+
+    /// The rule readings of event `i` (see `FeatureReadings`).
+    public func readingsRow(_ i: Int) -> ArraySlice<Float> {
+        readings[(i * FeatureReadings.count)..<((i + 1) * FeatureReadings.count)]
     }
 
     /// The sparse indices of event `i`.

@@ -86,7 +86,9 @@ public struct FeatureExtractor: Sendable {
         Self.update(&merchants[merchantSlot], decay: merchantDecay, now: now, amount: amount)
 
         var terminal = MerchantFeatures.absent(configuration)
+        var hasTerminal = false
         if terminalKey != 0 {
+            hasTerminal = true
             let slot = terminals.findOrInsert(terminalKey, now: now)
             let decay = Decay(from: terminals[slot].lastSeconds, to: now, week: false)
             terminal = MerchantFeatures(terminals[slot], decay: decay, configuration: configuration)
@@ -96,6 +98,8 @@ public struct FeatureExtractor: Sendable {
 
         let local = event.timestampMillis / 1000 + compiled.utcOffsetSeconds
         let clock = timeFeatures(localSecond: local)
+        FeatureReadings.write(card: card, merchant: merchant, terminal: hasTerminal ? terminal : nil, clock: clock,
+                              hasCountry: countryTag != nil, hasChannel: channelBit != nil, into: &vector.readings)
 
         for i in 0..<compiled.dense.count {
             let d = compiled.dense[i]

@@ -104,6 +104,13 @@ public struct ReplayConfiguration: Sendable {
     /// Shapes of a cold-started model set (its seed is replaced by `seed`). Default: the engine's.
     public var architecture = ModelArchitecture()
     public var policy = DecisionPolicyConfiguration()
+    /// Analysts' rules decided with, after the policy's own (`--rules FILE|db`). Default: none.
+    public var rules: [Rule] = []
+    /// The lists those rules name. Default: none.
+    public var ruleLists = RuleLists.none
+    /// When set, the rule set to compare decisions with (the rules in force, for `vigil rules
+    /// test`): `metrics.ruleChanges` counts what `rules` change. Default: nil.
+    public var baselineRules: [Rule]?
     public var trainer = OnlineTrainerConfiguration()
     public var risk = RiskScorerConfiguration()
 

@@ -76,13 +76,21 @@ public enum ReplayRunner {
 
         let registry = ModelRegistry(initial: initial)
         let scorer: RiskScorer, policy: DecisionPolicy, trainer: OnlineTrainer?
+        let ruleSet: RuleSet, baselineSet: RuleSet?
+        do {
+            policy = try DecisionPolicy(configuration: c.policy)
+            let vocabulary = RuleVocabulary(spec: c.featureSpec)
+            ruleSet = try policy.ruleSet(adding: c.rules, lists: c.ruleLists, vocabulary: vocabulary)
+            baselineSet = try c.baselineRules.map { try policy.ruleSet(adding: $0, lists: c.ruleLists, vocabulary: vocabulary) }
+        } catch {
+            throw ReplayError(.invalidConfiguration, "rules: \(error)")
+        }
         do {
             // A backtest keeps risks and alerts, never reasons (rules do not read them either),
             // so the scorer skips them; the risk combination is the configured one.
             var scoring = risk
             scoring.reasonsPerEvent = 0
             scorer = try RiskScorer(registry: registry, extractor: extractor, configuration: scoring)
-            policy = try DecisionPolicy(configuration: c.policy)
             trainer = c.freeze ? nil : try OnlineTrainer(registry: registry, featureWidth: extractor.denseCount,
                                                          sparseWidth: extractor.sparseCount, configuration: trainerSettings, risk: risk)
         } catch {
@@ -94,7 +102,10 @@ public enum ReplayRunner {
         var anomalyScores = [Float](repeating: 0, count: n), probabilities = [Float](repeating: 0, count: n)
         var versions = [Int64](repeating: 0, count: n)
         var alerts = [Bool](repeating: false, count: n)
-        var decisions: [Decision] = []
+        // Where the metrics start (after the warm-up, or from --evaluate-from).
+        let evaluatedFrom = max(warmUp, c.evaluateFrom?.index(in: input.events) ?? 0)
+        var tally = RuleTally(for: ruleSet), baselineTally = RuleTally(for: baselineSet ?? .empty)
+        var scoreboard = RuleScoreboard(set: ruleSet, comparing: baselineSet != nil)
         var promotions: [ReplayMetrics.Promotion] = []
         var delivered = 0
         var learningSeconds = 0.0, waitSeconds = 0.0, scoringSeconds = 0.0, handOverSeconds = 0.0, featureWaitSeconds = 0.0
@@ -150,14 +161,20 @@ public enum ReplayRunner {
             do { try scorer.score(extracted: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
             }
-            if policy.configuration.rules.isEmpty {
+            if ruleSet.isEmpty && baselineSet == nil {
                 // Without rules a decision is its risk's outcome: skip building Decision values
                 // (four strings retained per event) when only the alert flag is kept.
                 for j in 0..<(end - start) { alerts[start + j] = policy.outcome(risk: batch.risks[j]).raisesAlert }
             } else {
-                decisions.removeAll(keepingCapacity: true)
-                policy.decide(slice, in: batch, into: &decisions)
-                for j in 0..<(end - start) { alerts[start + j] = decisions[j].outcome.raisesAlert }
+                // Rule figures cover the evaluated events only, like every other metric.
+                for (j, event) in slice.enumerated() {
+                    let outcome = policy.decide(event, index: j, in: batch, rules: ruleSet, tally: &tally).outcome
+                    alerts[start + j] = outcome.raisesAlert
+                    guard start + j >= evaluatedFrom else { continue }
+                    let baseline = baselineSet.map { policy.decide(event, index: j, in: batch, rules: $0, tally: &baselineTally).outcome }
+                    scoreboard.record(fired: tally.fired, truth: input.truth.isEmpty ? .unknown : input.truth[start + j],
+                                      outcome: outcome, baseline: baseline)
+                }
             }
             for j in 0..<(end - start) {
                 risks[start + j] = batch.risks[j]
@@ -194,10 +211,16 @@ public enum ReplayRunner {
 
         let metricsBegan = clock.now, elapsed = seconds(metricsBegan - began)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
-                                           risks: risks, alerts: alerts, from: max(warmUp, c.evaluateFrom?.index(in: input.events) ?? 0),
+                                           risks: risks, alerts: alerts, from: evaluatedFrom,
                                            budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay,
                                            cardsKnown: !input.absentFields.contains(.card), seed: c.seed)
         metrics.promotions = promotions
+        if !ruleSet.isEmpty || baselineSet != nil {
+            metrics.rules = scoreboard.metrics
+            metrics.ruleChanges = scoreboard.changes
+            metrics.configuration["rules"] = (0..<ruleSet.activeCount).map { ruleSet.activeRule($0) }
+                .map { "\($0.name) (\($0.mode.rawValue) \($0.outcome.rawValue))" }.joined(separator: ", ")
+        }
         metrics.labelsDelivered = delivered
         let stage = features.finish()
         metrics.labelsUnmatched = stage.unmatched

@@ -115,6 +115,10 @@ public struct ReplayMetrics: Sendable, Codable, Equatable {
     /// the PR curve as the step function whose area is `auprc`, the ROC curve from (0, 0).
     public var prCurve: [CurvePoint]
     public var rocCurve: [CurvePoint]
+    /// Per-rule fires, precision and recall over the evaluated events (absent without rules).
+    public var rules: [RuleMetrics]?
+    /// Decisions that differ from the baseline rule set's (`vigil rules test`; absent otherwise).
+    public var ruleChanges: RuleChanges?
 
     /// Sorted keys, no whitespace variation: the same metrics give the same bytes.
     public func encodedJSON() throws -> Data {

@@ -16,7 +16,7 @@ public enum HTMLReport {
         h += "<style>\n\(ReportStyle.css)\n</style></head><body>\n"
         h += "<header><h1>\(ReportText.escape(title))</h1>\(lead(ms))</header>\n"
 
-        h += section(0, ReportTables.summary(runs) + "<h3>Alert budgets</h3>" + ReportTables.budgets(ms))
+        h += section(0, ReportTables.summary(runs) + "<h3>Alert budgets</h3>" + ReportTables.budgets(ms) + ReportTables.rules(ms))
         h += section(1, figures([ReportFigures.precisionRecall(ms), ReportFigures.roc(ms), ReportFigures.riskDistribution(ms)]))
         h += section(2, figures([ReportFigures.alertRateOverTime(ms), ReportFigures.auprcOverTime(ms)]))
         h += section(3, ReportTables.days(ms))

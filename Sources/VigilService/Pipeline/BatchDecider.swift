@@ -10,6 +10,8 @@ import VigilKafka
 final class BatchDecider {
     let scorer: RiskScorer
     let policy: DecisionPolicy
+    /// The rule set in force, read once per partition batch (a change applies from the next one).
+    let rules: ServingRules
     let decoder: EventDecoder
     let snapshotEvery: Int
     let payloadLimit: Int
@@ -24,10 +26,11 @@ final class BatchDecider {
     private var recordTimes: [Int64] = []
     private var vector: FeatureVector
 
-    init(scorer: RiskScorer, policy: DecisionPolicy, decoder: EventDecoder, spec: FeatureSpec, snapshotEvery: Int,
+    init(scorer: RiskScorer, policy: DecisionPolicy, rules: ServingRules, decoder: EventDecoder, spec: FeatureSpec, snapshotEvery: Int,
          payloadLimit: Int, retention: FeatureRetention = FeatureRetention()) throws {
         self.scorer = scorer
         self.policy = policy
+        self.rules = rules
         self.decoder = decoder
         self.snapshotEvery = snapshotEvery
         self.payloadLimit = payloadLimit
@@ -103,8 +106,11 @@ final class BatchDecider {
         if !events.isEmpty {
             try scorer.score(events, extractor: &lease.extractor, into: &scored)
             trainer?.observe(scored, events: events[...])
+            let ruleSet = rules.book.current
+            var tally = RuleTally(for: ruleSet)
+            defer { rules.record(tally, of: ruleSet) }
             for i in 0..<events.count {
-                let decision = policy.decide(events[i], index: i, in: scored)
+                let decision = policy.decide(events[i], index: i, in: scored, rules: ruleSet, tally: &tally)
                 let keeps = retention.keeps(decision.outcome, partition: partition.partition, offset: offsets[i])
                 batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i], recordTimestampMillis: recordTimes[i],
                                                                decision: decision, features: keeps ? Array(scored.featureRow(i)) : []))

@@ -186,7 +186,7 @@ final class BatchLoop: Service, Sendable {
         let scorer = try RiskScorer(registry: ModelRegistry(initial: models), extractor: extractor)
         runtime.models.serve(scorer.registry)
         runtime.telemetry.liveModel(models)
-        return try BatchDecider(scorer: scorer, policy: DecisionPolicy(configuration: c.decisionPolicy), decoder: decoder,
+        return try BatchDecider(scorer: scorer, policy: runtime.rules.policy, rules: runtime.rules, decoder: decoder,
                                 spec: c.featureSpec, snapshotEvery: c.snapshotEvery, payloadLimit: c.deadLetterPayloadLimit,
                                 retention: c.audit.retention)
     }

@@ -128,7 +128,9 @@ public final class FraudPipeline {
                                         stateConfiguration: c.featureState, log: log,
                                         statelessTopics: Set(c.labelsTopic.map { [$0] } ?? []), budget: budget),
             writer: writer, handOver: handOver,
-            models: ServingModels(), compatibility: try ModelCompatibility(spec: c.featureSpec), rebalances: RebalanceCounter(),
+            models: ServingModels(), rules: ServingRules(policy: try DecisionPolicy(configuration: c.decisionPolicy), spec: c.featureSpec,
+                                                         registry: telemetry.registry),
+            compatibility: try ModelCompatibility(spec: c.featureSpec), rebalances: RebalanceCounter(),
             gate: ConsumerGate(), budget: budget, stop: stop)
         if let scoring, let lookups {
             runtime.scoring = scoring
@@ -136,11 +138,17 @@ public final class FraudPipeline {
         }
         slot.set(runtime)
 
+        // Stored rules are in force before the first batch is decided.
+        do { try await RuleFollower.initialLoad(runtime, RuleStore(connection: connection, schema: c.schema)) } catch {
+            try? await consumer.close()
+            await connection.close()
+            throw error
+        }
         let loop = BatchLoop(runtime: runtime)
         // Dependency order: the group starts these in order and shuts them down in reverse,
         // so the batch loop drains first and the endpoint answers until the end.
         let helpers: [any Service] = [MetricsEndpoint(runtime: runtime), LagMonitor(runtime: runtime), PartitionMaintenance(runtime: runtime),
-                                      ModelFollower(runtime: runtime), LearningService(runtime: runtime)]
+                                      ModelFollower(runtime: runtime), RuleFollower(runtime: runtime), LearningService(runtime: runtime)]
         var services = helpers.map {
             // Helpers never stop the group: a metrics port in use or a failed model poll must
             // not stop fraud decisions.

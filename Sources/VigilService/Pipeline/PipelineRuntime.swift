@@ -19,6 +19,8 @@ struct PipelineRuntime: Sendable {
     /// Batches on their way through `writer`, one in writing while the next is decided.
     let handOver: AuditHandOver
     let models: ServingModels
+    /// The rule set in force (stored rules on top of the configuration file's) and its metrics.
+    let rules: ServingRules
     let compatibility: ModelCompatibility
     let rebalances: RebalanceCounter
     let gate: ConsumerGate

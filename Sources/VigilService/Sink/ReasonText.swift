@@ -6,7 +6,7 @@ import VigilEngine
 public enum ReasonText {
     /// `decisions.reasons`: `kind:name=weight` per reason, strongest first, separated by `;`.
     /// Kinds: `r` the autoencoder's reconstruction error, `c` the classifier's evidence, `p` a
-    /// policy rule. Weights are plain decimals rounded to 3 places (`nan`/`inf` when not
+    /// policy rule, `s` a rule in shadow mode (it changed nothing). Weights are plain decimals rounded to 3 places (`nan`/`inf` when not
     /// finite). Example: `p:rule.large_amount=220;r:amount=12.5;c:card.count_1h=0.81`.
     public static func compact(_ reasons: ReasonList) -> String {
         var out = ""
@@ -16,6 +16,7 @@ public enum ReasonText {
             case .reconstruction: out += "r:"
             case .classifier: out += "c:"
             case .rule: out += "p:"
+            case .shadowRule: out += "s:"
             }
             out += r.name
             out += "="
@@ -32,7 +33,7 @@ public enum ReasonText {
         var out = "["
         for (i, r) in reasons.enumerated() {
             if i > 0 { out += ", " }
-            let kind = switch r.kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule" }
+            let kind = switch r.kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule"; case .shadowRule: "shadow_rule" }
             out += "{\"kind\": \"\(kind)\", \"name\": "
             appendJSONString(r.name, to: &out)
             out += ", \"weight\": "

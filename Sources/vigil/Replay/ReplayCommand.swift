@@ -53,6 +53,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Also write every event's scores as CSV here (index, event id, event time, risk, anomaly score, classifier probability, model version, truth); with --compare, one file per run named FILE-<name>.") var scoresOut: String?
     @Option(help: "Metrics only from this event index or RFC 3339 event time on (the earlier events are still scored and learnt from).") var evaluateFrom: String?
     @Option(help: "A second configuration as key=value overrides (name, models, freeze, label_delay, seed, model, warm_up, batch_size, trainer.<setting>).") var compare: String?
+    @Option(help: "Analysts' rules to decide with: a rules JSON file (docs/rules.md), or 'db' for the rules and lists in <schema>.rules (VIGIL_DATABASE_URL or PG* variables). Per-rule hits, precision and recall go to metrics.json and the report.") var rules: String?
     @Flag(help: "Record the run in <schema>.backtest_runs (VIGIL_DATABASE_URL or PG* variables).") var db = false
     @Option(help: "Schema for --db.") var schema = "vigil"
     @Flag(help: "No progress display.") var quiet = false
@@ -91,7 +92,7 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--batch-size and --cards-per-day must be positive, --warm-up at least 64")
         }
         _ = try parsedBudgets()
-        if db { _ = try ReplayDatabase.checkedSchema(schema) }
+        if db || rules == "db" { _ = try ReplayDatabase.checkedSchema(schema) }
     }
 
     var kafkaBrokers: [String]? {
@@ -196,6 +197,11 @@ struct ReplayCommand: AsyncParsableCommand {
             base.featureSpec = ReplayConfiguration.spec(for: data)
         }
         if let model { try load(model: model, into: &base) }
+        if let rules {
+            let file = try await RulesSource.load(rules, schema: schema)
+            base.rules = file.rules
+            base.ruleLists = file.lists
+        }
         var configurations = [base]
         if let compare { configurations.append(try overridden(base, with: compare)) }
 

@@ -1,0 +1,83 @@
+// Text tests without string comparisons on the hot path: before the rules run on an event, each
+// text field some rule reads is hashed once (StableHash, a byte loop); equality, `in (...)` and
+// list membership then compare 64-bit hashes, and only a matching hash is confirmed by
+// comparing the strings themselves, so a hash collision can never make a rule fire.
+import VigilFeatures
+
+extension TextSource {
+    static let all: [TextSource] = [.cardID, .merchantID, .currency, .mcc, .country, .channel, .terminalID, .customerID, .cardBIN]
+
+    /// This field's slot among the per-event hashes.
+    var slot: Int {
+        switch self {
+        case .cardID: 0
+        case .merchantID: 1
+        case .currency: 2
+        case .mcc: 3
+        case .country: 4
+        case .channel: 5
+        case .terminalID: 6
+        case .customerID: 7
+        case .cardBIN: 8
+        }
+    }
+
+    var bit: UInt16 { 1 << UInt16(slot) }
+
+    /// Hashes the fields in `mask` of `event` into `keys` (by slot); returns the null fields' bits.
+    static func hash(_ event: TransactionEvent, mask: UInt16, into keys: UnsafeMutablePointer<UInt64>) -> UInt16 {
+        var nulls: UInt16 = 0
+        // Each field is hashed where it lies (no copy of the string, so no retain and release).
+        func put(_ source: TextSource, _ value: borrowing String?) {
+            guard mask & source.bit != 0 else { return }
+            if let v = copy value { keys[source.slot] = StableHash.hash(v) } else { nulls |= source.bit }
+        }
+        if mask & cardID.bit != 0 { keys[cardID.slot] = StableHash.hash(event.cardID) }
+        if mask & merchantID.bit != 0 { keys[merchantID.slot] = StableHash.hash(event.merchantID) }
+        if mask & currency.bit != 0 { keys[currency.slot] = StableHash.hash(event.currency) }
+        put(.mcc, event.mcc)
+        put(.country, event.country)
+        put(.channel, event.channel)
+        put(.terminalID, event.terminalID)
+        put(.customerID, event.customerID)
+        if mask & cardBIN.bit != 0 { keys[cardBIN.slot] = StableHash.hash(String(event.cardID.prefix(6))) }
+        return nulls
+    }
+}
+
+/// A set of text values looked up by their StableHash: open addressing over the hashes, the
+/// strings kept to confirm a match.
+struct HashedTextSet: Sendable {
+    private let slots: [UInt64]
+    private let occupied: [Bool]
+    private let mask: Int
+    let values: Set<String>
+
+    init(_ values: Set<String>) {
+        self.values = values
+        var capacity = 8
+        while capacity < values.count * 2 { capacity <<= 1 }
+        var slots = [UInt64](repeating: 0, count: capacity), occupied = [Bool](repeating: false, count: capacity)
+        for v in values {
+            let h = StableHash.hash(v)
+            var i = Int(truncatingIfNeeded: h) & (capacity - 1)
+            while occupied[i] && slots[i] != h { i = (i + 1) & (capacity - 1) }
+            slots[i] = h
+            occupied[i] = true
+        }
+        self.slots = slots
+        self.occupied = occupied
+        mask = capacity - 1
+    }
+
+    /// Whether some value has hash `h` (then confirm with `values.contains`).
+    @inline(__always)
+    func mayContain(hash h: UInt64) -> Bool {
+        var i = Int(truncatingIfNeeded: h) & mask
+        while occupied[i] {
+            if slots[i] == h { return true }
+            i = (i + 1) & mask
+        }
+        return false
+    }
+}
