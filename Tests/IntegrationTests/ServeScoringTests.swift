@@ -183,6 +183,31 @@ import VigilService
         #expect(report.partitions.contains { $0.topic == apiTopic })
     }
 
+    @Test("an analyst's rule in force decides API requests as it decides streamed events")
+    func rulesInForceDecideRequests() async throws {
+        let setup = try await Self.setUp()
+        defer { ServeTestSupport.drop(setup.target) }
+        let s = quoteIdentifier(setup.target.schema)
+        // Saved before serve starts, so it is in force from the first batch.
+        let session = try PostgresTestDatabase.session()
+        defer { session.close() }
+        try session.execute("SELECT \(s).save_rule($1, $2, $3)", [.text("block_test_merchant"), .text("merchant_id == 'm-blocked'"), .text("block")])
+        let serve = try await RunningServe.start(setup.configuration)
+        func answer(_ id: String, merchant: String) async throws -> [String: Any] {
+            let body = #"{"event_id":"\#(id)","ts":1767000000000,"card_id":"card-r","merchant_id":"\#(merchant)","amount":12,"currency":"EUR"}"#
+            let response = try await Self.post(serve.url, body)
+            #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
+            return try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+        }
+        let blocked = try await answer("api-rule-1", merchant: "m-blocked")
+        let other = try await answer("api-rule-2", merchant: "m-other")
+        _ = try await serve.finish()
+        #expect(blocked["decision"] as? String == "block")
+        #expect("\(blocked["reasons"] ?? "")".contains("block_test_merchant"), "\(blocked)")
+        #expect(!"\(other["reasons"] ?? "")".contains("block_test_merchant"), "\(other)")
+        #expect(try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions WHERE event_id = 'api-rule-1' AND decision = 'block'") == 1)
+    }
+
     @Test("a flood past max_in_flight gets 429 with Retry-After, and every answered decision has its row")
     func overload() async throws {
         var setup = try await Self.setUp(partitions: 1, stream: 50)

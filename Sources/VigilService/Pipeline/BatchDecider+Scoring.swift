@@ -1,4 +1,4 @@
-// API requests into the batch: scored by the same scorer and policy, with the feature state of
+// API requests into the batch: scored by the same scorer, policy and rules in force, with the feature state of
 // the card's partition (which they update, like a streamed event of that partition), and
 // written as decisions of the partition's API source (Scoring/ScoringSource.swift).
 import VigilEngine
@@ -20,8 +20,12 @@ extension BatchDecider {
         let first = lease.apiCommittedNext ?? 0
         var bodies: [[UInt8]] = []
         bodies.reserveCapacity(tickets.count)
+        // The analysts' rules in force, as for the partition's streamed events.
+        let ruleSet = rules.book.current
+        var tally = RuleTally(for: ruleSet)
+        defer { rules.record(tally, of: ruleSet) }
         for i in 0..<events.count {
-            let decision = policy.decide(events[i], index: i, in: scored)
+            let decision = policy.decide(events[i], index: i, in: scored, rules: ruleSet, tally: &tally)
             let offset = first + Int64(i)
             let keeps = retention.keeps(decision.outcome, partition: source.partition, offset: offset)
             batch.decisions.append(AuditBatch.DecidedEvent(partition: source, offset: offset, recordTimestampMillis: tickets[i].arrivalMillis,
