@@ -170,3 +170,27 @@ import VigilML
         #expect((0..<set.activeCount).map { set.activeRule($0).name } == ["big_ng", "web", "never"])
     }
 }
+
+extension RuleEvaluationTests {
+    /// A cold start's classifier has learnt nothing: its probability is noise, which the risk
+    /// ignores, and rules read `fraud_probability` as null rather than as that noise.
+    @Test func anUntrainedClassifiersProbabilityIsNullToRules() throws {
+        let stream = Fixture.stream(transactions: 600)
+        let models = try Fixture.coldStart(events: stream.events)
+        #expect(!models.classifierIsTrained)
+        var extractor = try Fixture.extractor()
+        let scorer = try RiskScorer(registry: ModelRegistry(initial: models), extractor: extractor)
+        var batch = ScoredBatch()
+        let events = Array(stream.events.prefix(64))
+        try scorer.score(events, extractor: &extractor, into: &batch)
+        #expect(!batch.classifierIsTrained)
+        let policy = try DecisionPolicy()
+        let set = try RuleSet(rules: [Rule(name: "p_known", expression: "fraud_probability is null", outcome: .review),
+                                      Rule(name: "p_any", expression: "fraud_probability >= 0", outcome: .review)], lists: lists)
+        var tally = RuleTally(for: set)
+        for i in events.indices {
+            let d = policy.decide(events[i], index: i, in: batch, rules: set, tally: &tally)
+            #expect(d.reasons.contains { $0.name.hasSuffix("p_known") } && !d.reasons.contains { $0.name.hasSuffix("p_any") }, "\(d.reasons)")
+        }
+    }
+}

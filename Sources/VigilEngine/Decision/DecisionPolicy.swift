@@ -103,7 +103,7 @@ public struct DecisionPolicy: Sendable {
         let w = FeatureReadings.count
         return batch.readings.withUnsafeBufferPointer { r in
             decide(event, risk: batch.risks[i], score: batch.scores[i], reasons: batch.reasons[i], modelVersion: batch.modelVersion,
-                   readings: r.baseAddress! + i * w, rules: rules, tally: &tally)
+                   readings: r.baseAddress! + i * w, rules: rules, tally: &tally, classifierIsTrained: batch.classifierIsTrained)
         }
     }
 
@@ -121,14 +121,14 @@ public struct DecisionPolicy: Sendable {
     }
 
     func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons modelReasons: ReasonList, modelVersion: Int64,
-                readings: UnsafePointer<Float>, rules: RuleSet, tally: inout RuleTally) -> Decision {
+                readings: UnsafePointer<Float>, rules: RuleSet, tally: inout RuleTally, classifierIsTrained: Bool = true) -> Decision {
         let models = outcome(risk: risk)
         var outcome = models
         var reasons = modelReasons
         var deciding: Int?
         if !rules.isEmpty {
             let facts = RuleFacts(readings: readings, risk: Double(risk), anomalyScore: Double(score.anomaly),
-                                  fraudProbability: Double(score.fraudProbability))
+                                  fraudProbability: classifierIsTrained ? Double(score.fraudProbability) : .nan)
             rules.evaluate(event, facts, tally: &tally)
             if !tally.fired.isEmpty {
                 (outcome, deciding) = Self.combine(models, fired: tally.fired, rules)

@@ -125,6 +125,7 @@ public final class RiskScorer {
             throw EngineError.wrapping(error, "scoring with model set \(models.version) failed")
         }
         let trained = models.classifierIsTrained
+        batch.classifierIsTrained = trained
         guard wantsReasons else {
             for j in 0..<n {
                 batch.risks[j] = configuration.risk(batch.scores[j], classifierIsTrained: trained)

@@ -11,6 +11,9 @@ public struct ScoredBatch: Sendable {
     public internal(set) var count = 0
     /// The model version that scored every event of this batch.
     public internal(set) var modelVersion: Int64 = 0
+    /// Whether the model set's classifier has learnt from labels. Until it has, its
+    /// probability is noise: the risk ignores it, and rules read `fraud_probability` as null.
+    public internal(set) var classifierIsTrained = false
     public internal(set) var featureWidth: Int
     public internal(set) var sparseWidth: Int
     /// Dense features, batch-major (count × featureWidth).
