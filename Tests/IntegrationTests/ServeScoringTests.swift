@@ -214,6 +214,9 @@ import VigilService
         defer { ServeTestSupport.drop(setup.target) }
         setup.configuration.api.maxInFlight = 2
         setup.configuration.api.batchSize = 1
+        // Admission is under test, not the timeout: a loaded machine (the whole suite) must not
+        // turn admitted requests into 503 `timeout` answers.
+        setup.configuration.api.requestTimeout = .seconds(60)
         let serve = try await RunningServe.start(setup.configuration)
         let url = serve.url
         let responses = try await withThrowingTaskGroup(of: [(String, ScoringClient.Response)].self) { group in
@@ -390,7 +393,10 @@ import VigilService
                 try await group.waitForAll()
             }
         }
-        try await Task.sleep(for: .seconds(1.5))
+        // Kill -9 once the load is being answered (how soon depends on the machine's load).
+        for _ in 0..<1_200 where tally.answered.withLock({ $0.count }) <= 20 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         tally.stopped.store(true, ordering: .relaxed)
