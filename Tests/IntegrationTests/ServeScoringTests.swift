@@ -76,6 +76,9 @@ import VigilService
         c.exitWhenIdle = nil
         c.api.enabled = true
         c.api.port = 0
+        // The tests check what serve answers, not how fast: on a loaded machine (the whole suite
+        // in parallel) the default 2 s would turn admitted requests into 503 `timeout`.
+        c.api.requestTimeout = .seconds(60)
         c.telemetry.port = 0
         return (target, topic, brokers, Array(messages.prefix(stream)), c)
     }
@@ -214,9 +217,6 @@ import VigilService
         defer { ServeTestSupport.drop(setup.target) }
         setup.configuration.api.maxInFlight = 2
         setup.configuration.api.batchSize = 1
-        // Admission is under test, not the timeout: a loaded machine (the whole suite) must not
-        // turn admitted requests into 503 `timeout` answers.
-        setup.configuration.api.requestTimeout = .seconds(60)
         let serve = try await RunningServe.start(setup.configuration)
         let url = serve.url
         let responses = try await withThrowingTaskGroup(of: [(String, ScoringClient.Response)].self) { group in
@@ -339,7 +339,7 @@ import VigilService
         defer { ServeTestSupport.drop(setup.target) }
         let port = try Self.freePort()
         let child = try ServeTestSupport.childSettings(schema: setup.target.schema, topic: setup.topic, group: KafkaTestSupport.uniqueName("g"),
-                                                        extra: ["api": ["enabled": true, "port": port]], brokers: setup.brokers)
+                                                        extra: ["api": ["enabled": true, "port": port, "request_timeout_ms": 60_000]], brokers: setup.brokers)
         defer { try? FileManager.default.removeItem(at: child.folder) }
         let process = Process()
         process.executableURL = binary
