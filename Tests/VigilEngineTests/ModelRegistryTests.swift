@@ -56,6 +56,21 @@ import VigilML
         #expect(throws: EngineError.self) { try registry.publish(s[2], replacing: 3) }
     }
 
+    /// The other order: the follower adopts the stored copy of the trainer's version before
+    /// the trainer publishes it here. The publication went live and is accepted as such, so
+    /// the trainer goes on from it instead of restarting as if another instance had promoted.
+    @Test func publishingAVersionTheFollowerAlreadyAdoptedIsAcceptedAsLive() throws {
+        let s = try Self.sets(3)
+        let loaded = try s[1].renumbered(version: 2, parent: 1)
+        let registry = ModelRegistry(initial: s[0])
+        try registry.adopt(loaded)
+        let swaps = registry.swapCount
+        #expect(try registry.publish(s[1], replacing: 1).version == 2)
+        #expect(registry.current === loaded && registry.swapCount == swaps)
+        // A version that is not live is still refused when the expected one is not live.
+        #expect(throws: EngineError.self) { try registry.publish(s[2], replacing: 1) }
+    }
+
     @Test func historyIsBoundedAndNeverDropsTheLiveSet() throws {
         let s = try Self.sets(6)
         let registry = ModelRegistry(initial: s[0], retainedVersions: 3)

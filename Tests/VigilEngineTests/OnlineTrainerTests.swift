@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilFeatures
 @testable import VigilML
@@ -31,13 +32,16 @@ final class TrainingHarness {
     }
 
     /// `initial`: the live set to start from (default: a cold start on the stream).
-    init(transactions: Int = 5000, configuration: OnlineTrainerConfiguration = TrainingHarness.configuration, initial: ModelSet? = nil) throws {
+    /// `persist`: the trainer's store-and-promote step, given the registry (default: none).
+    init(transactions: Int = 5000, configuration: OnlineTrainerConfiguration = TrainingHarness.configuration, initial: ModelSet? = nil,
+         persist: (@Sendable (ModelRegistry, _ build: (Int64) throws -> ModelSet) throws -> ModelSet)? = nil) throws {
         stream = Fixture.stream(transactions: transactions)
-        registry = ModelRegistry(initial: try initial ?? Fixture.coldStart(events: stream.events), retainedVersions: 16)
+        let registry = ModelRegistry(initial: try initial ?? Fixture.coldStart(events: stream.events), retainedVersions: 16)
+        self.registry = registry
         extractor = try Fixture.extractor()
         scorer = try RiskScorer(registry: registry, extractor: extractor)
         trainer = try OnlineTrainer(registry: registry, featureWidth: Fixture.spec.dense.count, sparseWidth: extractor.sparseCount,
-                                    configuration: configuration)
+                                    configuration: configuration, persist: persist.map { p in { @Sendable build in try p(registry, build) } })
     }
 
     /// Feeds events and labels in stream order; calls `afterBatch` after every scored batch.
@@ -149,6 +153,23 @@ final class TrainingHarness {
         #expect(!after.isEmpty && after.allSatisfy { $0.1 == rolledBackTo })
         h.trainer.learnQueued()
         #expect(h.trainer.checks.contains { $0.outcome == .followed(version: rolledBackTo!) })
+    }
+
+    /// Serve stores and promotes a candidate in the database before publishing it in its own
+    /// registry, and the model follower may adopt the stored copy in between. The publication
+    /// is still the trainer's own: it goes on from it rather than restarting (which would
+    /// empty its guard window) as it does when another instance or an operator promotes.
+    @Test func aPublicationTheFollowerAdoptedFirstStaysTheTrainersOwn() throws {
+        let h = try TrainingHarness(persist: { registry, build in
+            let set = try build(registry.nextVersion())
+            try registry.adopt(set.renumbered(version: set.version, parent: set.parent))  // the follower's copy, read back
+            return set
+        })
+        try h.run { _ in h.trainer.learnQueued() }
+        let promoted = h.trainer.checks.filter { if case .promoted = $0.outcome { true } else { false } }
+        #expect(promoted.count >= 2, "\(h.trainer.checks.map(\.summary))")
+        #expect(!h.trainer.checks.contains { if case .followed = $0.outcome { true } else { false } })
+        #expect(h.trainer.lastPublished?.version == h.registry.currentVersion)
     }
 
     /// The challenger learning label by label ranks fraud about as well as the same model

@@ -78,10 +78,13 @@ public final class ModelRegistry: Sendable {
     }
 
     /// Makes a new model set live. With `replacing`, succeeds only if that version is still
-    /// live (a candidate trained on a model that was replaced meanwhile is stale).
+    /// live (a candidate trained on a model that was replaced meanwhile is stale), or if
+    /// `set`'s own version already is: the trainer stores and promotes in the database before
+    /// it publishes here, and a follower of the database may adopt the stored copy first.
     @discardableResult
     public func publish(_ set: ModelSet, replacing expected: Int64? = nil) throws -> ModelSet {
         let dropped: [ModelSet] = try state.withLock { s in
+            if expected != nil, s.current.version == set.version { return [] }
             if let expected, s.current.version != expected {
                 throw EngineError(.versionConflict, "candidate was built on version \(expected), but \(s.current.version) is live")
             }
