@@ -1,8 +1,14 @@
 // Typed readers for the contract's fields: each checks the JSON type and the value's rules.
 
 extension EventDecoder {
+    /// The field's value is of another JSON type; or it is no JSON value at all (the payload
+    /// ends after the colon, a stray byte), which makes the payload malformed, not mistyped.
     static func wrongType(_ scanner: JSONScanner, _ field: String, expected: String) -> EventRejection {
-        EventRejection(.wrongType, field: field, "expected \(expected), got \(scanner.typeName())", offset: scanner.pos)
+        guard scanner.startsValue else {
+            return EventRejection(.malformedJSON, field: field, "expected \(expected), got \(scanner.pos < scanner.bytes.count ? "an invalid value" : "the end of the payload")",
+                                  offset: scanner.pos)
+        }
+        return EventRejection(.wrongType, field: field, "expected \(expected), got \(scanner.typeName())", offset: scanner.pos)
     }
 
     static func string(_ scanner: inout JSONScanner, _ field: String) throws(EventRejection) -> String {

@@ -48,6 +48,11 @@ struct JSONScanner {
         return "byte 0x\(String(byte, radix: 16))"
     }
 
+    /// Whether the next byte can start a JSON value.
+    var startsValue: Bool { typeName() != Self.invalidValue }
+
+    static let invalidValue = "an invalid value"
+
     /// The JSON type that starts at `pos`, for wrong-type messages.
     func typeName() -> String {
         switch peek() {
@@ -57,7 +62,7 @@ struct JSONScanner {
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
         case UInt8(ascii: "n"): return "null"
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return "a number"
-        default: return "an invalid value"
+        default: return Self.invalidValue
         }
     }
 
