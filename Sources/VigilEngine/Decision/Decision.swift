@@ -52,6 +52,6 @@ public struct Decision: Sendable, Equatable {
         self.rule = rule
     }
 
-    /// The reasons as text, one per element (`name:kind=weight`), for a text[] column.
+    /// The reasons as text, one per element (`name:kind=weight`), as reports and tests print them.
     public var reasonTexts: [String] { reasons.map(\.description) }
 }
