@@ -162,9 +162,7 @@ import VigilML
         for amount in [100.0, 600, 700] {
             var e = event
             e.amount = amount
-            _ = r.withUnsafeBufferPointer { p in
-                policy.decide(e, risk: 0, score: Score(), reasons: ReasonList(), modelVersion: 1, readings: p.baseAddress!, rules: set, tally: &tally)
-            }
+            _ = policy.decide(e, risk: 0, score: Score(), reasons: ReasonList(), modelVersion: 1, readings: r, rules: set, tally: &tally)
         }
         #expect(tally.hits == [2, 3, 0])
         #expect((0..<set.activeCount).map { set.activeRule($0).name } == ["big_ng", "web", "never"])
@@ -188,9 +186,50 @@ extension RuleEvaluationTests {
         let set = try RuleSet(rules: [Rule(name: "p_known", expression: "fraud_probability is null", outcome: .review),
                                       Rule(name: "p_any", expression: "fraud_probability >= 0", outcome: .review)], lists: lists)
         var tally = RuleTally(for: set)
-        for i in events.indices {
-            let d = policy.decide(events[i], index: i, in: batch, rules: set, tally: &tally)
+        var decisions: [Decision] = []
+        policy.decide(events[...], in: batch, rules: set, tally: &tally, into: &decisions)
+        #expect(decisions.count == events.count && tally.hits == [events.count, 0])
+        for d in decisions {
             #expect(d.reasons.contains { $0.name.hasSuffix("p_known") } && !d.reasons.contains { $0.name.hasSuffix("p_any") }, "\(d.reasons)")
         }
+    }
+}
+
+extension RuleEvaluationTests {
+    /// Rules run over a whole batch at once, column by column: every event of a batch, with
+    /// its own nulls, list hits and readings, is decided exactly as it is alone.
+    @Test func aBatchDecidesEachEventAsItWouldAlone() throws {
+        let stream = Fixture.stream(transactions: 400)
+        let models = try Fixture.coldStart(events: stream.events)
+        var extractor = try Fixture.extractor()
+        let scorer = try RiskScorer(registry: ModelRegistry(initial: models), extractor: extractor)
+        var events = Array(stream.events.prefix(256))
+        for i in events.indices where i % 5 == 0 { events[i].country = nil }
+        for i in events.indices where i % 7 == 0 { events[i].mcc = nil }
+        for i in events.indices where i % 11 == 0 { events[i].merchantID = "m1" }
+        var batch = ScoredBatch()
+        try scorer.score(events, extractor: &extractor, into: &batch)
+        let policy = try DecisionPolicy()
+        let rules = [
+            Rule(name: "amount", expression: "amount > 20 and card.transactions >= 1", outcome: .review),
+            Rule(name: "null_country", expression: "country is null or country != 'FR'", outcome: .review, mode: .shadow),
+            Rule(name: "trusted", expression: "merchant_id in list('trusted_merchants')", outcome: .allow),
+            Rule(name: "bins", expression: "card_bin in list('blocked_bins') or mcc in ('5411', '5812')", outcome: .block),
+            Rule(name: "ratio", expression: "not (card.amount_ratio is null) and amount / (card.amount_ratio + 1) > 40", outcome: .review),
+            Rule(name: "risky", expression: "risk > 0.3 or anomaly_score - 1 >= 2 or amount % 3 in (0, 1)", outcome: .review),
+        ]
+        let set = try policy.ruleSet(adding: rules, lists: lists)
+        var tally = RuleTally(for: set)
+        var decisions: [Decision] = []
+        policy.decide(events[...], in: batch, rules: set, tally: &tally, into: &decisions)
+        var alone = RuleTally(for: set)
+        for i in events.indices {
+            let d = policy.decide(events[i], risk: batch.risks[i], score: batch.scores[i], reasons: batch.reasons[i], modelVersion: batch.modelVersion,
+                                  readings: Array(batch.readingsRow(i)), rules: set, tally: &alone)
+            #expect(d.outcome == decisions[i].outcome && d.rule == decisions[i].rule && d.reasons == decisions[i].reasons, "event \(i)")
+        }
+        #expect(tally.hits == alone.hits)
+        // Each rule fired on some events and not on others, so the columns were really mixed.
+        #expect(tally.hits.allSatisfy { $0 > 0 && $0 < events.count }, "\(tally.hits)")
     }
 }

@@ -94,55 +94,51 @@ public struct DecisionPolicy: Sendable {
     /// The decision for event `i` of a scored batch, with the configuration file's rules.
     public func decide(_ event: TransactionEvent, index i: Int, in batch: ScoredBatch) -> Decision {
         var tally = RuleTally(for: rules)
-        return decide(event, index: i, in: batch, rules: rules, tally: &tally)
+        let inputs = RuleInputs(events: [event][...], batch: batch, first: i)
+        if !rules.isEmpty { rules.evaluate(inputs, tally: &tally) }
+        return decide(0, of: inputs, reasons: batch.reasons[i], modelVersion: batch.modelVersion, rules: rules, fired: tally.fired(0))
     }
 
-    /// The decision for event `i` of a scored batch with `rules` (read once per batch from a
-    /// `RuleBook`), counting fires into `tally` (made for `rules`).
-    public func decide(_ event: TransactionEvent, index i: Int, in batch: ScoredBatch, rules: RuleSet, tally: inout RuleTally) -> Decision {
-        let w = FeatureReadings.count
-        return batch.readings.withUnsafeBufferPointer { r in
-            decide(event, risk: batch.risks[i], score: batch.scores[i], reasons: batch.reasons[i], modelVersion: batch.modelVersion,
-                   readings: r.baseAddress! + i * w, rules: rules, tally: &tally, classifierIsTrained: batch.classifierIsTrained)
-        }
-    }
-
-    /// One decision from scores alone, with the configuration file's rules. `readings` are
-    /// the event's `FeatureReadings` (nil: every computed feature is null).
+    /// One decision from scores alone. `readings` are the event's `FeatureReadings` (nil:
+    /// every computed feature is null); `rules` default to the configuration file's.
     public func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons: ReasonList, modelVersion: Int64,
                        readings: [Float]? = nil, rules: RuleSet? = nil) -> Decision {
         let set = rules ?? self.rules
         var tally = RuleTally(for: set)
-        let values = readings ?? [Float](repeating: .nan, count: FeatureReadings.count)
-        precondition(values.count == FeatureReadings.count, "readings hold \(values.count) values, not \(FeatureReadings.count)")
-        return values.withUnsafeBufferPointer { r in
-            decide(event, risk: risk, score: score, reasons: reasons, modelVersion: modelVersion, readings: r.baseAddress!, rules: set, tally: &tally)
-        }
+        return decide(event, risk: risk, score: score, reasons: reasons, modelVersion: modelVersion, readings: readings, rules: set, tally: &tally)
     }
 
-    func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons modelReasons: ReasonList, modelVersion: Int64,
-                readings: UnsafePointer<Float>, rules: RuleSet, tally: inout RuleTally, classifierIsTrained: Bool = true) -> Decision {
+    /// The same, counting fires into `tally` (made for `rules`).
+    public func decide(_ event: TransactionEvent, risk: Float, score: Score, reasons: ReasonList, modelVersion: Int64,
+                       readings: [Float]?, rules: RuleSet, tally: inout RuleTally) -> Decision {
+        let values = readings ?? [Float](repeating: .nan, count: FeatureReadings.count)
+        precondition(values.count == FeatureReadings.count, "readings hold \(values.count) values, not \(FeatureReadings.count)")
+        let inputs = RuleInputs(events: [event][...], readings: values, risks: [risk], scores: [score], classifierIsTrained: true)
+        if !rules.isEmpty { rules.evaluate(inputs, tally: &tally) }
+        return decide(0, of: inputs, reasons: reasons, modelVersion: modelVersion, rules: rules, fired: tally.fired(0))
+    }
+
+    /// Event `i` of `inputs` decided, the rules it `fired` already evaluated.
+    func decide(_ i: Int, of inputs: RuleInputs, reasons modelReasons: ReasonList, modelVersion: Int64, rules: RuleSet,
+                fired: ArraySlice<Int32>) -> Decision {
+        let risk = inputs.risk(i), score = inputs.score(i)
         let models = outcome(risk: risk)
         var outcome = models
         var reasons = modelReasons
         var deciding: Int?
-        if !rules.isEmpty {
-            let facts = RuleFacts(readings: readings, risk: Double(risk), anomalyScore: Double(score.anomaly),
-                                  fraudProbability: classifierIsTrained ? Double(score.fraudProbability) : .nan)
-            rules.evaluate(event, facts, tally: &tally)
-            if !tally.fired.isEmpty {
-                (outcome, deciding) = Self.combine(models, fired: tally.fired, rules)
-                reasons = ReasonList()
-                if let d = deciding { reasons.append(RiskReason(kind: .rule, name: "rule." + rules.activeRule(d).name, weight: rules.weight(d, event, facts))) }
-                for mode in [RuleMode.enforce, .shadow] {
-                    for k in tally.fired where Int(k) != deciding && rules.activeRule(Int(k)).mode == mode && reasons.count < ReasonList.capacity {
-                        reasons.append(RiskReason(kind: mode == .enforce ? .rule : .shadowRule, name: "rule." + rules.activeRule(Int(k)).name,
-                                                  weight: rules.weight(Int(k), event, facts)))
-                    }
+        if !fired.isEmpty {
+            (outcome, deciding) = Self.combine(models, fired: fired, rules)
+            reasons = ReasonList()
+            if let d = deciding { reasons.append(RiskReason(kind: .rule, name: "rule." + rules.activeRule(d).name, weight: rules.weight(d, event: i, inputs))) }
+            for mode in [RuleMode.enforce, .shadow] {
+                for k in fired where Int(k) != deciding && rules.activeRule(Int(k)).mode == mode && reasons.count < ReasonList.capacity {
+                    reasons.append(RiskReason(kind: mode == .enforce ? .rule : .shadowRule, name: "rule." + rules.activeRule(Int(k)).name,
+                                              weight: rules.weight(Int(k), event: i, inputs)))
                 }
-                for r in modelReasons { reasons.append(r) }
             }
+            for r in modelReasons { reasons.append(r) }
         }
+        let event = inputs.events[inputs.events.startIndex + i]
         return Decision(eventID: event.eventID, cardID: event.cardID, merchantID: event.merchantID, amount: event.amount,
                         currency: event.currency, eventTimeMillis: event.timestampMillis, risk: risk,
                         anomalyScore: score.anomaly, fraudProbability: score.fraudProbability, modelVersion: modelVersion,
@@ -150,7 +146,7 @@ public struct DecisionPolicy: Sendable {
     }
 
     /// The outcome by the priority above, and the active slot of the rule that set it.
-    static func combine(_ models: DecisionOutcome, fired: [Int32], _ rules: RuleSet) -> (DecisionOutcome, Int?) {
+    static func combine(_ models: DecisionOutcome, fired: ArraySlice<Int32>, _ rules: RuleSet) -> (DecisionOutcome, Int?) {
         var block: Int?, allow: Int?, review: Int?
         for k in fired {
             let rule = rules.activeRule(Int(k))
@@ -174,10 +170,18 @@ public struct DecisionPolicy: Sendable {
         decide(events, in: batch, rules: rules, tally: &tally, into: &out)
     }
 
-    /// Decisions for every event of a scored batch with `rules`, fires counted into `tally`.
+    /// Decisions for every event of a scored batch with `rules`, fires counted into `tally`:
+    /// the rules run over the whole batch, column by column, before any event is decided.
+    /// `tally.fired(i)` then holds event `i`'s fired slots.
     public func decide(_ events: ArraySlice<TransactionEvent>, in batch: ScoredBatch, rules: RuleSet, tally: inout RuleTally,
                        into out: inout [Decision]) {
         precondition(events.count == batch.count, "the batch holds \(batch.count) scored events, \(events.count) were given")
-        for (i, event) in events.enumerated() { out.append(decide(event, index: i, in: batch, rules: rules, tally: &tally)) }
+        let inputs = RuleInputs(events: events, batch: batch)
+        if !rules.isEmpty { rules.evaluate(inputs, tally: &tally) }
+        out.reserveCapacity(out.count + events.count)
+        for i in 0..<events.count {
+            out.append(decide(i, of: inputs, reasons: batch.reasons[i], modelVersion: batch.modelVersion, rules: rules,
+                              fired: rules.isEmpty ? [] : tally.fired(i)))
+        }
     }
 }

@@ -1,8 +1,8 @@
-// Type checking and compilation of a parsed rule into closures over the event and its facts,
-// in one pass: every node is given its type (number, text, condition) or a positioned error,
-// and becomes a closure that reads slots and constants resolved here, so evaluating a rule
-// looks nothing up by name. Comparisons of a field with a constant (the common case) become
-// one closure each.
+// Type checking and compilation of a parsed rule into column code, in one pass: every node
+// is given its type (number, text, condition) or a positioned error, and becomes a closure
+// that computes the node for a whole batch at once (RuleInputs), reading slots and constants
+// resolved here, so evaluating a rule looks nothing up by name and costs one loop per node
+// per batch rather than calls per event. The loops are in RuleCompiler+Columns.swift.
 //
 // Nulls follow SQL's three-valued logic: a missing optional field or feature is null; any
 // comparison, arithmetic or `in` with a null is unknown (null); `and` is false if either side
@@ -11,39 +11,17 @@
 // true, so an unknown never fires a rule. Division by zero is null.
 import VigilFeatures
 
-/// The value of a condition under three-valued logic.
-enum Truth: UInt8, Sendable {
-    case no = 0, yes = 1, unknown = 2
-
-    @inline(__always)
-    static func compare(_ op: RuleExpression.Comparison, _ a: Double, _ b: Double) -> Truth {
-        if a.isNaN || b.isNaN { return .unknown }
-        let holds = switch op {
-        case .equal: a == b
-        case .notEqual: a != b
-        case .less: a < b
-        case .lessOrEqual: a <= b
-        case .greater: a > b
-        case .greaterOrEqual: a >= b
-        }
-        return holds ? .yes : .no
-    }
-
-    @inline(__always)
-    init(_ b: Bool) { self = b ? .yes : .no }
-}
-
-typealias NumberCode = @Sendable (TransactionEvent, RuleFacts) -> Double
-typealias TruthCode = @Sendable (TransactionEvent, RuleFacts) -> Truth
+/// A numeric node over a batch: one value per event, NaN for null.
+typealias NumberColumnCode = @Sendable (RuleInputs) -> [Double]
+/// A condition over a batch: one truth value per event.
+typealias TruthColumnCode = @Sendable (RuleInputs) -> [Truth]
 
 /// One compiled condition and the value its reason shows.
 struct CompiledCondition: Sendable {
-    let condition: TruthCode
+    let condition: TruthColumnCode
     /// The left side of the rule's first numeric comparison (`amount` in `amount > 500 and ...`),
     /// the reason's weight; nil: the weight is 1.
-    let witness: NumberCode?
-    /// The text fields the condition reads (`TextSource.bit`s), hashed once per event.
-    let textMask: UInt16
+    let witness: NumberColumnCode?
 }
 
 struct RuleCompiler {
@@ -54,19 +32,19 @@ struct RuleCompiler {
     enum Typed {
         case number(NumberOperand)
         case text(TextOperand)
-        case truth(TruthCode)
+        case truth(TruthColumnCode)
         case null
     }
 
     enum NumberOperand {
         case constant(Double)
         case source(NumberSource)
-        case code(NumberCode)
+        case code(NumberColumnCode)
 
-        var code: NumberCode {
+        var code: NumberColumnCode {
             switch self {
-            case .constant(let c): { _, _ in c }
-            case .source(let s): { e, f in s.value(e, f) }
+            case .constant(let c): { inputs in [Double](repeating: c, count: inputs.count) }
+            case .source(let s): { inputs in inputs.numbers(s) }
             case .code(let c): c
             }
         }
@@ -77,10 +55,10 @@ struct RuleCompiler {
         case source(TextSource)
 
         @inline(__always)
-        func value(_ e: TransactionEvent) -> String? {
+        func value(_ inputs: RuleInputs, _ i: Int) -> String? {
             switch self {
             case .constant(let c): c
-            case .source(let s): s.value(e)
+            case .source(let s): inputs.text(s, i)
             }
         }
     }
@@ -92,17 +70,7 @@ struct RuleCompiler {
         guard case .truth(let condition) = try compiler.typed(tree) else {
             throw compiler.error(at: tree.offset, "a rule must be a condition (true or false), but this is \(try compiler.kind(tree))")
         }
-        return CompiledCondition(condition: condition, witness: try compiler.witness(tree), textMask: compiler.textMask(tree))
-    }
-
-    /// The text fields `e` names.
-    func textMask(_ e: RuleExpression) -> UInt16 {
-        switch e {
-        case .name(let n, _): if case .text(let s)? = vocabulary.resolve(n) { return s.bit } else { return 0 }
-        case .number, .text, .boolean, .null: return 0
-        case .negate(let x, _), .not(let x, _), .isNull(let x, _, _), .member(let x, _, _, _): return textMask(x)
-        case .arithmetic(_, let a, let b, _), .compare(_, let a, let b, _), .connect(_, let a, let b, _): return textMask(a) | textMask(b)
-        }
+        return CompiledCondition(condition: condition, witness: try compiler.witness(tree))
     }
 
     func error(at offset: Int, _ message: String) -> RuleError {
@@ -123,7 +91,7 @@ struct RuleCompiler {
         return "this is \(try kind(e))"
     }
 
-    private func witness(_ e: RuleExpression) throws(RuleError) -> NumberCode? {
+    private func witness(_ e: RuleExpression) throws(RuleError) -> NumberColumnCode? {
         switch e {
         case .compare(_, let left, _, _):
             if case .number(let operand) = try typed(left) { return operand.code }
@@ -137,9 +105,7 @@ struct RuleCompiler {
         switch e {
         case .number(let n, _): return .number(.constant(n))
         case .text(let s, _): return .text(.constant(s))
-        case .boolean(let b, _):
-            let t = Truth(b)
-            return .truth { _, _ in t }
+        case .boolean(let b, _): return .truth(Self.constant(Truth(b)))
         case .null: return .null
         case .name(let name, let at):
             switch vocabulary.resolve(name) {
@@ -152,48 +118,21 @@ struct RuleCompiler {
         case .negate(let inner, let at):
             let x = try number(inner, for: "-", at: at)
             if case .constant(let c) = x { return .number(.constant(-c)) }
-            let code = x.code
-            return .number(.code { e, f in -code(e, f) })
+            return .number(.code(Self.negate(x.code)))
         case .not(let inner, let at):
-            let c = try truth(inner, for: "not", at: at)
-            return .truth { e, f in
-                switch c(e, f) { case .yes: .no; case .no: .yes; case .unknown: .unknown }
-            }
+            return .truth(Self.not(try truth(inner, for: "not", at: at)))
         case .arithmetic(let op, let l, let r, let at):
             let a = try number(l, for: op.rawValue, at: at).code, b = try number(r, for: op.rawValue, at: at).code
-            let code: NumberCode = switch op {
-            case .add: { e, f in a(e, f) + b(e, f) }
-            case .subtract: { e, f in a(e, f) - b(e, f) }
-            case .multiply: { e, f in a(e, f) * b(e, f) }
-            case .divide: { e, f in let d = b(e, f); return d == 0 ? .nan : a(e, f) / d }
-            case .remainder: { e, f in let d = b(e, f); return d == 0 ? .nan : a(e, f).truncatingRemainder(dividingBy: d) }
-            }
-            return .number(.code(code))
+            return .number(.code(Self.arithmetic(op, a, b)))
         case .connect(let op, let l, let r, let at):
             let a = try truth(l, for: op.rawValue, at: at), b = try truth(r, for: op.rawValue, at: at)
-            switch op {
-            case .and:
-                return .truth { e, f in
-                    let x = a(e, f)
-                    if x == .no { return .no }
-                    let y = b(e, f)
-                    return y == .no ? .no : (x == .yes && y == .yes ? .yes : .unknown)
-                }
-            case .or:
-                return .truth { e, f in
-                    let x = a(e, f)
-                    if x == .yes { return .yes }
-                    let y = b(e, f)
-                    return y == .yes ? .yes : (x == .no && y == .no ? .no : .unknown)
-                }
-            }
+            return .truth(Self.connect(op, a, b))
         case .isNull(let inner, let negated, let at):
             switch try typed(inner) {
             case .number(let x):
-                let code = x.code
-                return .truth { e, f in Truth(code(e, f).isNaN != negated) }
+                return .truth(Self.isNull(x.code, negated: negated))
             case .text(let x):
-                return .truth { e, _ in Truth((x.value(e) == nil) != negated) }
+                return .truth(Self.isNull(x, negated: negated))
             case .truth, .null:
                 throw error(at: at, "\"is null\" tests a value; \(try describe(inner))")
             }
@@ -210,7 +149,7 @@ struct RuleCompiler {
         throw error(at: e.offset, "\"\(op)\" needs a number; \(try describe(e))")
     }
 
-    private func truth(_ e: RuleExpression, for op: String, at: Int) throws(RuleError) -> TruthCode {
+    private func truth(_ e: RuleExpression, for op: String, at: Int) throws(RuleError) -> TruthColumnCode {
         if case .truth(let c) = try typed(e) { return c }
         throw error(at: e.offset, "\"\(op)\" needs a condition (true or false); \(try describe(e))")
     }
@@ -222,17 +161,14 @@ struct RuleCompiler {
         case (.number(let a), .number(let b)):
             switch (a, b) {
             case (.constant(let x), .constant(let y)):
-                let t = Truth.compare(op, x, y)
-                return .truth { _, _ in t }
-            case (.source(.reading(let k)), .constant(let c)):
-                return .truth(Self.readingComparison(op, slot: k, c))
-            case (.source(.amount), .constant(let c)):
-                return .truth(Self.amountComparison(op, c))
+                return .truth(Self.constant(Self.compare(op, x, y)))
             case (.source(let s), .constant(let c)):
-                return .truth { e, f in Truth.compare(op, s.value(e, f), c) }
+                // The common case: one loop over the gathered column against the constant.
+                return .truth(Self.compare(op, { inputs in inputs.numbers(s) }, c))
+            case (.code(let x), .constant(let c)):
+                return .truth(Self.compare(op, x, c))
             default:
-                let x = a.code, y = b.code
-                return .truth { e, f in Truth.compare(op, x(e, f), y(e, f)) }
+                return .truth(Self.compare(op, a.code, b.code))
             }
         case (.text(let a), .text(let b)):
             guard op == .equal || op == .notEqual else {
@@ -241,65 +177,14 @@ struct RuleCompiler {
             let equal = op == .equal
             switch (a, b) {
             case (.source(let s), .constant(let c)), (.constant(let c), .source(let s)):
-                // The common case: hashes first, the strings only when they match.
-                let slot = s.slot, bit = s.bit, h = StableHash.hash(c)
-                return .truth { e, f in
-                    if f.textNulls & bit != 0 { return .unknown }
-                    return Truth((f.textHashes![slot] == h && s.value(e) == c) == equal)
-                }
+                return .truth(Self.textEquals(s, c, equal: equal))
             default:
-                return .truth { e, _ in
-                    guard let x = a.value(e), let y = b.value(e) else { return .unknown }
-                    return Truth((x == y) == equal)
-                }
+                return .truth(Self.textEquals(a, b, equal: equal))
             }
         case (.truth, _), (_, .truth):
             throw error(at: at, "conditions are combined with and, or and not, not compared with \"\(op.rawValue)\"")
         case (.number, .text), (.text, .number):
             throw error(at: at, "cannot compare a number with text: \(try describe(l)), \(try describe(r))")
-        }
-    }
-
-    /// `reading <op> constant` as one closure per operator: every rule's comparison runs its
-    /// own code, whose branches the CPU then predicts, where one shared body switching on the
-    /// operator mispredicts across rules. A null (NaN) reading is unknown.
-    static func readingComparison(_ op: RuleExpression.Comparison, slot k: Int, _ c: Double) -> TruthCode {
-        // In Double, as every other comparison: `x > 0.1` means the same here and in `x + 0 > 0.1`.
-        return switch op {
-        case .equal: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x == c) }
-        case .notEqual: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x != c) }
-        case .less: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x < c) }
-        case .lessOrEqual: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x <= c) }
-        case .greater: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x > c) }
-        case .greaterOrEqual: { _, f in let x = Double(f.readings[k]); return x.isNaN ? .unknown : Truth(x >= c) }
-        }
-    }
-
-    /// `amount <op> constant`, one closure per operator (the amount is never null).
-    static func amountComparison(_ op: RuleExpression.Comparison, _ c: Double) -> TruthCode {
-        switch op {
-        case .equal: { e, _ in Truth(e.amount == c) }
-        case .notEqual: { e, _ in Truth(e.amount != c) }
-        case .less: { e, _ in Truth(e.amount < c) }
-        case .lessOrEqual: { e, _ in Truth(e.amount <= c) }
-        case .greater: { e, _ in Truth(e.amount > c) }
-        case .greaterOrEqual: { e, _ in Truth(e.amount >= c) }
-        }
-    }
-
-    /// `x in set`: by the field's per-event hash when `x` is a field, confirmed by the strings.
-    static func membership(_ x: TextOperand, _ set: HashedTextSet, hit: Truth, miss: Truth) -> TruthCode {
-        switch x {
-        case .source(let s):
-            let slot = s.slot, bit = s.bit
-            return { e, f in
-                if f.textNulls & bit != 0 { return .unknown }
-                guard set.mayContain(hash: f.textHashes![slot]), let v = s.value(e) else { return miss }
-                return set.values.contains(v) ? hit : miss
-            }
-        case .constant(let c):
-            let t = set.values.contains(c) ? hit : miss
-            return { _, _ in t }
         }
     }
 
@@ -324,12 +209,7 @@ struct RuleCompiler {
                     guard case .number(let n, _) = item else { throw error(at: item.offset, "this list must hold numbers: \(try describe(inner))") }
                     values.append(n)
                 }
-                let code = x.code, numbers = values
-                return .truth { e, f in
-                    let v = code(e, f)
-                    if v.isNaN { return .unknown }
-                    return numbers.contains(v) ? hit : miss
-                }
+                return .truth(Self.membership(x.code, values, hit: hit, miss: miss))
             case .text(let x):
                 var values: [String] = []
                 for item in items {

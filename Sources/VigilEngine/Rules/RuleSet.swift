@@ -1,5 +1,5 @@
 // A compiled set of rules: what serve swaps in atomically between batches and replay runs
-// over history. Immutable and Sendable; per-event scratch and hit counts live in the caller's
+// over history. Immutable and Sendable; per-batch fires and hit counts live in the caller's
 // RuleTally so one set is shared by every thread without locks.
 import VigilFeatures
 
@@ -10,12 +10,9 @@ public final class RuleSet: Sendable {
     public let lists: RuleLists
     /// Indices into `rules` of the rules evaluated (enforce and shadow), in order.
     let active: [Int]
-    /// The active rules' conditions, contiguous, and their reason weights. Kept apart so the
-    /// per-event loop walks plain closures (see `evaluate`).
-    private let conditions: ContiguousArray<TruthCode>
-    private let witnesses: [NumberCode?]
-    /// Text fields some active rule reads: hashed once per event before the rules run.
-    private let textMask: UInt16
+    /// The active rules' conditions, and the code of their reasons' weights.
+    private let conditions: [TruthColumnCode]
+    private let witnesses: [NumberColumnCode?]
 
     public static let empty = try! RuleSet(rules: [])
 
@@ -45,9 +42,8 @@ public final class RuleSet: Sendable {
         self.rules = rules
         self.lists = lists
         self.active = active
-        self.conditions = ContiguousArray(conditions.map(\.condition))
+        self.conditions = conditions.map(\.condition)
         witnesses = conditions.map(\.witness)
-        textMask = conditions.reduce(0) { $0 | $1.textMask }
     }
 
     /// Checks one expression as `vigil rules add` does before saving it.
@@ -64,43 +60,62 @@ public final class RuleSet: Sendable {
     /// The rule behind active slot `k` (the slots `RuleTally.hits` counts by).
     public func activeRule(_ k: Int) -> Rule { rules[active[k]] }
 
-    /// Evaluates every active rule on one event: fired slots into `tally.fired` (in order),
-    /// each fire counted in `tally.hits`.
-    func evaluate(_ event: TransactionEvent, _ facts: RuleFacts, tally: inout RuleTally) {
-        tally.fired.removeAll(keepingCapacity: true)
-        // Through a buffer: the closures are then called where they lie, without copying
-        // (and so retaining and releasing) each one per event.
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: TextSource.all.count) { keys in
-            var facts = facts
-            facts.textNulls = TextSource.hash(event, mask: textMask, into: keys.baseAddress!)
-            facts.textHashes = UnsafePointer(keys.baseAddress!)
-            conditions.withUnsafeBufferPointer { codes in
-                for k in 0..<codes.count where codes[k](event, facts) == .yes {
-                    tally.hits[k] += 1
-                    tally.fired.append(Int32(k))
-                }
+    /// Evaluates every active rule over the batch in `inputs`, one rule at a time over the
+    /// whole batch: each event's fired slots into `tally` (in slot order), each fire counted.
+    func evaluate(_ inputs: RuleInputs, tally: inout RuleTally) {
+        let n = inputs.count
+        tally.firedSlots.removeAll(keepingCapacity: true)
+        tally.firedEnds.removeAll(keepingCapacity: true)
+        var columns: [[Truth]] = []
+        columns.reserveCapacity(conditions.count)
+        var anyFired = [Bool](repeating: false, count: n)
+        for (k, condition) in conditions.enumerated() {
+            let column = condition(inputs)
+            var hits = 0
+            for i in 0..<n where column[i] == .yes {
+                hits += 1
+                anyFired[i] = true
             }
+            tally.hits[k] += hits
+            columns.append(column)
+        }
+        // Rules fire on few events: gather the slots of those only.
+        for i in 0..<n {
+            if anyFired[i] {
+                for k in 0..<columns.count where columns[k][i] == .yes { tally.firedSlots.append(Int32(k)) }
+            }
+            tally.firedEnds.append(tally.firedSlots.count)
         }
     }
 
-    /// The weight of active slot `k`'s reason: the value its first comparison tested, else 1.
-    func weight(_ k: Int, _ event: TransactionEvent, _ facts: RuleFacts) -> Float {
+    /// The weight of active slot `k`'s reason on event `i` of `inputs`: the value its first
+    /// comparison tested, else 1 (the slot's column is computed once per batch, when it fires).
+    func weight(_ k: Int, event i: Int, _ inputs: RuleInputs) -> Float {
         guard let w = witnesses[k] else { return 1 }
-        return Float(w(event, facts))
+        if let column = inputs.witnesses[k] { return Float(column[i]) }
+        let column = w(inputs)
+        inputs.witnesses[k] = column
+        return Float(column[i])
     }
 }
-
 
 /// Per-caller scratch and hit counts for evaluating one `RuleSet` (make one per set per batch, or per run).
 public struct RuleTally: Sendable {
     /// Fires per active slot of the set (see `RuleSet.activeRule`).
     public internal(set) var hits: [Int]
-    /// Slots fired by the last event evaluated.
-    public internal(set) var fired: [Int32] = []
+    /// The slots fired by each event of the last batch evaluated, event after event; event
+    /// `i`'s end at `firedEnds[i]`.
+    var firedSlots: [Int32] = []
+    var firedEnds: [Int] = []
 
     public init(for set: RuleSet) {
         hits = [Int](repeating: 0, count: set.activeCount)
-        fired.reserveCapacity(set.activeCount)
+    }
+
+    /// The active slots event `i` of the last batch evaluated fired, in slot order.
+    public func fired(_ i: Int) -> ArraySlice<Int32> {
+        guard i < firedEnds.count else { return [] }
+        return firedSlots[(i == 0 ? 0 : firedEnds[i - 1])..<firedEnds[i]]
     }
 
     /// Adds another tally's hits of the same set.

@@ -1,13 +1,13 @@
-// Text tests without string comparisons on the hot path: before the rules run on an event, each
-// text field some rule reads is hashed once (StableHash, a byte loop); equality, `in (...)` and
-// list membership then compare 64-bit hashes, and only a matching hash is confirmed by
-// comparing the strings themselves, so a hash collision can never make a rule fire.
+// Text tests without string comparisons on the hot path: each text field some rule reads is
+// hashed once per batch (RuleInputs.hashes); equality, `in (...)` and list membership then
+// compare 64-bit hashes, and only a matching hash is confirmed by comparing the strings
+// themselves, so a hash collision can never make a rule fire.
 import VigilFeatures
 
 extension TextSource {
     static let all: [TextSource] = [.cardID, .merchantID, .currency, .mcc, .country, .channel, .terminalID, .customerID, .cardBIN]
 
-    /// This field's slot among the per-event hashes.
+    /// This field's slot among a batch's hashed columns.
     var slot: Int {
         switch self {
         case .cardID: 0
@@ -20,28 +20,6 @@ extension TextSource {
         case .customerID: 7
         case .cardBIN: 8
         }
-    }
-
-    var bit: UInt16 { 1 << UInt16(slot) }
-
-    /// Hashes the fields in `mask` of `event` into `keys` (by slot); returns the null fields' bits.
-    static func hash(_ event: TransactionEvent, mask: UInt16, into keys: UnsafeMutablePointer<UInt64>) -> UInt16 {
-        var nulls: UInt16 = 0
-        // Each field is hashed where it lies (no copy of the string, so no retain and release).
-        func put(_ source: TextSource, _ value: borrowing String?) {
-            guard mask & source.bit != 0 else { return }
-            if let v = copy value { keys[source.slot] = StableHash.hash(v) } else { nulls |= source.bit }
-        }
-        if mask & cardID.bit != 0 { keys[cardID.slot] = StableHash.hash(event.cardID) }
-        if mask & merchantID.bit != 0 { keys[merchantID.slot] = StableHash.hash(event.merchantID) }
-        if mask & currency.bit != 0 { keys[currency.slot] = StableHash.hash(event.currency) }
-        put(.mcc, event.mcc)
-        put(.country, event.country)
-        put(.channel, event.channel)
-        put(.terminalID, event.terminalID)
-        put(.customerID, event.customerID)
-        if mask & cardBIN.bit != 0 { keys[cardBIN.slot] = StableHash.hash(String(event.cardID.prefix(6))) }
-        return nulls
     }
 }
 

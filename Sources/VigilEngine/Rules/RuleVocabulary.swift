@@ -11,18 +11,6 @@ enum NumberSource: Equatable, Sendable {
     case reading(Int)
     /// An extra numeric field (`features.<key>`), by the hash the decoder keeps.
     case extra(keyHash: UInt64)
-
-    @inline(__always)
-    func value(_ e: TransactionEvent, _ f: RuleFacts) -> Double {
-        switch self {
-        case .amount: e.amount
-        case .risk: f.risk
-        case .anomalyScore: f.anomalyScore
-        case .fraudProbability: f.fraudProbability
-        case .reading(let k): Double(f.readings[k])
-        case .extra(let hash): e.extraFeatures.first(where: { $0.keyHash == hash })?.value ?? .nan
-        }
-    }
 }
 
 /// A text field of one event. nil is null.
@@ -45,18 +33,6 @@ enum TextSource: Equatable, Sendable {
         case .cardBIN: String(e.cardID.prefix(6))
         }
     }
-}
-
-/// Everything a rule reads besides the event itself, for one event.
-struct RuleFacts {
-    let readings: UnsafePointer<Float>
-    let risk: Double
-    let anomalyScore: Double
-    let fraudProbability: Double
-    /// StableHash of each text field the rule set reads, by `TextSource.slot` (see RuleTextKeys),
-    /// and which of them are null. Set by `RuleSet.evaluate`.
-    var textHashes: UnsafePointer<UInt64>? = nil
-    var textNulls: UInt16 = 0
 }
 
 /// Name resolution for rules.

@@ -104,7 +104,7 @@ public enum ReplayRunner {
         var alerts = [Bool](repeating: false, count: n)
         // Where the metrics start (after the warm-up, or from --evaluate-from).
         let evaluatedFrom = max(warmUp, c.evaluateFrom?.index(in: input.events) ?? 0)
-        var tally = RuleTally(for: ruleSet), baselineTally = RuleTally(for: baselineSet ?? .empty)
+        var decisions: [Decision] = [], baselineDecisions: [Decision] = []
         var scoreboard = RuleScoreboard(set: ruleSet, comparing: baselineSet != nil)
         var promotions: [ReplayMetrics.Promotion] = []
         var delivered = 0
@@ -167,13 +167,20 @@ public enum ReplayRunner {
                 for j in 0..<(end - start) { alerts[start + j] = policy.outcome(risk: batch.risks[j]).raisesAlert }
             } else {
                 // Rule figures cover the evaluated events only, like every other metric.
-                for (j, event) in slice.enumerated() {
-                    let outcome = policy.decide(event, index: j, in: batch, rules: ruleSet, tally: &tally).outcome
+                var batchTally = RuleTally(for: ruleSet)
+                decisions.removeAll(keepingCapacity: true)
+                policy.decide(slice, in: batch, rules: ruleSet, tally: &batchTally, into: &decisions)
+                baselineDecisions.removeAll(keepingCapacity: true)
+                if let baselineSet {
+                    var baselineTally = RuleTally(for: baselineSet)
+                    policy.decide(slice, in: batch, rules: baselineSet, tally: &baselineTally, into: &baselineDecisions)
+                }
+                for j in 0..<(end - start) {
+                    let outcome = decisions[j].outcome
                     alerts[start + j] = outcome.raisesAlert
                     guard start + j >= evaluatedFrom else { continue }
-                    let baseline = baselineSet.map { policy.decide(event, index: j, in: batch, rules: $0, tally: &baselineTally).outcome }
-                    scoreboard.record(fired: tally.fired, truth: input.truth.isEmpty ? .unknown : input.truth[start + j],
-                                      outcome: outcome, baseline: baseline)
+                    scoreboard.record(fired: batchTally.fired(j), truth: input.truth.isEmpty ? .unknown : input.truth[start + j],
+                                      outcome: outcome, baseline: baselineSet == nil ? nil : baselineDecisions[j].outcome)
                 }
             }
             for j in 0..<(end - start) {

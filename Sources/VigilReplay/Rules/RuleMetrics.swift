@@ -56,7 +56,7 @@ struct RuleScoreboard {
     }
 
     /// One evaluated event: the slots that fired on it and its truth, and the baseline's outcome when comparing.
-    mutating func record(fired: [Int32], truth: Truth, outcome: DecisionOutcome, baseline: DecisionOutcome?) {
+    mutating func record(fired: ArraySlice<Int32>, truth: Truth, outcome: DecisionOutcome, baseline: DecisionOutcome?) {
         if truth == .fraud { frauds += 1 }
         for k in fired {
             switch truth {

@@ -23,9 +23,10 @@ extension BatchDecider {
         // The analysts' rules in force, as for the partition's streamed events.
         let ruleSet = rules.book.current
         var tally = RuleTally(for: ruleSet)
-        defer { rules.record(tally, of: ruleSet) }
-        for i in 0..<events.count {
-            let decision = policy.decide(events[i], index: i, in: scored, rules: ruleSet, tally: &tally)
+        decisions.removeAll(keepingCapacity: true)
+        policy.decide(events[...], in: scored, rules: ruleSet, tally: &tally, into: &decisions)
+        rules.record(tally, of: ruleSet)
+        for (i, decision) in decisions.enumerated() {
             let offset = first + Int64(i)
             let keeps = retention.keeps(decision.outcome, partition: source.partition, offset: offset)
             batch.decisions.append(AuditBatch.DecidedEvent(partition: source, offset: offset, recordTimestampMillis: tickets[i].arrivalMillis,

@@ -22,6 +22,7 @@ final class BatchDecider {
     // Internal: BatchDecider+Scoring.swift decides API requests with the same buffers.
     var scored = ScoredBatch()
     var events: [TransactionEvent] = []
+    var decisions: [Decision] = []
     private var offsets: [Int64] = []
     private var recordTimes: [Int64] = []
     private var vector: FeatureVector
@@ -108,9 +109,10 @@ final class BatchDecider {
             trainer?.observe(scored, events: events[...])
             let ruleSet = rules.book.current
             var tally = RuleTally(for: ruleSet)
-            defer { rules.record(tally, of: ruleSet) }
-            for i in 0..<events.count {
-                let decision = policy.decide(events[i], index: i, in: scored, rules: ruleSet, tally: &tally)
+            decisions.removeAll(keepingCapacity: true)
+            policy.decide(events[...], in: scored, rules: ruleSet, tally: &tally, into: &decisions)
+            rules.record(tally, of: ruleSet)
+            for (i, decision) in decisions.enumerated() {
                 let keeps = retention.keeps(decision.outcome, partition: partition.partition, offset: offsets[i])
                 batch.decisions.append(AuditBatch.DecidedEvent(partition: partition, offset: offsets[i], recordTimestampMillis: recordTimes[i],
                                                                decision: decision, features: keeps ? Array(scored.featureRow(i)) : []))
