@@ -48,6 +48,7 @@ final class RuleInputs {
     private let scores: [Score]
     private let classifierIsTrained: Bool
     private var texts: [TextColumn?] = Array(repeating: nil, count: TextSource.all.count)
+    private var gathered: [NumberSource: [Double]] = [:]
     /// Witness columns of the rules that fired, by active slot (see `RuleSet.weight`).
     var witnesses: [Int: [Double]] = [:]
 
@@ -73,8 +74,16 @@ final class RuleInputs {
     func risk(_ i: Int) -> Float { risks[first + i] }
     func score(_ i: Int) -> Score { scores[first + i] }
 
-    /// A numeric input over the batch; NaN is null.
+    /// A numeric input over the batch; NaN is null. Gathered on first use and shared by
+    /// every rule that reads it (rules that change it work on their own copy).
     func numbers(_ source: NumberSource) -> [Double] {
+        if let column = gathered[source] { return column }
+        let column = gather(source)
+        gathered[source] = column
+        return column
+    }
+
+    private func gather(_ source: NumberSource) -> [Double] {
         var out = [Double](repeating: .nan, count: count)
         let base = events.startIndex
         switch source {

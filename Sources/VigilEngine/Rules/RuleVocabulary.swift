@@ -4,7 +4,7 @@
 import VigilFeatures
 
 /// A numeric value of one event. NaN is null.
-enum NumberSource: Equatable, Sendable {
+enum NumberSource: Hashable, Sendable {
     case amount
     case risk, anomalyScore, fraudProbability
     /// A `FeatureReadings` slot.
