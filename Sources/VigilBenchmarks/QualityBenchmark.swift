@@ -115,7 +115,7 @@ struct QualityBenchmark: ParsableCommand {
     func measure(_ s: Stream, rates: [Float]) throws -> Figures {
         let clock = ContinuousClock(), began = clock.now
         let result = try ReplayRunner.run(s.input, configuration: s.configuration)
-        let seconds = ReplayBenchmark.seconds(clock.now - began)
+        let seconds = (clock.now - began) / .seconds(1)
         let m = result.metrics
         // The replay's evaluated events: after the warm-up, truth known; split in halves by count.
         let from = m.warmUpEvents

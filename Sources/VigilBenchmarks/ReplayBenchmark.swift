@@ -47,7 +47,7 @@ struct ReplayBenchmark: ParsableCommand {
         // Baseline: read and decode only (the same reader the replay uses, the same files).
         let began = clock.now
         let decoded = try ReplayInputReader().read(events: path, labels: labelsPath)
-        let decodeSeconds = Self.seconds(clock.now - began)
+        let decodeSeconds = (clock.now - began) / .seconds(1)
         print("read + decode: \(decoded.events.count) events in \(String(format: "%.2f", decodeSeconds)) s: \(BenchReport.rate(Double(decoded.events.count) / decodeSeconds))")
 
         var c = ReplayConfiguration()
@@ -111,16 +111,12 @@ struct ReplayBenchmark: ParsableCommand {
         let tty = isatty(STDERR_FILENO) == 1
         let began = clock.now
         let input = try ReplayInputReader().read(events: path, labels: labelsPath)
-        let readSeconds = Self.seconds(clock.now - began)
+        let readSeconds = (clock.now - began) / .seconds(1)
         let result = try ReplayRunner.run(input, configuration: c) { done in
             if tty, done & 0xFFFF < batchSize { FileHandle.standardError.write(Data("\rreplayed \(done)/\(input.events.count)   ".utf8)) }
         }
-        let replaySeconds = Self.seconds(clock.now - began)
+        let replaySeconds = (clock.now - began) / .seconds(1)
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         return (result, replaySeconds, readSeconds)
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

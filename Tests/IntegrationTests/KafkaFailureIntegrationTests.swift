@@ -80,7 +80,7 @@ struct KafkaFailureIntegrationTests {
         tansu.stop()
     }
 
-    /// A producer that is gone (its rd_kafka_t destroyed) when this returns, so no client but the
+    /// A producer that is gone (its librdkafka handle destroyed) when this returns, so no client but the
     /// consumer under test holds metadata across the restart.
     private func produceWithOwnProducer(brokers: String, topic: String, range: Range<Int>) async throws {
         let producer = try KafkaTestSupport.producer(brokers: brokers)

@@ -65,9 +65,11 @@ struct AuditRowsTests {
         for (value, text) in [(Float(0.001), "0.001"), (-1.25, "-1.25"), (1e-5, "0"), (3e20, "1000000000000"), (100, "100"), (0.1, "0.1")] {
             #expect(ReasonText.decimal(value) == text, "\(value)")
         }
-        var escaped = ""
-        ReasonText.appendJSONString("a\"b\\c\n\u{1}\u{8}\u{c}é/", to: &escaped)
-        #expect(escaped == #""a\"b\\c\n\u0001\b\fé/""#)
+        var escaped = "["
+        JSONText.append("a\"b\\c\n\u{1}\u{8}\u{c}é/", to: &escaped)
+        #expect(escaped == #"["a\"b\\c\n\u0001\b\fé/""#)
+        #expect(JSONText.string("tab\there\u{1F}") == #""tab\there\u001f""#)
+        #expect(JSONText.string("") == #""""#)
     }
 
     @Test("alerted decisions keep their vector; a sampled share of the others does, by coordinates")

@@ -59,7 +59,7 @@ public struct AuditVerifier {
             rowsDoneBefore += p.rowsCovered
             report.partitions.append(p)
         }
-        report.seconds = (ContinuousClock.now - started).seconds
+        report.seconds = (ContinuousClock.now - started) / .seconds(1)
         return report
     }
 
@@ -98,7 +98,7 @@ public struct AuditVerifier {
         }
         var report = VerifyReport()
         report.partitions = reports.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-        report.seconds = (ContinuousClock.now - started).seconds
+        report.seconds = (ContinuousClock.now - started) / .seconds(1)
         return report
     }
 
@@ -343,8 +343,4 @@ public struct AuditVerifier {
         }
         brk(.rowsDiffer, link.from, nil, link, "the stored rows do not give the link's hash; the row map cannot tell where")
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -1,5 +1,5 @@
-// Names of partitions and of positions within them.
-import CRdKafka
+// Names of partitions and of positions within them (librdkafka's numbers for
+// them are in RDKafka/RDKafkaClient+Consumer.swift).
 
 public struct KafkaTopicPartition: Hashable, Sendable, CustomStringConvertible, Comparable {
     public var topic: String
@@ -27,15 +27,6 @@ public enum KafkaOffset: Hashable, Sendable {
     case end
     /// The offset committed in Kafka for the group, else `auto.offset.reset`.
     case stored
-
-    var rawValue: Int64 {
-        switch self {
-        case .at(let offset): return offset
-        case .beginning: return Int64(RD_KAFKA_OFFSET_BEGINNING)
-        case .end: return Int64(RD_KAFKA_OFFSET_END)
-        case .stored: return Int64(RD_KAFKA_OFFSET_STORED)
-        }
-    }
 
     var isValid: Bool {
         if case .at(let offset) = self { return offset >= 0 }

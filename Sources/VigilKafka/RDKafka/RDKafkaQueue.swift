@@ -15,6 +15,12 @@ final class RDKafkaQueue: @unchecked Sendable {
         self.client = client
     }
 
+    /// Ends a wait on this queue now (from any thread); with no waiter, the next wait returns
+    /// at once (librdkafka keeps one such flag).
+    func yield() {
+        rd_kafka_queue_yield(pointer)
+    }
+
     deinit {
         rd_kafka_queue_destroy(pointer)
     }

@@ -197,7 +197,7 @@ public final class PostgresSession {
                 return fresh
             } catch let error as PostgresError {
                 guard attempt < configuration.reconnect.maxAttempts else { throw error }
-                Thread.sleep(forTimeInterval: configuration.reconnect.backoff(afterAttempt: attempt).seconds)
+                Thread.sleep(forTimeInterval: configuration.reconnect.backoff(afterAttempt: attempt) / .seconds(1))
             }
         }
     }
@@ -206,11 +206,4 @@ public final class PostgresSession {
 /// `"name"` with embedded quotes doubled: safe for any identifier text.
 public func quoteIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
 }

@@ -24,7 +24,7 @@ struct NotificationReader {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return nil }
             var descriptor = pollfd(fd: handle.socket, events: Int16(POLLIN), revents: 0)
-            let milliseconds = Int32(min(remaining.seconds * 1000, 60_000).rounded(.up))
+            let milliseconds = Int32(min(remaining / .milliseconds(1), 60_000).rounded(.up))
             let ready = poll(&descriptor, 1, milliseconds)
             if ready < 0, errno != EINTR {
                 throw PostgresError(.connectionLost, reason: "poll on the connection socket failed (errno \(errno))")

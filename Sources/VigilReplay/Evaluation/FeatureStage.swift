@@ -80,7 +80,7 @@ final class FeatureStage: Sendable {
                 ready.signal()
                 start = end
             }
-            let unmatched = schedule.unmatched, seconds = ReplayRunner.seconds(busy)
+            let unmatched = schedule.unmatched, seconds = busy / .seconds(1)
             state.withLock { s in
                 s.finished = true
                 s.unmatched = unmatched

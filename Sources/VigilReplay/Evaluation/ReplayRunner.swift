@@ -72,7 +72,7 @@ public enum ReplayRunner {
         } catch let e as ReplayError { throw e } catch {
             throw ReplayError(.engineFailure, "starting model: \(error)")
         }
-        let coldStartSeconds = seconds(clock.now - began)
+        let coldStartSeconds = (clock.now - began) / .seconds(1)
 
         let registry = ModelRegistry(initial: initial)
         let scorer: RiskScorer, policy: DecisionPolicy, trainer: OnlineTrainer?
@@ -123,7 +123,7 @@ public enum ReplayRunner {
             let flight = inFlight.removeFirst()
             let waitBegan = clock.now
             let (outcome, busy) = try flight.work.wait()
-            waitSeconds += seconds(clock.now - waitBegan)
+            waitSeconds += (clock.now - waitBegan) / .seconds(1)
             learningSeconds += busy
             record(outcome, learntAt: flight.handedAt, liveAfter: end, time: time)
             // Labels left waiting behind that publication are learnt now, before the next
@@ -131,7 +131,7 @@ public enum ReplayRunner {
             while trainer.hasWaitingLabels {
                 let began = clock.now
                 let more = trainer.learnWaiting(nowMillis: time)
-                learningSeconds += seconds(clock.now - began)
+                learningSeconds += (clock.now - began) / .seconds(1)
                 record(more, learntAt: flight.handedAt, liveAfter: end, time: time)
             }
         }
@@ -156,7 +156,7 @@ public enum ReplayRunner {
             let start = item.range.lowerBound, end = item.range.upperBound, latestTime = item.latestTime
             let slice = input.events[start..<end]
             let batchBegan = clock.now
-            featureWaitSeconds += seconds(batchBegan - fetchBegan)
+            featureWaitSeconds += (batchBegan - fetchBegan) / .seconds(1)
             let scoringBegan = clock.now
             do { try scorer.score(extracted: &batch) } catch {
                 throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
@@ -190,7 +190,7 @@ public enum ReplayRunner {
                 versions[start + j] = batch.modelVersion
             }
             let scored = clock.now
-            scoringSeconds += seconds(scored - scoringBegan)
+            scoringSeconds += (scored - scoringBegan) / .seconds(1)
             trainer?.observe(batch, events: slice)
             features.recycle(batch)
             // The extractor already has these labels (the stage applied them after this batch).
@@ -204,10 +204,10 @@ public enum ReplayRunner {
                 inFlight.append((BackgroundWork(on: lane) {
                     let began = ContinuousClock.now
                     let outcome = trainer.learn(work, live: live, published: published, nowMillis: latestTime)
-                    return (outcome, seconds(ContinuousClock.now - began))
+                    return (outcome, (ContinuousClock.now - began) / .seconds(1))
                 }, end))
             }
-            handOverSeconds += seconds(clock.now - scored)
+            handOverSeconds += (clock.now - scored) / .seconds(1)
             lastEnd = end
             lastTime = latestTime
             progress?(end)
@@ -216,7 +216,7 @@ public enum ReplayRunner {
         // nothing, but the final model (--save-model) has learnt from every label delivered.
         while !inFlight.isEmpty { try publishOldest(at: lastEnd, time: lastTime) }
 
-        let metricsBegan = clock.now, elapsed = seconds(metricsBegan - began)
+        let metricsBegan = clock.now, elapsed = (metricsBegan - began) / .seconds(1)
         var metrics = MetricsBuilder.build(name: c.name, configuration: c.record, events: input.events, truth: input.truth,
                                            risks: risks, alerts: alerts, from: evaluatedFrom,
                                            budgets: c.alertBudgets, cardsPerDay: c.cardsPerDay,
@@ -233,7 +233,7 @@ public enum ReplayRunner {
         metrics.labelsUnmatched = stage.unmatched
         metrics.finalModelVersion = registry.currentVersion
         metrics.skippedRows = input.problems.count
-        let metricsSeconds = seconds(clock.now - metricsBegan)
+        let metricsSeconds = (clock.now - metricsBegan) / .seconds(1)
         let timing = ReplayTiming(seconds: elapsed, eventsPerSecond: Double(n) / max(elapsed, 1e-9),
                                   trainingSeconds: learningSeconds, trainingWaitSeconds: waitSeconds,
                                   coldStartSeconds: coldStartSeconds, scoringSeconds: scoringSeconds,
@@ -253,9 +253,5 @@ public enum ReplayRunner {
         }
         return ReplayMetrics.Promotion(trainedOnEvents: learntAt, afterEvents: liveAfter, eventTime: EventTimestamp.formatRFC3339(check.atMillis),
                                        round: check.number, labelsLearnt: check.labelsLearnt, outcome: outcome, version: version, detail: detail)
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

@@ -16,9 +16,9 @@ public enum ScoreAnswer: Sendable, Equatable {
     public var errorBody: [UInt8] {
         guard case .refused(_, let code, let message, _) = self else { return [] }
         var out = "{\"error\":"
-        ReasonText.appendJSONString(code, to: &out)
+        JSONText.append(code, to: &out)
         out += ",\"message\":"
-        ReasonText.appendJSONString(message, to: &out)
+        JSONText.append(message, to: &out)
         return Array((out + "}").utf8)
     }
 
@@ -70,7 +70,7 @@ struct ScoredDecision: Sendable, Equatable {
     /// "reasons": [{"kind", "name", "weight"}], "decided_at"}` (api/openapi.json, `Decision`).
     var body: [UInt8] {
         var out = "{\"event_id\":"
-        ReasonText.appendJSONString(eventID, to: &out)
+        JSONText.append(eventID, to: &out)
         out += ",\"decision\":\"" + outcome + "\""
         out += ",\"risk\":" + Self.number(risk)
         out += ",\"anomaly_score\":" + Self.number(anomalyScore)
@@ -100,7 +100,7 @@ struct ScoredDecision: Sendable, Equatable {
         let name = String(text[nameStart..<max(nameStart, weightStart)])
         let weight = weightStart < text.endIndex ? String(text[text.index(after: weightStart)...]) : ""
         out += "{\"kind\":\"" + kind + "\",\"name\":"
-        ReasonText.appendJSONString(name, to: &out)
+        JSONText.append(name, to: &out)
         out += ",\"weight\":" + (weight.isEmpty || weight == "nan" || weight.hasSuffix("inf") ? "null" : weight) + "}"
     }
 

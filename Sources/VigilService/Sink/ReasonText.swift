@@ -35,7 +35,7 @@ public enum ReasonText {
             if i > 0 { out += ", " }
             let kind = switch r.kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule"; case .shadowRule: "shadow_rule" }
             out += "{\"kind\": \"\(kind)\", \"name\": "
-            appendJSONString(r.name, to: &out)
+            JSONText.append(r.name, to: &out)
             out += ", \"weight\": "
             out += decimal(r.weight) ?? "null"
             out += "}"
@@ -62,29 +62,5 @@ public enum ReasonText {
             text += "." + String(repeating: "0", count: digits - f.count) + f
         }
         return text
-    }
-
-    /// A JSON string literal as PostgreSQL's `escape_json` writes it.
-    static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

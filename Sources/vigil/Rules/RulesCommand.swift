@@ -38,6 +38,21 @@ struct RulesCommand: AsyncParsableCommand {
         }
     }
 
+    /// Runs `body` with a store on `connection`, closed afterwards (also when `body` throws),
+    /// mapping errors to the documented exit codes.
+    static func withStore(_ connection: Connection, _ body: (RuleStore) async throws -> Void) async throws {
+        try await guarded {
+            let store = try connection.store()
+            do {
+                try await body(store)
+            } catch {
+                await store.connection.close()
+                throw error
+            }
+            await store.connection.close()
+        }
+    }
+
     /// Runs `body`, mapping errors to the documented exit codes.
     static func guarded(_ body: () async throws -> Void) async throws {
         do {
@@ -78,8 +93,7 @@ struct RulesCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            try await RulesCommand.guarded {
-                let store = try connection.store()
+            try await RulesCommand.withStore(connection) { store in
                 let formatter = ISO8601DateFormatter()
                 print("name                      version  mode     outcome  author          saved                 expression")
                 for r in try await store.currentRules() {
@@ -91,7 +105,6 @@ struct RulesCommand: AsyncParsableCommand {
                 if !lists.isEmpty {
                     print("\nlists: " + lists.names.map { "\($0) (\(lists.values(of: $0)?.count ?? 0))" }.joined(separator: ", "))
                 }
-                await store.connection.close()
             }
         }
     }
@@ -114,21 +127,18 @@ struct RulesCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await RulesCommand.guarded {
-                let store = try connection.store()
+            try await RulesCommand.withStore(connection) { store in
                 try await RulesCommand.check(expression, store: store, spec: featureSpec)
                 let version = try await store.save(Rule(name: name, expression: expression, outcome: DecisionOutcome(rawValue: outcome)!,
                                                         mode: RuleMode(rawValue: mode)!), description: description)
                 print("saved rule \(name) version \(version) (\(mode), \(outcome))")
-                await store.connection.close()
             }
         }
     }
 
     /// `enable`, `disable`, `shadow`: a new version of the rule with another mode.
     static func setMode(_ name: String, _ mode: RuleMode, connection: Connection) async throws {
-        try await guarded {
-            let store = try connection.store()
+        try await withStore(connection) { store in
             if mode != .off {
                 // A rule switched off may name a list deleted since: it must compile before it acts again.
                 guard let current = try await store.currentRules().first(where: { $0.rule.name == name }) else {
@@ -138,7 +148,6 @@ struct RulesCommand: AsyncParsableCommand {
             }
             let version = try await store.setMode(name, mode)
             print("rule \(name) is now \(mode.rawValue) (version \(version))")
-            await store.connection.close()
         }
     }
 
@@ -169,13 +178,11 @@ struct RulesCommand: AsyncParsableCommand {
         @Argument var name: String?
 
         func run() async throws {
-            try await RulesCommand.guarded {
-                let store = try connection.store()
+            try await RulesCommand.withStore(connection) { store in
                 let formatter = ISO8601DateFormatter()
                 for r in try await store.history(of: name) {
                     print("\(r.rule.name) v\(r.rule.version) \(r.rule.mode.rawValue) \(r.rule.outcome.rawValue) by \(r.author) at \(formatter.string(from: r.createdAt)): \(r.rule.expression)")
                 }
-                await store.connection.close()
             }
         }
     }
@@ -188,11 +195,9 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Why (kept with each value).") var note: String?
 
         func run() async throws {
-            try await RulesCommand.guarded {
-                let store = try connection.store()
+            try await RulesCommand.withStore(connection) { store in
                 let added = try await store.add(values, toList: list, note: note)
                 print("added \(added) of \(values.count) values to \(list)")
-                await store.connection.close()
             }
         }
     }
@@ -205,11 +210,9 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Why (kept in the list's history).") var note: String?
 
         func run() async throws {
-            try await RulesCommand.guarded {
-                let store = try connection.store()
+            try await RulesCommand.withStore(connection) { store in
                 let removed = try await store.remove(values, fromList: list, note: note)
                 print("removed \(removed) of \(values.count) values from \(list)")
-                await store.connection.close()
             }
         }
     }
@@ -220,13 +223,11 @@ struct RulesCommand: AsyncParsableCommand {
         @Argument var list: String
 
         func run() async throws {
-            try await RulesCommand.guarded {
-                let store = try connection.store()
+            try await RulesCommand.withStore(connection) { store in
                 let formatter = ISO8601DateFormatter()
                 for e in try await store.entries(ofList: list) {
                     print("\(e.value)\t\(e.addedBy)\t\(formatter.string(from: e.addedAt))")
                 }
-                await store.connection.close()
             }
         }
     }
