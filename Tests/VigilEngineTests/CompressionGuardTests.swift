@@ -91,6 +91,28 @@ import VigilML
         }
     }
 
+    /// Too few frauds and a parent whose classifier has not learnt leave only reconstruction
+    /// error to judge by, which says nothing of a student's classifier (the autoencoder is the
+    /// parent's).
+    @Test func aStudentOfAColdParentWithoutFraudsHasNoEvidenceForItsClassifier() throws {
+        let (trained, data) = try ModelCompressionTests.trainedSetAndTraffic()
+        let stream = Fixture.stream(transactions: 3000)
+        let cold = try Fixture.coldStart(events: stream.events)
+        #expect(!cold.classifierIsTrained && trained.classifierIsTrained)
+        var settings = CompressionGuardSettings()
+        settings.trainer.guardMinimumFrauds = data.count
+        #expect {
+            try ModelCompression.distil(cold, data: data, guardSettings: settings, version: 9, createdAtMillis: 0)
+        } throws: { error in
+            (error as? EngineError)?.code == .guardRejected && "\(error)".contains("no evidence")
+        }
+        // Its INT8 form is judged on the autoencoder, which INT8 does change.
+        settings.override = true
+        let int8 = try ModelCompression.int8(cold, data: data, calibrationEvents: 1024, guardSettings: settings, version: 9, createdAtMillis: 0)
+        print("cold int8 verdict: \(int8.metrics.compression!.verdict!.summary)")
+        #expect(int8.metrics.compression?.verdict?.metric == "reconstruction_error")
+    }
+
     @Test func anInt8VersionIsJudgedOnTheSameEvents() throws {
         let (parent, data) = try ModelCompressionTests.trainedSetAndTraffic()
         let child = try ModelCompression.int8(parent, data: data, calibrationEvents: 1024, version: 7, createdAtMillis: 0)

@@ -76,9 +76,13 @@ extension ModelCompression {
     /// learnt from them in its own life, which can only favour the parent). The risk is the one
     /// the decision policy sees, as in the trainer's window; the autoencoders' mean
     /// reconstruction errors on all the range's events stand in for the trainer's running ones.
-    /// Throws `.guardRejected` when the guard rejects it, unless `settings.override`.
-    static func judge(_ scorer: Scorer, classifierIsTrained: Bool, against parent: ModelSet, data: CompressionData, range: Range<Int>,
-                      usesSparse: Bool, settings: CompressionGuardSettings) throws -> CompressionVerdict {
+    /// `newClassifier`: the child's classifier is not the parent's (a student). Reconstruction
+    /// error then cannot judge it (the autoencoder is the parent's, and the trainer too ships
+    /// only the autoencoder of a challenger judged that way), so without average precision
+    /// there is no evidence. Throws `.guardRejected` when the guard rejects it, unless
+    /// `settings.override`.
+    static func judge(_ scorer: Scorer, classifierIsTrained: Bool, newClassifier: Bool = false, against parent: ModelSet,
+                      data: CompressionData, range: Range<Int>, usesSparse: Bool, settings: CompressionGuardSettings) throws -> CompressionVerdict {
         let rows = data.rows(range)
         let sparse = usesSparse ? data.sparseBatch(range) : nil
         let mine = try score(scorer, rows: rows, sparse: sparse, count: range.count)
@@ -95,8 +99,12 @@ extension ModelCompression {
         examples.count = range.count
         let reconstruction = (live: try parent.scorer.anomaly.meanReconstructionError(examples),
                               challenger: try scorer.anomaly.meanReconstructionError(examples))
-        let verdict = PromotionGuard(configuration: settings.trainer)
+        var verdict = PromotionGuard(configuration: settings.trainer)
             .judge(window: window.figures(), reconstruction: reconstruction, liveClassifierTrained: parent.classifierIsTrained)
+        if newClassifier && verdict.metric == .reconstructionError {
+            verdict.metric = nil
+            verdict.promote = false
+        }
         let passed = verdict.promote && !verdict.diverged
         guard passed || settings.override else {
             throw EngineError(.guardRejected, "the promotion guard rejects it against version \(parent.version) on the \(range.count) held-back events: "

@@ -78,7 +78,7 @@ extension ModelCompression {
         }
         let scorer = try ModelSet.freeze(autoencoder: parent.autoencoder, classifier: student, architecture: architecture)
         let heldBack = split..<data.count
-        let verdict = try judge(scorer, classifierIsTrained: student.steps > 0, against: parent, data: data, range: heldBack,
+        let verdict = try judge(scorer, classifierIsTrained: student.steps > 0, newClassifier: true, against: parent, data: data, range: heldBack,
                                 usesSparse: usesSparse, settings: guardSettings)
         var metrics = ModelMetrics(averagePrecision: verdict.averagePrecision, logLoss: verdict.logLoss,
                                    reconstructionError: verdict.reconstructionError, windowLabels: verdict.labels, windowFrauds: verdict.frauds,
