@@ -24,9 +24,9 @@ extension ModelsCommand {
                 the label (the parent's probability alone where the truth is unknown), then compared the same way.
                 Either way the new version then goes through the promotion guard against its parent on the held-back \
                 events, as the trainer's challenger does on its window (average precision of the risk within the \
-                window's noise, given --guard-min-frauds held-back frauds; else the autoencoders' reconstruction \
+                window's noise, given --guard-min-frauds held-back frauds; else, for INT8 only, the autoencoders' reconstruction \
                 error while the parent's classifier has not learnt). A version the guard rejects is not stored \
-                (exit 65) unless --override-guard; the verdict is kept in the version's metrics either way.
+                (exit 65) unless --override-guard; a stored version keeps the verdict in its metrics.
                 """)
         @OptionGroup var connection: Connection
         @Argument(help: "The stored version to compress.") var version: Int64
