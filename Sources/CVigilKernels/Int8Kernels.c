@@ -63,6 +63,33 @@ static void multiply_portable(const uint8_t *packed, int groups, int n, int padd
     }
 }
 
+static void multiply_requantize_portable(const uint8_t *packed, int groups, int n, int paddedN, const int8_t *weights,
+                                         int outputs, const int32_t *compensation, const float *scale, const float *bias,
+                                         int relu, const float *nextInverseScale, const float *nextZeroPoint, uint8_t *nextPacked) {
+    const size_t k = (size_t)groups * 4;
+    memset(nextPacked, 0, (size_t)outputs * (size_t)paddedN);
+    for (int o = 0; o < outputs; o++) {
+        const int8_t *w = weights + (size_t)o * k;
+        uint8_t *target = nextPacked + (size_t)(o / 4) * (size_t)paddedN * 4 + (o % 4);
+        const float inverse = nextInverseScale[o], zero = nextZeroPoint[o];
+        for (int j = 0; j < n; j++) {
+            int32_t sum = 0;
+            for (int g = 0; g < groups; g++) {
+                const uint8_t *code = packed + ((size_t)g * (size_t)paddedN + (size_t)j) * 4;
+                for (int b = 0; b < 4; b++) sum += (int32_t)w[g * 4 + b] * (int32_t)code[b];
+            }
+            float v = (float)(sum - compensation[o]);
+            v = v * scale[o];
+            v = v + bias[o];
+            if (relu) v = fmaxf(v, 0.0f);
+            float c = v * inverse;
+            c = c + zero;
+            c = fminf(fmaxf(c, 0.0f), 255.0f);
+            target[(size_t)j * 4] = (uint8_t)lrintf(c);
+        }
+    }
+}
+
 // MARK: AVX-512 VNNI
 
 #if VIGIL_HAVE_VNNI
@@ -94,7 +121,7 @@ VNNI static void quantize_vnni(const float *x, int rows, int n, int paddedN, int
 VNNI static inline __attribute__((always_inline)) void
 tile_vnni(const int R, const int V, const uint8_t *packed, int groups, int n, int paddedN, int j0,
           const int8_t *weights, int o0, const int32_t *compensation, const float *scale, const float *bias,
-          int relu, float *out) {
+          int relu, float *out, const float *nextInverseScale, const float *nextZeroPoint, uint8_t *nextPacked) {
     const size_t k = (size_t)groups * 4;
     __m512i acc[4][4];
     for (int r = 0; r < R; r++) for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_si512();
@@ -108,6 +135,29 @@ tile_vnni(const int R, const int V, const uint8_t *packed, int groups, int n, in
             const __m512i wb = _mm512_set1_epi32(four);
             for (int v = 0; v < V; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv[v], wb);
         }
+    }
+    if (nextPacked) {
+        // R == 4 and o0 % 4 == 0: the four outputs are the four bytes of one group of the next
+        // layer's codes, so each 16-event vector of codes is one 64-byte store.
+        const __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
+        for (int v = 0; v < V; v++) {
+            const int j = j0 + 16 * v;
+            const __mmask16 live = n - j >= 16 ? (__mmask16)0xFFFF : n > j ? (__mmask16)((1u << (n - j)) - 1) : 0;
+            __m512i word = _mm512_setzero_si512();
+            for (int r = 0; r < R; r++) {
+                const int o = o0 + r;
+                __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], _mm512_set1_epi32(compensation[o])));
+                f = _mm512_mul_ps(f, _mm512_set1_ps(scale[o]));
+                f = _mm512_add_ps(f, _mm512_set1_ps(bias[o]));
+                if (relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
+                f = _mm512_mul_ps(f, _mm512_set1_ps(nextInverseScale[o]));
+                f = _mm512_add_ps(f, _mm512_set1_ps(nextZeroPoint[o]));
+                f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+                word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_maskz_cvtps_epi32(live, f), 8 * r));
+            }
+            _mm512_storeu_si512((void *)(nextPacked + ((size_t)(o0 / 4) * (size_t)paddedN + (size_t)j) * 4), word);
+        }
+        return;
     }
     for (int r = 0; r < R; r++) {
         const int o = o0 + r;
@@ -126,17 +176,22 @@ tile_vnni(const int R, const int V, const uint8_t *packed, int groups, int n, in
     }
 }
 
-#define VIGIL_TILES(R)                                                                                         \
-    switch (vectors) {                                                                                         \
-    case 4: tile_vnni(R, 4, packed, groups, n, paddedN, j0, weights, o, compensation, scale, bias, relu, out); break; \
-    case 3: tile_vnni(R, 3, packed, groups, n, paddedN, j0, weights, o, compensation, scale, bias, relu, out); break; \
-    case 2: tile_vnni(R, 2, packed, groups, n, paddedN, j0, weights, o, compensation, scale, bias, relu, out); break; \
-    default: tile_vnni(R, 1, packed, groups, n, paddedN, j0, weights, o, compensation, scale, bias, relu, out); break; \
+#define VIGIL_TILE_ARGS packed, groups, n, paddedN, j0, weights, o, compensation, scale, bias, relu, out, \
+                        nextInverseScale, nextZeroPoint, nextPacked
+#define VIGIL_TILES(R)                                          \
+    switch (vectors) {                                          \
+    case 4: tile_vnni(R, 4, VIGIL_TILE_ARGS); break;            \
+    case 3: tile_vnni(R, 3, VIGIL_TILE_ARGS); break;            \
+    case 2: tile_vnni(R, 2, VIGIL_TILE_ARGS); break;            \
+    default: tile_vnni(R, 1, VIGIL_TILE_ARGS); break;           \
     }
 
+/// Writes floats to `out`, or, when `nextPacked` is given (outputs a multiple of 4), the next
+/// layer's codes instead.
 VNNI static void multiply_vnni(const uint8_t *packed, int groups, int n, int paddedN, const int8_t *weights,
                                int outputs, const int32_t *compensation, const float *scale, const float *bias,
-                               int relu, float *out) {
+                               int relu, float *out, const float *nextInverseScale, const float *nextZeroPoint,
+                               uint8_t *nextPacked) {
     // 64 events at a time: the tile's packed codes (groups x 256 bytes) and the weights stay
     // in L1 while every output row runs over them.
     for (int j0 = 0; j0 < n; j0 += 64) {
@@ -168,9 +223,24 @@ void vigil_int8_multiply(int kernel, const uint8_t *packed, int groups, int n, i
                          const float *scale, const float *bias, int relu, float *out) {
 #if VIGIL_HAVE_VNNI
     if (kernel == VIGIL_INT8_AVX512_VNNI) {
-        multiply_vnni(packed, groups, n, paddedN, weights, outputs, compensation, scale, bias, relu, out);
+        multiply_vnni(packed, groups, n, paddedN, weights, outputs, compensation, scale, bias, relu, out, NULL, NULL, NULL);
         return;
     }
 #endif
     multiply_portable(packed, groups, n, paddedN, weights, outputs, compensation, scale, bias, relu, out);
+}
+
+void vigil_int8_multiply_requantize(int kernel, const uint8_t *packed, int groups, int n, int paddedN,
+                                    const int8_t *weights, int outputs, const int32_t *compensation,
+                                    const float *scale, const float *bias, int relu,
+                                    const float *nextInverseScale, const float *nextZeroPoint, uint8_t *nextPacked) {
+#if VIGIL_HAVE_VNNI
+    if (kernel == VIGIL_INT8_AVX512_VNNI) {
+        multiply_vnni(packed, groups, n, paddedN, weights, outputs, compensation, scale, bias, relu, NULL,
+                      nextInverseScale, nextZeroPoint, nextPacked);
+        return;
+    }
+#endif
+    multiply_requantize_portable(packed, groups, n, paddedN, weights, outputs, compensation, scale, bias, relu,
+                                 nextInverseScale, nextZeroPoint, nextPacked);
 }

@@ -28,7 +28,7 @@ enum EngineBenchmarkSupport {
     /// A cold start on the first events, then the classifier trained on the truth of the
     /// next ones for `classifierSteps` steps (enough to reach the pruning target by default).
     static func trainedModels(spec: FeatureSpec, events: [TransactionEvent], fraud: [Bool],
-                              classifierSteps: Int) throws -> ModelSet {
+                              classifierSteps: Int, architecture: ModelArchitecture = ModelArchitecture()) throws -> ModelSet {
         var extractor = try FeatureExtractor(spec: spec)
         let d = extractor.denseCount
         let n = min(events.count, 40_000)
@@ -42,7 +42,7 @@ enum EngineBenchmarkSupport {
         }
         let warm = min(8192, n)
         let cold = try ModelSet.coldStart(featureSpecHash: spec.specHash, featureWidth: d,
-                                          sparseDimension: Int(extractor.sparseDimension),
+                                          sparseDimension: Int(extractor.sparseDimension), architecture: architecture,
                                           warmUpRows: Array(rows[0..<(warm * d)]), count: warm, epochs: 3)
         var classifier = cold.classifier
         let inputs = try cold.scorer.anomaly.withAnomalyInputs(rows: rows, count: n)

@@ -100,16 +100,7 @@ struct ScoringBenchmark: ParsableCommand {
         let workspace = ScoringWorkspace()
         var out = [Score](repeating: Score(), count: batch)
         let d = spec.dense.count
-        let modelTime = try best {
-            try rows.withUnsafeBufferPointer { r in
-                try out.withUnsafeMutableBufferPointer { o in
-                    for (k, sparse) in sparseBatches.enumerated() {
-                        try models.scorer.score(batch: UnsafeBufferPointer(rebasing: r[(k * batch * d)..<((k + 1) * batch * d)]),
-                                                sparse: sparse, count: batch, into: o, workspace: workspace)
-                    }
-                }
-            }
-        }
+        let modelTime = try modelSeconds(models.scorer, rows: rows, sparseBatches: sparseBatches, width: d)
         // The same with per-feature reconstruction errors requested (the scorer's reasons need them).
         var errors = [Float](repeating: 0, count: batch * d)
         let modelWithErrorsTime = try best {
@@ -126,17 +117,7 @@ struct ScoringBenchmark: ParsableCommand {
         }
         let modelEvents = sparseBatches.count * batch
         // 4. The engine: RiskScorer end to end (features, both models, risk, reasons).
-        var risky = 0
-        let engineTime = try best {
-            var x = try FeatureExtractor(spec: spec)
-            let scorer = try RiskScorer(registry: registry, extractor: x, configuration: riskConfiguration)
-            var scored = ScoredBatch()
-            risky = 0
-            for start in stride(from: 0, to: n, by: batch) {
-                try scorer.score(traffic.events[start..<min(start + batch, n)], extractor: &x, into: &scored)
-                for i in 0..<scored.count where scored.risks[i] >= 0.5 { risky += 1 }
-            }
-        }
+        let (engineTime, risky) = try engineSeconds(models, events: traffic.events, spec: spec, risk: riskConfiguration)
         // 5. Deciding the scored batches with 0, 10 and 50 typical rules (RuleCostMeasurement).
         var scoredBatches: [(events: ArraySlice<TransactionEvent>, scored: ScoredBatch)] = []
         do {
@@ -148,6 +129,21 @@ struct ScoringBenchmark: ParsableCommand {
                 try scorer.score(events, extractor: &x, into: &scored)
                 scoredBatches.append((events, scored))
             }
+        }
+        // 4b. The same for the compressed forms, and a dense Float32 set, on the same events.
+        var variants: [String: Any] = [:]
+        var figures: [(String, VariantFigures)] = []
+        for (name, set) in [("production", models)] + (try compressedSets(production: models, events: traffic.events, fraud: traffic.fraud, spec: spec)) {
+            let engine = name == "production" ? engineTime : try engineSeconds(set, events: traffic.events, spec: spec, risk: riskConfiguration).seconds
+            let model = name == "production" ? modelTime : try modelSeconds(set.scorer, rows: rows, sparseBatches: sparseBatches, width: d)
+            figures.append((name, VariantFigures(engineRate: Double(n) / engine, modelRate: Double(modelEvents) / model, weightBytes: set.scorer.weightBytes,
+                                                 auprc: try riskAveragePrecision(set, events: traffic.events, fraud: traffic.fraud, spec: spec, risk: riskConfiguration))))
+        }
+        let denseRate = figures.first { $0.0 == "dense-f32" }!.1.engineRate
+        for (name, f) in figures {
+            var row = f.json
+            row["engine_ratio_to_dense_f32"] = (f.engineRate / denseRate * 1000).rounded() / 1000
+            variants[name] = row
         }
         let ruleCounts = [0, 10, 50]
         let ruleRuns = try ruleCounts.map { try RuleCostMeasurement.decideSeconds(scoredBatches, rules: $0, passes: passes) }
@@ -182,6 +178,12 @@ struct ScoringBenchmark: ParsableCommand {
             print("decide with \(k) typical rules: \(BenchReport.rate(Double(n) / ruleRuns[i].seconds)) (\(ruleRuns[i].hits) fires); rules' cost \(String(format: "%.0f", ruleCost[i] * 1e9)) ns/event = \(String(format: "%.1f%%", ruleCost[i] / modelSecondsPerEvent * 100)) of the models' \(String(format: "%.0f", modelSecondsPerEvent * 1e9)) ns/event")
         }
         print("target: 50 rules ≤ 20% of the models' time per event")
+        let production = "production (\(String(format: "%.0f%%", models.classifier.sparsity * 100)) sparse, \(models.architecture.classifierPrecision) weights)"
+        for (name, f) in figures {
+            print(String(format: "%@: RiskScorer %@ (%.2fx dense-f32), both models alone %@, %d B weights, AUPRC of the risk %.4f on the events after the first %d",
+                         name == "production" ? production : name, BenchReport.rate(f.engineRate), f.engineRate / denseRate,
+                         BenchReport.rate(f.modelRate), f.weightBytes, f.auprc, Self.learntEvents))
+        }
         if sink == 42 { print("") }  // keeps the loops from being optimised away
         try BenchReport.finish([
             "benchmark": "scoring",
@@ -205,6 +207,7 @@ struct ScoringBenchmark: ParsableCommand {
             "target_rules_50_share_of_models": 0.2,
             "target_events_per_s": 1_000_000,
             "ratio": engineRate / 1_000_000,
+            "variants": variants,
         ])
     }
 }

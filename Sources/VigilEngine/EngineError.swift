@@ -21,6 +21,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         public static let modelFailure = Code(name: "modelFailure")
         /// Not enough data yet for the step asked for (e.g. a cold start without warm-up rows).
         public static let notEnoughData = Code(name: "notEnoughData")
+        /// The promotion guard rejected a model set (e.g. a compressed version against its parent).
+        public static let guardRejected = Code(name: "guardRejected")
         public var description: String { name }
     }
 

@@ -22,6 +22,11 @@ extension ModelsCommand {
                 --distil: the autoencoder stays; the classifier is replaced by a student (--student-widths, default 16) \
                 trained on the events before the held-back share towards half the parent's fraud probability and half \
                 the label (the parent's probability alone where the truth is unknown), then compared the same way.
+                Either way the new version then goes through the promotion guard against its parent on the held-back \
+                events, as the trainer's challenger does on its window (average precision of the risk within the \
+                window's noise, given --guard-min-frauds held-back frauds; else, for INT8 only, the autoencoders' reconstruction \
+                error while the parent's classifier has not learnt). A version the guard rejects is not stored \
+                (exit 65) unless --override-guard; a stored version keeps the verdict in its metrics.
                 """)
         @OptionGroup var connection: Connection
         @Argument(help: "The stored version to compress.") var version: Int64
@@ -40,11 +45,16 @@ extension ModelsCommand {
         @Option(help: "Label delay while extracting features, as for replay.") var labelDelay = "1000"
         @Option(help: "Note stored with the new version.") var note: String?
         @Option(help: "Also write the new model set here (for replay --model).") var saveModel: String?
+        @Option(help: "Held-back frauds the guard needs to judge by average precision (as serve's training_guard_min_frauds).")
+        var guardMinFrauds = OnlineTrainerConfiguration().guardMinimumFrauds
+        @Flag(help: "Store the new version even if the promotion guard rejects it (the verdict stored with it says so).")
+        var overrideGuard = false
 
         func validate() throws {
             guard int8 != distil else { throw ValidationError("say how to compress: --int8 or --distil") }
             guard studentWidthList != nil, studentEpochs > 0 else { throw ValidationError("--student-widths: positive integers, comma-separated; --student-epochs > 0") }
             guard calibrationEvents > 0 else { throw ValidationError("--calibration-events must be positive") }
+            guard guardMinFrauds >= 1 else { throw ValidationError("--guard-min-frauds must be at least 1") }
             guard holdBack > 0, holdBack < 1 else { throw ValidationError("--hold-back must be between 0 and 1") }
             guard LabelDelay.parse(labelDelay) != nil else { throw ValidationError("--label-delay: N events, a duration or 'recorded'") }
             if let format, ReplayInputReader.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv") }
@@ -60,17 +70,23 @@ extension ModelsCommand {
                 let next = (try await catalog.list().map(\.version).max() ?? 0) + 1
                 let set: ModelSet
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
+                var judged = CompressionGuardSettings()
+                judged.trainer.guardMinimumFrauds = guardMinFrauds
+                judged.override = overrideGuard
                 do {
                     if distil {
                         var options = DistillationOptions()
                         options.hiddenWidths = studentWidthList!
                         options.epochs = studentEpochs
                         options.usesSparseInputs = !studentWithoutSparse
-                        set = try ModelCompression.distil(parent, data: traffic, options: options, holdBack: holdBack, version: next, createdAtMillis: now)
+                        set = try ModelCompression.distil(parent, data: traffic, options: options, holdBack: holdBack, guardSettings: judged,
+                                                          version: next, createdAtMillis: now)
                     } else {
                         set = try ModelCompression.int8(parent, data: traffic, calibrationEvents: calibrationEvents, holdBack: holdBack,
-                                                        version: next, createdAtMillis: now)
+                                                        guardSettings: judged, version: next, createdAtMillis: now)
                     }
+                } catch let error as EngineError where error.code == .guardRejected {
+                    throw ServiceError(.modelUnavailable, "not stored: \(error.message) (--override-guard stores it anyway)")
                 } catch let error as EngineError {
                     throw ServiceError(.modelUnavailable, error.message)
                 }
@@ -145,7 +161,7 @@ extension ModelsCommand {
                   agreement at p = 0.5: \(f(c.agreement)); |Δ probability| max \(f(c.maxProbabilityDifference)), mean \(f(c.meanProbabilityDifference)); |Δ anomaly| max \(f(c.maxAnomalyDifference))
                   average precision \(f(c.averagePrecision)) (parent \(f(c.parentAveragePrecision))); log-loss \(f(c.logLoss)) (parent \(f(c.parentLogLoss)))
                   weight bytes \(c.weightBytes) (parent \(c.parentWeightBytes)); \(Int(c.eventsPerSecond)) events/s batched (parent \(Int(c.parentEventsPerSecond)))
-                """
+                """ + (c.verdict.map { "\n  guard: \($0.summary)" + ($0.overridden ? " (stored by --override-guard)" : "") } ?? "")
         }
     }
 }

@@ -36,6 +36,17 @@ void vigil_int8_multiply(int kernel, const uint8_t *packed, int groups, int n, i
                          const int8_t *weights, int outputs, const int32_t *compensation,
                          const float *scale, const float *bias, int relu, float *out);
 
+/// vigil_int8_multiply fused with the next layer's vigil_int8_quantize: each output is computed
+/// as vigil_int8_multiply computes it, then coded with the next layer's per-input scale and zero
+/// point (code = clamp(round(v * nextInverseScale[o] + nextZeroPoint[o]), 0, 255)) straight into
+/// nextPacked, the next layer's packed codes ([outputs/4][paddedN][4] bytes). outputs must be a
+/// multiple of 4. The codes are byte for byte those of vigil_int8_quantize over the floats
+/// vigil_int8_multiply writes (events past n coded 0), without writing or reading the floats.
+void vigil_int8_multiply_requantize(int kernel, const uint8_t *packed, int groups, int n, int paddedN,
+                                    const int8_t *weights, int outputs, const int32_t *compensation,
+                                    const float *scale, const float *bias, int relu,
+                                    const float *nextInverseScale, const float *nextZeroPoint, uint8_t *nextPacked);
+
 #ifdef __cplusplus
 }
 #endif

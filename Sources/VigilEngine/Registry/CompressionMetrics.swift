@@ -33,6 +33,9 @@ public struct CompressionMetrics: Sendable, Equatable, Codable {
     /// lowers both alike; `tools/bench models` is the measurement to quote).
     public var eventsPerSecond: Double
     public var parentEventsPerSecond: Double
+    /// The promotion guard's verdict on it against its parent on the held-back events; nil
+    /// for versions compressed before the guard judged them.
+    public var verdict: CompressionVerdict? = nil
 
     enum CodingKeys: String, CodingKey {
         case method, parentVersion = "parent_version", calibrationEvents = "calibration_events"
@@ -43,5 +46,6 @@ public struct CompressionMetrics: Sendable, Equatable, Codable {
         case logLoss = "log_loss", parentLogLoss = "parent_log_loss"
         case weightBytes = "weight_bytes", parentWeightBytes = "parent_weight_bytes"
         case eventsPerSecond = "events_per_s", parentEventsPerSecond = "parent_events_per_s"
+        case verdict = "guard"
     }
 }

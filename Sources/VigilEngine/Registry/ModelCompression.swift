@@ -42,9 +42,12 @@ public enum ModelCompression {
     /// The INT8 form of `parent` as version `version`: the same Float32 master weights (so it
     /// keeps learning like its parent), frozen as INT8 with activation codes calibrated on the
     /// `calibrationEvents` events just before the last `holdBack` share of `data`; that
-    /// held-back tail is scored by both sets for `CompressionMetrics`. The guard's metrics
-    /// are the parent's (the models learnt nothing new).
+    /// held-back tail is scored by both sets for `CompressionMetrics`, and judged by the
+    /// promotion guard against the parent there (`judge`: throws `.guardRejected` unless
+    /// `guardSettings.override`). The top-level guard metrics stay the parent's (the models
+    /// learnt nothing new).
     public static func int8(_ parent: ModelSet, data: CompressionData, calibrationEvents: Int = 2048, holdBack: Double = 0.25,
+                            guardSettings: CompressionGuardSettings = CompressionGuardSettings(),
                             version: Int64, createdAtMillis: Int64) throws -> ModelSet {
         guard calibrationEvents > 0 else { throw EngineError(.invalidConfiguration, "need calibration events > 0") }
         let (split, usesSparse) = try check(parent, data: data, holdBack: holdBack)
@@ -62,6 +65,8 @@ public enum ModelCompression {
         var metrics = parent.metrics
         metrics.compression = try compare(scorer, with: parent.scorer, data: data, range: evaluation, usesSparse: usesSparse,
                                           parentVersion: parent.version, calibrationEvents: calibration.count)
+        metrics.compression!.verdict = try judge(scorer, classifierIsTrained: parent.classifierIsTrained, against: parent, data: data,
+                                                 range: evaluation, usesSparse: usesSparse, settings: guardSettings)
         return try ModelSet(version: version, parent: parent.version, createdAtMillis: createdAtMillis,
                             featureSpecHash: parent.featureSpecHash, architecture: architecture,
                             autoencoder: parent.autoencoder, classifier: parent.classifier, metrics: metrics, frozen: scorer)

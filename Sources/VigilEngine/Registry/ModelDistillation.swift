@@ -24,10 +24,14 @@ extension ModelCompression {
     /// probability and the truth (cross-entropy on soft targets, so the student learns the
     /// teacher's ranking of the many unlabelled or legitimate events too), then Platt-calibrated
     /// on the labelled ones. Both versions are compared on the held-back tail as for `int8`.
-    /// The student is a classifier like any other: it keeps learning online and is judged by
-    /// the guard when promoted through the trainer.
+    /// The student then goes through the promotion guard as any challenger, against its parent
+    /// on the held-back tail (`judge`): a student the guard rejects throws `.guardRejected`
+    /// unless `guardSettings.override`. Its top-level guard metrics are the verdict's figures for
+    /// it (as the trainer stores a promoted challenger's). It is a classifier like any other: it
+    /// keeps learning online, and the trainer's guard judges its successors.
     public static func distil(_ parent: ModelSet, data: CompressionData, options: DistillationOptions = DistillationOptions(),
-                              holdBack: Double = 0.25, version: Int64, createdAtMillis: Int64) throws -> ModelSet {
+                              holdBack: Double = 0.25, guardSettings: CompressionGuardSettings = CompressionGuardSettings(),
+                              version: Int64, createdAtMillis: Int64) throws -> ModelSet {
         let (split, usesSparse) = try check(parent, data: data, holdBack: holdBack)
         guard options.epochs > 0, options.labelWeight >= 0, options.labelWeight <= 1, options.hiddenWidths.allSatisfy({ $0 > 0 }) else {
             throw EngineError(.invalidConfiguration, "distillation needs epochs > 0, a label weight in [0, 1] and positive widths")
@@ -73,10 +77,16 @@ extension ModelCompression {
             throw EngineError.wrapping(error, "cannot train a student of version \(parent.version)")
         }
         let scorer = try ModelSet.freeze(autoencoder: parent.autoencoder, classifier: student, architecture: architecture)
-        var metrics = parent.metrics
-        metrics.classifierSteps = student.steps
-        metrics.compression = try compare(scorer, with: parent.scorer, data: data, range: split..<data.count, usesSparse: usesSparse,
+        let heldBack = split..<data.count
+        let verdict = try judge(scorer, classifierIsTrained: student.steps > 0, newClassifier: true, against: parent, data: data, range: heldBack,
+                                usesSparse: usesSparse, settings: guardSettings)
+        var metrics = ModelMetrics(averagePrecision: verdict.averagePrecision, logLoss: verdict.logLoss,
+                                   reconstructionError: verdict.reconstructionError, windowLabels: verdict.labels, windowFrauds: verdict.frauds,
+                                   labelledExamples: (0..<split).filter { data.truth[$0] != nil }.count,
+                                   autoencoderSteps: parent.metrics.autoencoderSteps, classifierSteps: student.steps)
+        metrics.compression = try compare(scorer, with: parent.scorer, data: data, range: heldBack, usesSparse: usesSparse,
                                           parentVersion: parent.version, calibrationEvents: split, method: "distil")
+        metrics.compression!.verdict = verdict
         return try ModelSet(version: version, parent: parent.version, createdAtMillis: createdAtMillis,
                             featureSpecHash: parent.featureSpecHash, architecture: architecture,
                             autoencoder: parent.autoencoder, classifier: student, metrics: metrics, frozen: scorer)

@@ -6,7 +6,7 @@
 /// Not Sendable on purpose: each scoring thread or task owns one.
 public final class ScoringWorkspace {
     enum Slot: Int, CaseIterable {
-        case input, ping, pong, scratch, embedding, reconstruction, classifierInput, gradient, gradientOut
+        case input, ping, pong, scratch, chainedCodes, embedding, reconstruction, classifierInput, gradient, gradientOut
     }
 
     private var pointers: [UnsafeMutablePointer<Float>]
@@ -46,12 +46,46 @@ public final class ScoringWorkspace {
         let ping = buffer(.ping, count: widest * n)
         let pong = buffer(.pong, count: widest * n)
         let scratch = buffer(.scratch, count: scratchCount)
+        let chained = buffer(.chainedCodes, count: scratchCount)
         var source = UnsafePointer(x)
         var target = ping
-        for layer in layers {
-            layer.forward(source, n: n, into: target, scratch: scratch)
-            source = UnsafePointer(target)
-            target = target == ping ? pong : ping
+        // Whether the current layer's input is already coded, and where (scratch or chained).
+        var codedIn: UnsafeMutablePointer<Float>?
+        var i = layers.startIndex
+        while i < layers.endIndex {
+            let layer = layers[i]
+            guard case .int8(let m) = layer.storage, layer.activation == .relu || layer.activation == .identity else {
+                layer.forward(source, n: n, into: target, scratch: scratch)
+                source = UnsafePointer(target)
+                target = target == ping ? pong : ping
+                i += 1
+                continue
+            }
+            // Consecutive INT8 layers hand each other codes, not floats: the next layer's
+            // requantisation is fused into this one's product (one pass per layer, no float
+            // activations written and read back in between).
+            let input = codedIn ?? scratch
+            let relu = layer.activation == .relu
+            input.withMemoryRebound(to: UInt8.self, capacity: m.codeBytes(events: n)) { codes in
+                if codedIn == nil { m.quantize(source, n: n, into: codes) }
+                layer.bias.withUnsafeBufferPointer { bias in
+                    if Int8Kernel.chainsLayers, i + 1 < layers.endIndex, case .int8(let next) = layers[i + 1].storage, m.chains(into: next) {
+                        let output = input == scratch ? chained : scratch
+                        output.withMemoryRebound(to: UInt8.self, capacity: next.codeBytes(events: n)) {
+                            m.multiply(codes: codes, n: n, bias: bias.baseAddress!, relu: relu, requantizingFor: next, into: $0)
+                        }
+                        codedIn = output
+                    } else {
+                        m.multiply(codes: codes, n: n, bias: bias.baseAddress!, relu: relu, into: target)
+                        codedIn = nil
+                    }
+                }
+            }
+            if codedIn == nil {
+                source = UnsafePointer(target)
+                target = target == ping ? pong : ping
+            }
+            i += 1
         }
         return UnsafeMutablePointer(mutating: source)
     }

@@ -88,12 +88,51 @@ public struct Int8Matrix: Sendable, Equatable {
     /// `kernel` other than the selected one: for tests and the benchmark's kernel comparison.
     public func forward(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>, relu: Bool,
                  into out: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
+        quantize(x, n: n, into: codes, kernel: kernel)
+        multiply(codes: codes, n: n, bias: bias, relu: relu, into: out, kernel: kernel)
+    }
+
+    /// Codes x (cols×n feature-major) as this layer's input: codeBytes(n) bytes.
+    public func quantize(_ x: UnsafePointer<Float>, n: Int, into codes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
         inverseInputScale.withUnsafeBufferPointer { inverse in
             zeroPoint.withUnsafeBufferPointer { zero in
                 kernel.quantize(x, rows: cols, n: n, groups: groups, inverseScale: inverse.baseAddress!,
                                 zeroPoint: zero.baseAddress!, into: codes)
             }
         }
+    }
+
+    /// Whether `multiply(codes:...requantizingFor:)` can hand `next` its input codes: its inputs
+    /// are this layer's outputs, whole groups of four of them.
+    public func chains(into next: Int8Matrix) -> Bool { next.cols == rows && rows % 4 == 0 }
+
+    /// The layer's outputs (bias added, ReLU'd when `relu`) coded straight as `next`'s input
+    /// codes (next.codeBytes(n) bytes at `nextCodes`): the same bytes `next.quantize` would make
+    /// of the floats `multiply(codes:into:)` writes, without writing or reading those floats.
+    /// Needs `chains(into: next)`.
+    public func multiply(codes: UnsafePointer<UInt8>, n: Int, bias: UnsafePointer<Float>, relu: Bool, requantizingFor next: Int8Matrix,
+                         into nextCodes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
+        precondition(chains(into: next), "the next layer must take this layer's outputs, in groups of four")
+        weights.withUnsafeBufferPointer { w in
+            compensation.withUnsafeBufferPointer { c in
+                scale.withUnsafeBufferPointer { s in
+                    next.inverseInputScale.withUnsafeBufferPointer { inverse in
+                        next.zeroPoint.withUnsafeBufferPointer { zero in
+                            kernel.multiplyRequantizing(codes, groups: groups, n: n, weights: w.baseAddress!, outputs: rows,
+                                                        compensation: c.baseAddress!, scale: s.baseAddress!, bias: bias, relu: relu,
+                                                        nextInverseScale: inverse.baseAddress!, nextZeroPoint: zero.baseAddress!,
+                                                        into: nextCodes)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// out = W·x + bias (ReLU'd when `relu`) from x already coded (`quantize`, or the previous
+    /// layer's `multiply(codes:...requantizingFor:)`).
+    public func multiply(codes: UnsafePointer<UInt8>, n: Int, bias: UnsafePointer<Float>, relu: Bool,
+                         into out: UnsafeMutablePointer<Float>, kernel: Int8Kernel = .selected) {
         weights.withUnsafeBufferPointer { w in
             compensation.withUnsafeBufferPointer { c in
                 scale.withUnsafeBufferPointer { s in
