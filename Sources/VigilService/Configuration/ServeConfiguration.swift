@@ -112,6 +112,9 @@ public struct ServeConfiguration: Sendable {
     /// version with the standard spec). 0 keeps every version's weights. Default: 100 (file
     /// `model_retention_versions`).
     public var modelRetentionVersions = 100
+    /// The training topic and the learner lease of learning across the group
+    /// (LearnerGroupConfiguration.swift).
+    public var learner = LearnerGroupConfiguration()
     /// Feature vectors kept in the audit trail and the chain's signing key (AuditConfiguration.swift).
     public var audit = AuditConfiguration()
     /// Synchronous scoring over HTTP, `POST /v1/score` (Scoring/ScoringConfiguration.swift).
@@ -126,6 +129,7 @@ public struct ServeConfiguration: Sendable {
         configuration.apply(environment: environment)
         try configuration.telemetry.apply(environment: environment)
         configuration.audit.apply(environment: environment)
+        configuration.learner.apply(environment: environment)
         try configuration.api.apply(environment: environment)
         return configuration
     }
@@ -230,6 +234,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.partition_maintenance_interval_ms { partitionMaintenanceInterval = .milliseconds(v) }
         try telemetry.apply(fileData: data, file: file)
         try audit.apply(fileData: data, file: file)
+        try learner.apply(fileData: data, file: file)
         try api.apply(fileData: data, file: file)
     }
 
@@ -298,6 +303,7 @@ public struct ServeConfiguration: Sendable {
         }
         try telemetry.validate()
         try audit.validate()
+        try learner.validate()
         if api.enabled {
             try api.validate()
             guard !telemetry.isEnabled || api.port != telemetry.port || api.port == 0 else {

@@ -1,0 +1,226 @@
+// Learning across a consumer group of three `vigil serve` instances on the real broker and
+// PostgreSQL: each instance joins the labels of the events it scored and sends the examples
+// to the training topic; one instance, the holder of the learner lease, learns them all.
+// Every label is sent exactly once whatever instance scored its event, every published
+// version records how far into the topic it learnt, and when the learner is paused (SIGSTOP)
+// or killed (SIGKILL) another instance takes the role, resumes the topic where the live
+// version left it, and publishes on from it; the paused one's token is fenced.
+import Foundation
+import Glibc
+import Testing
+import VigilKafka
+import VigilPostgres
+import VigilService
+
+@Suite struct ServeLearnerGroupTests {
+    /// One published version as the registry and `learner_positions` hold it.
+    struct Published: CustomStringConvertible {
+        var version: Int64
+        var parent: Int64?
+        var token: Int64
+        var labelsLearnt: Int
+        var nextOffset: Int64
+        var description: String { "v\(version)(parent \(parent.map(String.init) ?? "-"), token \(token), learnt \(labelsLearnt), next \(nextOffset))" }
+    }
+
+    static func published(_ schema: String) throws -> [Published] {
+        let s = quoteIdentifier(schema)
+        return try ServeTestSupport.rows("""
+            SELECT m.version, m.parent_version, substring(m.note FROM 'learner token ([0-9]+)')::bigint,
+                   (m.metrics->>'labelled_examples')::bigint, p.next_offset
+            FROM \(s).models m JOIN \(s).learner_positions p ON p.version = m.version
+            ORDER BY m.version
+            """).map { row in
+            Published(version: try row.decode(0), parent: try row.decode(1), token: try row.decode(2),
+                      labelsLearnt: Int(try row.decode(3, as: Int64.self)), nextOffset: try row.decode(4))
+        }
+    }
+
+    /// The published versions, for failure messages.
+    static func describe(_ schema: String) -> Comment {
+        Comment(rawValue: (try? published(schema)).map { "\($0)" } ?? "(versions unreadable)")
+    }
+
+    /// Messages in the (one-partition) training topic.
+    static func trainingMessages(_ topic: String, brokers: String) async throws -> Int64 {
+        let consumer = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(brokers: brokers, group: KafkaTestSupport.uniqueName("count")))
+        defer { Task { try? await consumer.close() } }
+        return try await consumer.watermarks(KafkaTopicPartition(topic: topic, partition: 0)).high
+    }
+
+    static func waitFor(_ what: () async throws -> Bool, tries: Int = 1_200) async throws -> Bool {
+        for _ in 0..<tries {
+            if try await what() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    /// The guard settings of ServeReplayLearningTests (publications every 100 labels learnt).
+    static func learnerSettings(_ c: inout ServeConfiguration) {
+        ServeReplayLearningTests.settings(&c.trainer)
+        c.training = true
+        c.trainer.wakeInterval = .milliseconds(50)
+        c.modelPollInterval = .milliseconds(100)
+        c.learner.leaseTTL = .seconds(2)
+    }
+
+    @Test func threeInstancesSendEveryLabelOnceToOneLearner() async throws {
+        let brokers = try KafkaTestSupport.brokers()
+        let topic = KafkaTestSupport.uniqueName("group-learn-tx"), labelsTopic = KafkaTestSupport.uniqueName("group-learn-labels")
+        try KafkaTestSupport.createTopic(topic, partitions: 6, brokers: brokers)
+        try KafkaTestSupport.createTopic(labelsTopic, partitions: 1, brokers: brokers)
+        let target = try ServeTestSupport.migratedSchema()
+        defer { ServeTestSupport.drop(target) }
+        let stream = ServeReplayLearningTests.stream(topic: topic, labelsTopic: labelsTopic)
+        #expect(try await ServeTestSupport.seedModel(target, events: stream.events) == 1)
+        let s = quoteIdentifier(target.schema)
+
+        var c = try ServeTestSupport.configuration(brokers: brokers, topic: topic, group: KafkaTestSupport.uniqueName("g"), schema: target.schema)
+        c.labelsTopic = labelsTopic
+        c.exitWhenIdle = nil
+        c.batchSize = 100
+        Self.learnerSettings(&c)
+        try ServeTestSupport.createTrainingTopic(c, brokers: brokers)
+        let stop = StopSignal()
+        let members = ["member-a", "member-b", "member-c"].map { name -> Task<PipelineSummary, any Error> in
+            var m = c
+            m.memberName = name
+            return Task { try await FraudPipeline(configuration: m, log: .silent).run(stop: stop) }
+        }
+        defer { stop.stop() }
+
+        try await ServeTestSupport.produce(stream.events, brokers: brokers)
+        try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions") >= stream.events.count })
+        try await ServeTestSupport.produce(stream.labels, brokers: brokers)
+        try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).labels") >= stream.labels.count })
+        // Every label sent once: each instance holds the vectors of its own partitions' events.
+        let sentEverything = try await Self.waitFor {
+            try await Self.trainingMessages(c.learner.trainingTopic, brokers: brokers) >= Int64(stream.labels.count)
+        }
+        #expect(sentEverything)
+        // The learner publishes at every 100th label learnt; wait for the last one due.
+        let due = stream.labels.count / 100
+        let publishedAll = try await Self.waitFor { try Self.published(target.schema).count >= min(due, 3) }
+        try await Task.sleep(for: .seconds(2))  // nothing more may arrive in the topic
+        stop.stop()
+        var decided = 0
+        for member in members { decided += try await member.value.decided }
+
+        #expect(decided == stream.events.count)
+        #expect(try await Self.trainingMessages(c.learner.trainingTopic, brokers: brokers) == Int64(stream.labels.count))
+        #expect(try ServeTestSupport.scalar("SELECT count(DISTINCT updated_by) FROM \(s).consumer_offsets WHERE topic = $1", [.text(topic)]) == 3)
+        // One learner the whole run, one lineage: each version's parent is the one before, and
+        // a version that learnt n examples covers exactly the first n of the topic.
+        #expect(try ServeTestSupport.scalar("SELECT token FROM \(s).learner_lease") == 1)
+        let versions = try Self.published(target.schema)
+        #expect(publishedAll, "published: \(versions)")
+        var parent: Int64 = 1
+        for v in versions {
+            #expect(v.parent == parent && v.token == 1 && v.nextOffset == Int64(v.labelsLearnt), "\(versions)")
+            parent = v.version
+        }
+    }
+
+    @Test func pausedAndKilledLearnersAreReplacedAndTheirTokensFenced() async throws {
+        let binary = try ServeCrashTests.vigilExecutable()
+        let brokers = try KafkaTestSupport.brokers()
+        let topic = KafkaTestSupport.uniqueName("group-handover-tx"), labelsTopic = KafkaTestSupport.uniqueName("group-handover-labels")
+        let trainingTopic = KafkaTestSupport.uniqueName("training")
+        try KafkaTestSupport.createTopic(topic, partitions: 3, brokers: brokers)
+        try KafkaTestSupport.createTopic(labelsTopic, partitions: 1, brokers: brokers)
+        try KafkaTestSupport.createTopic(trainingTopic, partitions: 1, brokers: brokers)
+        let target = try ServeTestSupport.migratedSchema()
+        defer { ServeTestSupport.drop(target) }
+        let stream = ServeReplayLearningTests.stream(topic: topic, labelsTopic: labelsTopic)
+        #expect(try await ServeTestSupport.seedModel(target, events: stream.events) == 1)
+        let s = quoteIdentifier(target.schema)
+        let group = KafkaTestSupport.uniqueName("g")
+        let child = try ServeTestSupport.childSettings(schema: target.schema, topic: topic, group: group, extra: [
+            "labels_topic": labelsTopic, "training": true, "batch_size": 100,
+            "training_labels_per_step": 1, "training_min_labels": 50, "training_publish_every_labels": 100,
+            "training_publish_interval_ms": 3_000_000_000_000, "training_min_publish_gap_ms": 0, "training_guard_min_frauds": 3,
+            "learner": ["training_topic": trainingTopic, "lease_ttl_ms": 2_000],
+        ])
+        defer { try? FileManager.default.removeItem(at: child.folder) }
+        func start() throws -> Process {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["serve", "--config", child.config.path, "--log-level", "warning"]
+            process.environment = child.environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        var children = try (0..<3).map { _ in try start() }
+        defer {
+            for process in children where process.isRunning {
+                kill(process.processIdentifier, SIGCONT)
+                kill(process.processIdentifier, SIGKILL)
+            }
+        }
+        /// The child holding the lease now (the holder is "<host>-<pid>-<nonce>"), and its token.
+        func learner() throws -> (Process, Int64)? {
+            let rows = try ServeTestSupport.rows("SELECT holder, token FROM \(s).learner_lease WHERE expires_at > now()")
+            guard let row = rows.first else { return nil }
+            let holder: String = try row.decode(0)
+            guard let process = children.first(where: { holder.contains("-\($0.processIdentifier)-") }) else { return nil }
+            return (process, try row.decode(1))
+        }
+        func publishedUnder(_ token: Int64) throws -> Bool { try Self.published(target.schema).contains { $0.token == token } }
+
+        try await ServeTestSupport.produce(stream.events, brokers: brokers)
+        try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions") >= stream.events.count })
+        // The labels in three parts, one per tenure: a learner learns a part within a second.
+        let third = stream.labels.count / 3
+        let parts = [stream.labels[..<third], stream.labels[third..<(2 * third)], stream.labels[(2 * third)...]].map(Array.init)
+        try await ServeTestSupport.produce(parts[0], brokers: brokers)
+        // The first learner publishes, then is paused for well over the lease's TTL.
+        try #require(try await Self.waitFor { try learner() != nil && publishedUnder(learner()!.1) }, Self.describe(target.schema))
+        let (paused, first) = try #require(try learner())
+        kill(paused.processIdentifier, SIGSTOP)
+        let tookOver = try await Self.waitFor { (try learner()?.1 ?? first) > first }
+        #expect(tookOver, "no member took the lease from the paused learner")
+        let (second, token2) = try #require(try learner())
+        #expect(second !== paused)
+        // The paused learner's token is fenced: a publication under it is refused in the database.
+        let fenced = ServeTestSupport.fails("SELECT \(s).check_learner_token($1, $2)", [.text(group), .int64(first)])
+        #expect(fenced.contains("VL001"), "\(fenced)")
+        try await ServeTestSupport.produce(parts[1], brokers: brokers)
+        // The new learner publishes on from the live version (the paused member, woken up,
+        // sends its share of the labels late); then it is killed outright.
+        #expect(try await Self.waitFor { try publishedUnder(token2) }, Self.describe(target.schema))
+        kill(paused.processIdentifier, SIGCONT)
+        kill(second.processIdentifier, SIGKILL)
+        second.waitUntilExit()
+        let replaced = try await Self.waitFor { (try learner()?.1 ?? token2) > token2 }
+        #expect(replaced, "no member took the lease from the killed learner")
+        children.removeAll { $0 === second }
+        try await ServeTestSupport.produce(parts[2], brokers: brokers)
+        if let (_, token3) = try learner() {
+            #expect(try await Self.waitFor({ try publishedUnder(token3) }, tries: 600), Self.describe(target.schema))
+        }
+        for process in children where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        for process in children { process.waitUntilExit() }
+
+        // One lineage: each version's parent is the version before it, tokens never go back (a
+        // fenced learner published nothing after its successor), and within a token a version
+        // that learnt n examples of its tenure is n examples past where the tenure started.
+        let versions = try Self.published(target.schema)
+        var parent: Int64 = 1, token: Int64 = 0
+        var tenureStart: Int64 = 0, previousNext: Int64 = 0
+        for v in versions {
+            #expect(v.parent == parent, "\(versions)")
+            #expect(v.token >= token, "\(versions)")
+            if v.token != token {
+                tenureStart = previousNext  // the tenure resumed where the live version left the topic
+                token = v.token
+            }
+            #expect(v.nextOffset == tenureStart + Int64(v.labelsLearnt), "\(versions)")
+            parent = v.version
+            previousNext = v.nextOffset
+        }
+        #expect(Set(versions.map(\.token)).count >= 2, "\(versions)")
+    }
+}
