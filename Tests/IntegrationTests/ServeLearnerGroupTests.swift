@@ -41,14 +41,24 @@ import VigilService
         Comment(rawValue: (try? published(schema)).map { "\($0)" } ?? "(versions unreadable)")
     }
 
-    /// Messages in the (one-partition) training topic.
-    static func trainingMessages(_ topic: String, brokers: String) async throws -> Int64 {
+    /// The examples in the (one-partition) training topic: how many, and their distinct event ids.
+    static func trainingExamples(_ topic: String, brokers: String) async throws -> (count: Int, events: Set<String>) {
         let consumer = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(brokers: brokers, group: KafkaTestSupport.uniqueName("count")))
-        defer { Task { try? await consumer.close() } }
-        return try await consumer.watermarks(KafkaTopicPartition(topic: topic, partition: 0)).high
+        try await consumer.assign([KafkaTopicPartition(topic: topic, partition: 0): .beginning])
+        var count = 0, events = Set<String>(), quiet = 0
+        while quiet < 5 {
+            let messages = try await consumer.poll(maxMessages: 5_000, timeout: .milliseconds(200))
+            quiet = messages.isEmpty ? quiet + 1 : 0
+            for message in messages {
+                count += 1
+                events.insert(String(decoding: message.key ?? [], as: UTF8.self))
+            }
+        }
+        try? await consumer.close()
+        return (count, events)
     }
 
-    static func waitFor(_ what: () async throws -> Bool, tries: Int = 1_200) async throws -> Bool {
+    static func waitFor(tries: Int = 1_200, _ what: () async throws -> Bool) async throws -> Bool {
         for _ in 0..<tries {
             if try await what() { return true }
             try await Task.sleep(for: .milliseconds(100))
@@ -62,7 +72,8 @@ import VigilService
         c.training = true
         c.trainer.wakeInterval = .milliseconds(50)
         c.modelPollInterval = .milliseconds(100)
-        c.learner.leaseTTL = .seconds(2)
+        // Long enough that three members on two loaded cores renew in time.
+        c.learner.leaseTTL = .seconds(5)
     }
 
     @Test func threeInstancesSendEveryLabelOnceToOneLearner() async throws {
@@ -89,14 +100,18 @@ import VigilService
             return Task { try await FraudPipeline(configuration: m, log: .silent).run(stop: stop) }
         }
         defer { stop.stop() }
+        // Events scored before an instance's learning service started are not remembered
+        // (their labels are unmatched): start the stream once the group has a learner.
+        try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).learner_lease") == 1 })
+        try await Task.sleep(for: .seconds(3))
 
         try await ServeTestSupport.produce(stream.events, brokers: brokers)
         try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).decisions") >= stream.events.count })
         try await ServeTestSupport.produce(stream.labels, brokers: brokers)
         try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).labels") >= stream.labels.count })
         // Every label sent once: each instance holds the vectors of its own partitions' events.
-        let sentEverything = try await Self.waitFor {
-            try await Self.trainingMessages(c.learner.trainingTopic, brokers: brokers) >= Int64(stream.labels.count)
+        let sentEverything = try await Self.waitFor(tries: 120) {
+            try await Self.trainingExamples(c.learner.trainingTopic, brokers: brokers).count >= stream.labels.count
         }
         #expect(sentEverything)
         // The learner publishes at every 100th label learnt; wait for the last one due.
@@ -108,7 +123,9 @@ import VigilService
         for member in members { decided += try await member.value.decided }
 
         #expect(decided == stream.events.count)
-        #expect(try await Self.trainingMessages(c.learner.trainingTopic, brokers: brokers) == Int64(stream.labels.count))
+        let sent = try await Self.trainingExamples(c.learner.trainingTopic, brokers: brokers)
+        #expect(sent.count == stream.labels.count)
+        #expect(sent.events == Set(stream.labels.map { String(decoding: $0.key ?? [], as: UTF8.self) }))
         #expect(try ServeTestSupport.scalar("SELECT count(DISTINCT updated_by) FROM \(s).consumer_offsets WHERE topic = $1", [.text(topic)]) == 3)
         // One learner the whole run, one lineage: each version's parent is the one before, and
         // a version that learnt n examples covers exactly the first n of the topic.
@@ -199,7 +216,7 @@ import VigilService
         children.removeAll { $0 === second }
         try await ServeTestSupport.produce(parts[2], brokers: brokers)
         if let (_, token3) = try learner() {
-            #expect(try await Self.waitFor({ try publishedUnder(token3) }, tries: 600), Self.describe(target.schema))
+            #expect(try await Self.waitFor(tries: 600) { try publishedUnder(token3) }, Self.describe(target.schema))
         }
         for process in children where process.isRunning { kill(process.processIdentifier, SIGTERM) }
         for process in children { process.waitUntilExit() }

@@ -30,34 +30,43 @@ struct LearningService: Service {
                                           connection: PostgresConnection(configuration: try c.postgresConfiguration(suffix: "-trainer"),
                                                                          label: "vigil.serve.trainer"),
                                           metrics: metrics)
+            // Vectors scored from now on can be joined: set before the database round trip.
+            r.models.learn(with: training.joiner)
             try await r.retryingDatabase("start learning") { try await training.start() }
         } catch {
+            r.models.learn(with: nil)
             r.log.error("online learning could not start; serving without it", ["error": .string("\(error)")])
             return
         }
-        r.models.learn(with: training.joiner)
         let labels = PostgresConnection(configuration: try c.postgresConfiguration(suffix: "-labels"), label: "vigil.serve.labels")
+        // The lease on a connection of its own: a renewal never queues behind a label poll.
+        let leaseConnection = PostgresConnection(configuration: try c.postgresConfiguration(suffix: "-lease"), label: "vigil.serve.lease")
         let group = LearnerGroup(runtime: r, registry: registry, training: training, metrics: metrics,
-                                 lease: LearnerLeaseStore(connection: labels, schema: c.schema, groupID: c.groupID))
+                                 lease: LearnerLeaseStore(connection: leaseConnection, schema: c.schema, groupID: c.groupID))
         r.log.info("online learning started", ["schedule": .string(c.trainer.scheduleDescription), "min_labels": .int(Int64(c.trainer.minimumLabels)),
                                                 "training_topic": .string(c.learner.trainingTopic), "learner_holder": .string(group.holder)])
-        var role = LearnerRole(ttl: c.learner.leaseTTL)
-        let tick = min(c.modelPollInterval, c.learner.renewInterval)
-        var nextLabelPoll = ContinuousClock.now
-        while await r.idle(tick) {
-            await group.claim(&role)
-            if ContinuousClock.now >= nextLabelPoll {
-                nextLabelPoll = .now + c.modelPollInterval
+        // The lease and the learner's feed on one cadence, the label poll on another: a slow
+        // poll (a delivery flush, a loaded database) must not delay a renewal past the TTL.
+        let labelPoll = Task {
+            while await r.idle(c.modelPollInterval) {
                 do { try await training.pollLabels(labels) } catch {
                     r.log.warning("label poll failed; trying again at the next poll", ["error": .string("\(error)")])
                 }
+                await group.measureLag()
             }
+        }
+        var role = LearnerRole(ttl: c.learner.leaseTTL)
+        while await r.idle(min(c.modelPollInterval, c.learner.renewInterval)) {
+            await group.claim(&role)
             await group.feed(&role)
         }
+        labelPoll.cancel()
+        await labelPoll.value
         await group.perform(role.stop())
         r.models.learn(with: nil)
         await training.stop()
         await labels.close()
+        await leaseConnection.close()
     }
 }
 
@@ -111,12 +120,15 @@ struct LearnerGroup {
             await perform(role.fenced(tenure.token))
             return
         }
-        do {
-            try await tenure.takeExamples()
-            metrics.lag(try await tenure.lag())
-        } catch {
+        do { try await tenure.takeExamples() } catch {
             runtime.log.warning("reading the training topic failed; trying again at the next tick", ["error": .string("\(error)")])
         }
+    }
+
+    /// The running learner's lag behind the training topic, for `vigil_learner_lag_examples`.
+    func measureLag() async {
+        guard let tenure = training.currentTenure, let lag = try? await tenure.lag() else { return }
+        metrics.lag(lag)
     }
 
     func perform(_ action: LearnerRole.Action) async {
