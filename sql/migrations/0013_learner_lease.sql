@@ -31,6 +31,8 @@ CREATE TABLE @schema@.learner_positions (
     kafka_partition integer NOT NULL,
     -- The first example of this partition the version has not learnt.
     next_offset     bigint  NOT NULL CHECK (next_offset >= 0),
+    -- The fencing token the version was published under.
+    learner_token   bigint  NOT NULL,
     PRIMARY KEY (version, topic, kafka_partition)
 );
 
@@ -103,8 +105,6 @@ END
 $$;
 
 GRANT SELECT, INSERT, UPDATE ON @schema@.learner_lease TO @service_role@;
-GRANT SELECT ON @schema@.learner_lease TO @analyst_role@;
 GRANT SELECT, INSERT ON @schema@.learner_positions TO @service_role@;
-GRANT SELECT ON @schema@.learner_positions TO @analyst_role@;
 GRANT EXECUTE ON FUNCTION @schema@.claim_learner_lease(text, text, integer), @schema@.release_learner_lease(text, text, bigint),
     @schema@.check_learner_token(text, bigint) TO @service_role@;

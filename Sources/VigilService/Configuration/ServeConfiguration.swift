@@ -72,7 +72,7 @@ public struct ServeConfiguration: Sendable {
     /// learning from 200 labels on. Config keys `training_min_labels`, `training_labels_per_step`,
     /// `training_frauds_per_step`, `training_publish_every_labels`, `training_publish_interval_ms`,
     /// `training_publish_min_labels`, `training_min_publish_gap_ms`, `training_guard_window`,
-    /// `training_guard_min_frauds`.
+    /// `training_guard_min_frauds`, `training_guard_margin_se`, `training_reconstruction_tolerance`.
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
@@ -164,6 +164,8 @@ public struct ServeConfiguration: Sendable {
         var training_min_publish_gap_ms: Int?
         var training_guard_window: Int?
         var training_guard_min_frauds: Int?
+        var training_guard_margin_se: Double?
+        var training_reconstruction_tolerance: Double?
         var offset_anomaly_policy: String?
         var offset_check_grace_ms: Int?
         var db_statement_timeout_ms: Int?
@@ -217,6 +219,8 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.training_min_publish_gap_ms { trainer.minimumPublishGap = .milliseconds(v) }
         if let v = settings.training_guard_window { trainer.guardWindow = v }
         if let v = settings.training_guard_min_frauds { trainer.guardMinimumFrauds = v }
+        if let v = settings.training_guard_margin_se { trainer.guardMarginStandardErrors = v }
+        if let v = settings.training_reconstruction_tolerance { trainer.reconstructionTolerance = v }
         if let v = settings.offset_anomaly_policy {
             guard let policy = OffsetAnomalyPolicy(rawValue: v) else {
                 throw ServiceError(.invalidConfiguration, "offset_anomaly_policy must be halt or skip, got \(v)")

@@ -84,10 +84,11 @@ struct LearnerLeaseStore: Sendable {
                     INSERT INTO \(s).models (version, parent_version, kind, metrics, weights, checksum, note)
                     VALUES ($1, $2, $3, $4, $5, $6, $7)
                     """, [.int64(set.version), set.parent.map { .int64($0) } ?? .null, .text(ModelStore.kind), .jsonb(metrics),
-                          .bytea(weights), .text(set.checksum), .text("online training (learner token \(token))")])
+                          .bytea(weights), .text(set.checksum), .text("online training")])
                 for (partition, offset) in positions.sorted(by: { $0.key < $1.key }) {
-                    try session.execute("INSERT INTO \(s).learner_positions (version, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, $4)",
-                                        [.int64(set.version), .text(topic), .int32(partition), .int64(offset)])
+                    try session.execute("""
+                        INSERT INTO \(s).learner_positions (version, topic, kafka_partition, next_offset, learner_token) VALUES ($1, $2, $3, $4, $5)
+                        """, [.int64(set.version), .text(topic), .int32(partition), .int64(offset), .int64(token)])
                 }
                 try session.execute("UPDATE \(s).models SET retired_at = now() WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL",
                                     [.text(ModelStore.kind)])
