@@ -36,6 +36,26 @@ import VigilService
         }
     }
 
+    /// One lineage: each version's parent is the version before it, tokens never go back (a
+    /// fenced learner published nothing after its successor), and within a token a version
+    /// that learnt n examples of its tenure is n examples past where the tenure started (the
+    /// live version's positions): every example learnt once by the lineage.
+    static func expectOneLineage(_ versions: [Published]) {
+        var parent: Int64 = 1, token: Int64 = 0
+        var tenureStart: Int64 = 0, previousNext: Int64 = 0
+        for v in versions {
+            #expect(v.parent == parent, "\(versions)")
+            #expect(v.token >= token, "\(versions)")
+            if v.token != token {
+                tenureStart = previousNext
+                token = v.token
+            }
+            #expect(v.nextOffset == tenureStart + Int64(v.labelsLearnt), "\(versions)")
+            parent = v.version
+            previousNext = v.nextOffset
+        }
+    }
+
     /// The published versions, for failure messages.
     static func describe(_ schema: String) -> Comment {
         Comment(rawValue: (try? published(schema)).map { "\($0)" } ?? "(versions unreadable)")
@@ -127,16 +147,12 @@ import VigilService
         #expect(sent.count == stream.labels.count)
         #expect(sent.events == Set(stream.labels.map { String(decoding: $0.key ?? [], as: UTF8.self) }))
         #expect(try ServeTestSupport.scalar("SELECT count(DISTINCT updated_by) FROM \(s).consumer_offsets WHERE topic = $1", [.text(topic)]) == 3)
-        // One learner the whole run, one lineage: each version's parent is the one before, and
-        // a version that learnt n examples covers exactly the first n of the topic.
-        #expect(try ServeTestSupport.scalar("SELECT token FROM \(s).learner_lease") == 1)
+        // One lineage. Normally one learner holds the role the whole run; a loaded machine
+        // may starve a renewal past the TTL, and a handover must then keep the lineage too.
         let versions = try Self.published(target.schema)
         #expect(publishedAll, "published: \(versions)")
-        var parent: Int64 = 1
-        for v in versions {
-            #expect(v.parent == parent && v.token == 1 && v.nextOffset == Int64(v.labelsLearnt), "\(versions)")
-            parent = v.version
-        }
+        #expect(versions.first?.token == 1, "\(versions)")
+        Self.expectOneLineage(versions)
     }
 
     @Test func pausedAndKilledLearnersAreReplacedAndTheirTokensFenced() async throws {
@@ -226,23 +242,8 @@ import VigilService
         for process in children where process.isRunning { kill(process.processIdentifier, SIGTERM) }
         for process in children { process.waitUntilExit() }
 
-        // One lineage: each version's parent is the version before it, tokens never go back (a
-        // fenced learner published nothing after its successor), and within a token a version
-        // that learnt n examples of its tenure is n examples past where the tenure started.
         let versions = try Self.published(target.schema)
-        var parent: Int64 = 1, token: Int64 = 0
-        var tenureStart: Int64 = 0, previousNext: Int64 = 0
-        for v in versions {
-            #expect(v.parent == parent, "\(versions)")
-            #expect(v.token >= token, "\(versions)")
-            if v.token != token {
-                tenureStart = previousNext  // the tenure resumed where the live version left the topic
-                token = v.token
-            }
-            #expect(v.nextOffset == tenureStart + Int64(v.labelsLearnt), "\(versions)")
-            parent = v.version
-            previousNext = v.nextOffset
-        }
+        Self.expectOneLineage(versions)
         #expect(Set(versions.map(\.token)).count >= 2, "\(versions)")
     }
 }

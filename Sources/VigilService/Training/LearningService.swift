@@ -102,6 +102,7 @@ struct LearnerGroup {
         }
         await perform(action)
         if case .learner(let token, _) = role.state { _ = await startedOrDropped(token, &role) }
+        if action != .none || role.state == .follower { training.roleDecided() }
     }
 
     /// A tenure that could not start (database or broker unreachable) gives the lease back.

@@ -25,6 +25,8 @@ public final class ServiceTrainer: Sendable {
     /// The last `labels.label_id` whose example was delivered (or had none to send).
     private let lastLabelID = Mutex<Int64?>(nil)
     private let tenure = Mutex<LearnerTenure?>(nil)
+    /// Whether the first claim of the learner lease was answered (see `pollLabels`).
+    private let roleKnown = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - connection: a connection of the trainer's own (used from the learner's thread).
@@ -94,8 +96,12 @@ public final class ServiceTrainer: Sendable {
     /// Returns how many labels were new.
     @discardableResult
     func pollLabels(_ pipeline: PostgresConnection) async throws -> Int {
-        let traffic = joiner.takeQueued()
-        tenure.withLock { $0 }?.learner.learnTraffic(from: traffic)
+        // Sampled traffic waits until the first claim of the lease was answered: the instance
+        // that becomes the learner at start learns from all of it, as a single instance did.
+        if roleKnown.load(ordering: .acquiring) {
+            let traffic = joiner.takeQueued()
+            tenure.withLock { $0 }?.learner.learnTraffic(from: traffic)
+        }
         guard let after = lastLabelID.withLock({ $0 }) else { return 0 }
         // Examples of a failed poll still in librdkafka's queue (a broker outage, a missing
         // topic) settle first: sending them again on top would only pile up copies.
@@ -151,6 +157,9 @@ public final class ServiceTrainer: Sendable {
     }
 
     // MARK: The learner role
+
+    /// The first claim of the lease was answered (and any tenure it granted begun).
+    func roleDecided() { roleKnown.store(true, ordering: .releasing) }
 
     /// The tenure running now, if this instance is the learner.
     var currentTenure: LearnerTenure? { tenure.withLock { $0 } }
