@@ -37,8 +37,8 @@ CREATE TABLE @schema@.learner_positions (
 );
 
 -- Takes or renews the group's lease for `holder`. Returns the token while `holder` holds it:
--- the same token on a renewal, a new one (the previous + 1) when the lease was free or had
--- expired; NULL while another member holds an unexpired lease. Wall time is
+-- the same token on a renewal, a new one (the previous + 1) when it takes over another
+-- member's expired lease; NULL while another member holds an unexpired lease. Wall time is
 -- clock_timestamp(), not the transaction's start, so a long transaction cannot stretch a lease.
 CREATE FUNCTION @schema@.claim_learner_lease(p_group text, p_holder text, p_ttl_ms integer)
 RETURNS bigint
@@ -58,7 +58,10 @@ BEGIN
         RETURN granted;
     END IF;
     SELECT * INTO current FROM @schema@.learner_lease WHERE group_id = p_group FOR UPDATE;
-    IF current.holder = p_holder AND current.expires_at > clock_timestamp() THEN
+    -- The holder keeps its token even past the expiry when nobody took the lease meanwhile:
+    -- no other member can have published, and a renewal that waited on the holder's own long
+    -- publication (the row lock) must not cost it its tenure.
+    IF current.holder = p_holder THEN
         UPDATE @schema@.learner_lease
         SET renewed_at = clock_timestamp(), expires_at = clock_timestamp() + p_ttl_ms * interval '1 millisecond'
         WHERE group_id = p_group;
@@ -67,8 +70,7 @@ BEGIN
     IF current.expires_at > clock_timestamp() THEN
         RETURN NULL;
     END IF;
-    -- Expired (also the holder's own: whatever it learnt since may have been published by
-    -- nobody, but it may not publish under the old token any more).
+    -- Expired and held by another member: taken over under the next token, which fences it.
     UPDATE @schema@.learner_lease
     SET holder = p_holder, token = current.token + 1, acquired_at = clock_timestamp(), renewed_at = clock_timestamp(),
         expires_at = clock_timestamp() + p_ttl_ms * interval '1 millisecond', acquisitions = current.acquisitions + 1

@@ -4,8 +4,8 @@
 // as the learner. Free of I/O: the caller passes the clock readings in.
 
 /// The learner role of one instance. A tenure is identified by its fencing token: a new token
-/// (even for the same holder after its lease expired) is a new tenure that starts again from
-/// the live model, because the old one may have been overtaken in between.
+/// is a new tenure that starts again from the live model, because another member held the
+/// role in between.
 struct LearnerRole {
     enum State: Equatable {
         case follower
