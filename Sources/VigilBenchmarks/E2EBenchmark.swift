@@ -117,6 +117,9 @@ struct E2EBenchmark: AsyncParsableCommand {
         c.maxEvents = instances == 1 ? payloads.count : nil  // several instances stop when idle
         c.sessionTimeout = .seconds(6)
         c.training = !noTraining
+        // The group's learner reads a training topic of the run's own (docs/serve.md).
+        c.learner.trainingTopic = topic + "-training"
+        if c.training { try KafkaBaseline.createTopic(brokers: brokers, topic: c.learner.trainingTopic, partitions: 1) }
         var keyFile: String?
         if let algorithm = SigningAlgorithm(rawValue: signing) {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(id).key").path

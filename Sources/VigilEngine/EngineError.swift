@@ -17,6 +17,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         public static let versionConflict = Code(name: "versionConflict")
         /// Serialised model-set bytes are truncated, altered or of an unknown format.
         public static let corruptModelSet = Code(name: "corruptModelSet")
+        /// An encoded training example (the training topic's message) is truncated or of an unknown format.
+        public static let corruptTrainingExample = Code(name: "corruptTrainingExample")
         /// VigilML rejected an input or a model (the underlying message is kept).
         public static let modelFailure = Code(name: "modelFailure")
         /// Not enough data yet for the step asked for (e.g. a cold start without warm-up rows).

@@ -15,13 +15,14 @@ struct ServeCommand: AsyncParsableCommand {
             review_threshold, block_threshold, feature_spec, max_cards, recent_events, metrics_port, metrics_address, health_stall_ms,
             lag_interval_ms, training, training_min_labels, training_publish_every_labels, training_publish_interval_ms,
             training_labels_per_step, training_frauds_per_step, training_publish_min_labels,
-            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, offset_anomaly_policy (halt|skip),
+            training_min_publish_gap_ms, training_guard_window, training_guard_min_frauds, training_guard_margin_se,
+            training_reconstruction_tolerance, offset_anomaly_policy (halt|skip),
             offset_check_grace_ms, db_statement_timeout_ms, db_lock_timeout_ms, db_idle_in_transaction_timeout_ms,
             db_retry_max_backoff_ms, application_name, partition_days_ahead, partition_maintenance_interval_ms, model_retention_versions,
-            kafka {librdkafka properties}, audit {signing_key_file, features, feature_sample_rate}, api {enabled, address, port,
+            kafka {librdkafka properties}, learner {training_topic, lease_ttl_ms, compression}, audit {signing_key_file, features, feature_sample_rate}, api {enabled, address, port,
             max_in_flight, batch_size, max_batch_events, commit (durable|relaxed), request_timeout_ms, partitioner
             (consistent|murmur2), retry_after_s}), then the environment (VIGIL_KAFKA_BROKERS, VIGIL_DATABASE_URL, VIGIL_SCHEMA,
-            VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS, VIGIL_AUDIT_SIGNING_KEY_FILE,
+            VIGIL_TOPIC, VIGIL_LABELS_TOPIC, VIGIL_TRAINING_TOPIC, VIGIL_GROUP, VIGIL_METRICS_PORT, VIGIL_METRICS_ADDRESS, VIGIL_AUDIT_SIGNING_KEY_FILE,
             VIGIL_API, VIGIL_API_ADDRESS, VIGIL_API_PORT, VIGIL_API_MAX_IN_FLIGHT, VIGIL_API_BATCH_SIZE, VIGIL_API_COMMIT),
             then these flags.
             GET /metrics (Prometheus), /healthz and /readyz on --metrics-address:--metrics-port while serving.

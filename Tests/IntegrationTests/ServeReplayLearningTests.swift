@@ -80,6 +80,7 @@ import VigilSimulator
         // Serve: every event decided before any label arrives, as the replay schedules them.
         var c = try ServeTestSupport.configuration(brokers: brokers, topic: topic, group: KafkaTestSupport.uniqueName("g"), schema: target.schema)
         c.labelsTopic = labelsTopic
+        try ServeTestSupport.createTrainingTopic(c, brokers: brokers)
         c.exitWhenIdle = nil
         c.modelPollInterval = .milliseconds(100)
         c.training = true

@@ -95,9 +95,17 @@ enum ServeTestSupport {
         c.featureState = state
         // Rounds would add model versions the other tests do not expect; ServeTrainingTests turns it on.
         c.training = false
+        // A training topic of the test's own: its examples are never another test's.
+        c.learner.trainingTopic = KafkaTestSupport.uniqueName("training")
         // A rule that surely fires, so alerts can be checked against the events themselves.
         c.decisionPolicy.rules = [DecisionRule(name: "large_amount", condition: .amountAbove(150, currency: nil), outcome: .review)]
         return c
+    }
+
+    /// Creates the configuration's training topic (one partition, as docs/serve.md advises):
+    /// tests that turn training on call this.
+    static func createTrainingTopic(_ c: ServeConfiguration, brokers: String) throws {
+        try KafkaTestSupport.createTopic(c.learner.trainingTopic, partitions: 1, brokers: brokers)
     }
 
     /// A config file for `vigil serve` as a child process with the tests' spec and state
@@ -152,5 +160,23 @@ enum ServeTestSupport {
         let session = try PostgresTestDatabase.session()
         defer { session.close() }
         return try session.query(sql, parameters).single().decode(0, as: Int64.self)
+    }
+
+    static func rows(_ sql: String, _ parameters: [PostgresValue] = []) throws -> PostgresRows {
+        let session = try PostgresTestDatabase.session()
+        defer { session.close() }
+        return try session.query(sql, parameters)
+    }
+
+    /// The error a statement fails with, as text ("" when it succeeds).
+    static func fails(_ sql: String, _ parameters: [PostgresValue] = []) -> String {
+        do {
+            let session = try PostgresTestDatabase.session()
+            defer { session.close() }
+            _ = try session.query(sql, parameters)
+            return ""
+        } catch {
+            return "\((error as? PostgresError)?.sqlState ?? "") \(String(reflecting: error))"
+        }
     }
 }

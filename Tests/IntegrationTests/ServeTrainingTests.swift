@@ -50,6 +50,7 @@ import VigilSimulator
 
         var c = try ServeTestSupport.configuration(brokers: brokers, topic: topic, group: KafkaTestSupport.uniqueName("g"), schema: target.schema)
         c.labelsTopic = labelsTopic
+        try ServeTestSupport.createTrainingTopic(c, brokers: brokers)
         c.exitWhenIdle = nil
         c.modelPollInterval = .milliseconds(100)
         c.training = training

@@ -104,18 +104,50 @@ public final class OnlineTrainer: Sendable {
     /// when that event is no longer (or never was) remembered; the label is counted as unmatched.
     @discardableResult
     public func record(label: LabelEvent) -> Bool {
+        guard let example = join(label: label, labelID: 0) else { return false }
+        // Joined here, so always of this trainer's shape.
+        return (try? learn(example)) != nil
+    }
+
+    /// The example a label makes with the vector scored for its event, dense features rounded
+    /// to half precision (what the training topic carries, so a learner in another process
+    /// learns exactly what this one would). nil, counted as unmatched, when the event is no
+    /// longer (or never was) remembered.
+    public func join(label: LabelEvent, labelID: Int64) -> TrainingExample? {
         let key = StableHash.hash(label.eventID)
-        let vector = recent.withLock { r in r.lookup(eventHash: key).map { (Array($0.dense), Array($0.sparse)) } }
-        guard let vector else {
+        let found = recent.withLock { r in r.lookup(eventHash: key).map { (TrainingExample.roundedToHalf($0.dense), Array($0.sparse), $0.modelVersion) } }
+        guard let (dense, sparse, version) = found else {
             control.withLock { $0.unmatchedLabels += 1 }
-            return false
+            return nil
+        }
+        return TrainingExample(labelID: labelID, eventID: label.eventID, isFraud: label.isFraud, labelledAtMillis: label.timestampMillis,
+                               modelVersion: version, dense: dense, sparse: sparse)
+    }
+
+    /// Queues a joined example for learning (from this process's `join` or the training topic).
+    /// An example of another shape (a member on another feature spec) is refused with
+    /// `.featureSpecMismatch`.
+    public func learn(_ example: TrainingExample) throws {
+        let (d, s) = recent.withLock { ($0.featureWidth, $0.sparseWidth) }
+        guard example.dense.count == d, example.sparse.count == s else {
+            throw EngineError(.featureSpecMismatch, "example of event \(example.eventID) has \(example.dense.count) dense and \(example.sparse.count) sparse features, the learner \(d) and \(s)")
         }
         let signal = inbox.withLock { box in
-            box.work.labelled.append(dense: vector.0[...], sparse: vector.1[...], label: label.isFraud ? 1 : 0)
+            box.work.labelled.append(dense: example.dense[...], sparse: example.sparse[...], label: example.isFraud ? 1 : 0)
             return wakeNeeded(&box)
         }
         if signal { wake.signal() }
-        return true
+    }
+
+    /// Queues sampled traffic taken from another trainer's `takeQueued` (the group learner
+    /// learns the autoencoder from its own instance's scored traffic).
+    public func learnTraffic(from work: LearningWork) {
+        guard work.traffic.count > 0 else { return }
+        let signal = inbox.withLock { box in
+            box.work.traffic.append(contentsOf: work.traffic)
+            return wakeNeeded(&box)
+        }
+        if signal { wake.signal() }
     }
 
     /// One wake-up per batch of arrivals: the thread takes everything queued when it runs.

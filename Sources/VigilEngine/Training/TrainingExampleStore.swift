@@ -13,6 +13,8 @@ struct RecentTraffic {
     private var keys: [UInt64]
     private var dense: [Float]
     private var sparse: [UInt32]
+    /// The model version that scored each remembered event.
+    private var versions: [Int64]
     private var slotOf: EventSlotIndex
     /// Vectors recorded in total (including overwritten ones).
     private(set) var recorded = 0
@@ -24,6 +26,7 @@ struct RecentTraffic {
         keys = [UInt64](repeating: 0, count: capacity)
         dense = [Float](repeating: 0, count: capacity * featureWidth)
         sparse = [UInt32](repeating: 0, count: capacity * sparseWidth)
+        versions = [Int64](repeating: 0, count: capacity)
         slotOf = EventSlotIndex(capacity: capacity)
     }
 
@@ -41,6 +44,7 @@ struct RecentTraffic {
                             let key = hashes[i], slot = next
                             if count == capacity { slotOf.remove(keys[slot], ifSlot: Int32(slot)) }
                             keys[slot] = key
+                            versions[slot] = batch.modelVersion
                             if d > 0 {
                                 (dense.baseAddress! + slot * d).update(from: features.baseAddress! + i * d, count: d)
                             }
@@ -59,9 +63,10 @@ struct RecentTraffic {
     }
 
     /// The vector scored for an event, if it is still remembered.
-    func lookup(eventHash key: UInt64) -> (dense: ArraySlice<Float>, sparse: ArraySlice<UInt32>)? {
+    func lookup(eventHash key: UInt64) -> (dense: ArraySlice<Float>, sparse: ArraySlice<UInt32>, modelVersion: Int64)? {
         guard let slot = slotOf[key].map(Int.init) else { return nil }
-        return (dense[(slot * featureWidth)..<((slot + 1) * featureWidth)], sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)])
+        return (dense[(slot * featureWidth)..<((slot + 1) * featureWidth)], sparse[(slot * sparseWidth)..<((slot + 1) * sparseWidth)],
+                versions[slot])
     }
 }
 

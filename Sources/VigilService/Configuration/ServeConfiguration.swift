@@ -72,7 +72,7 @@ public struct ServeConfiguration: Sendable {
     /// learning from 200 labels on. Config keys `training_min_labels`, `training_labels_per_step`,
     /// `training_frauds_per_step`, `training_publish_every_labels`, `training_publish_interval_ms`,
     /// `training_publish_min_labels`, `training_min_publish_gap_ms`, `training_guard_window`,
-    /// `training_guard_min_frauds`.
+    /// `training_guard_min_frauds`, `training_guard_margin_se`, `training_reconstruction_tolerance`.
     public var trainer = OnlineTrainerConfiguration()
     /// The /metrics, /healthz, /readyz endpoint (Telemetry/TelemetryConfiguration.swift).
     public var telemetry = TelemetryConfiguration()
@@ -112,6 +112,9 @@ public struct ServeConfiguration: Sendable {
     /// version with the standard spec). 0 keeps every version's weights. Default: 100 (file
     /// `model_retention_versions`).
     public var modelRetentionVersions = 100
+    /// The training topic and the learner lease of learning across the group
+    /// (LearnerGroupConfiguration.swift).
+    public var learner = LearnerGroupConfiguration()
     /// Feature vectors kept in the audit trail and the chain's signing key (AuditConfiguration.swift).
     public var audit = AuditConfiguration()
     /// Synchronous scoring over HTTP, `POST /v1/score` (Scoring/ScoringConfiguration.swift).
@@ -126,6 +129,7 @@ public struct ServeConfiguration: Sendable {
         configuration.apply(environment: environment)
         try configuration.telemetry.apply(environment: environment)
         configuration.audit.apply(environment: environment)
+        configuration.learner.apply(environment: environment)
         try configuration.api.apply(environment: environment)
         return configuration
     }
@@ -160,6 +164,8 @@ public struct ServeConfiguration: Sendable {
         var training_min_publish_gap_ms: Int?
         var training_guard_window: Int?
         var training_guard_min_frauds: Int?
+        var training_guard_margin_se: Double?
+        var training_reconstruction_tolerance: Double?
         var offset_anomaly_policy: String?
         var offset_check_grace_ms: Int?
         var db_statement_timeout_ms: Int?
@@ -213,6 +219,8 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.training_min_publish_gap_ms { trainer.minimumPublishGap = .milliseconds(v) }
         if let v = settings.training_guard_window { trainer.guardWindow = v }
         if let v = settings.training_guard_min_frauds { trainer.guardMinimumFrauds = v }
+        if let v = settings.training_guard_margin_se { trainer.guardMarginStandardErrors = v }
+        if let v = settings.training_reconstruction_tolerance { trainer.reconstructionTolerance = v }
         if let v = settings.offset_anomaly_policy {
             guard let policy = OffsetAnomalyPolicy(rawValue: v) else {
                 throw ServiceError(.invalidConfiguration, "offset_anomaly_policy must be halt or skip, got \(v)")
@@ -230,6 +238,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.partition_maintenance_interval_ms { partitionMaintenanceInterval = .milliseconds(v) }
         try telemetry.apply(fileData: data, file: file)
         try audit.apply(fileData: data, file: file)
+        try learner.apply(fileData: data, file: file)
         try api.apply(fileData: data, file: file)
     }
 
@@ -298,6 +307,7 @@ public struct ServeConfiguration: Sendable {
         }
         try telemetry.validate()
         try audit.validate()
+        try learner.validate()
         if api.enabled {
             try api.validate()
             guard !telemetry.isEnabled || api.port != telemetry.port || api.port == 0 else {

@@ -38,6 +38,8 @@ public final class ServiceTelemetry: Sendable {
     let partitionsCreated: Counter
     /// Synchronous scoring (Scoring/ScoringMetrics.swift).
     let scoring: ScoringMetrics
+    /// Learning across the group (LearnerMetrics.swift); exported with training off too, at 0.
+    let learner: LearnerMetrics
 
     public init(configuration: TelemetryConfiguration = TelemetryConfiguration(), registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.configuration = configuration
@@ -99,6 +101,7 @@ public final class ServiceTelemetry: Sendable {
         self.entities = entities
         partitionsCreated = registry.makeCounter(descriptor: Self.named("vigil_decision_partitions_created_total", "Daily decisions partitions created by this instance's maintenance."))
         scoring = ScoringMetrics(registry: registry)
+        learner = LearnerMetrics(registry: registry)
     }
 
     static func named(_ name: String, _ help: String) -> MetricNameDescriptor {

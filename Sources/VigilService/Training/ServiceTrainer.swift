@@ -1,84 +1,60 @@
-// Learning while serving: the pipeline hands scored vectors (BatchDecider) and stored labels
-// (polled from `labels` by id, so stream labels and analyst dispositions both arrive) to an
-// OnlineTrainer learning on its own thread. A challenger that passes the guard is stored in
-// `models` under a version the database allocates, promoted there, and swapped into the
-// local registry; other instances follow it through their live-version poll.
+// Learning while serving, across the consumer group. Every instance keeps the vectors it
+// scored (the batch loop observes them into `joiner`), polls stored labels (by id, so stream
+// labels and analyst dispositions both arrive), joins each label to its vector when it holds
+// it, and sends the example to the training topic. The one instance holding the group's
+// learner lease (LearnerRole, LearnerTenure) learns every example from that topic, and
+// publishes its guarded candidates in `models` under its fencing token; the others follow
+// the live version through their version poll.
 import Dispatch
 import Foundation
 import Synchronization
 import VigilEngine
 import VigilFeatures
+import VigilKafka
 import VigilPostgres
 
 public final class ServiceTrainer: Sendable {
-    public let trainer: OnlineTrainer
+    /// Remembers this instance's scored vectors and joins labels to them; it never learns
+    /// itself (its thread is never started).
+    public let joiner: OnlineTrainer
     let connection: PostgresConnection
     let schema: String
-    /// The last `labels.label_id` handed to the trainer.
+    let topic: String
+    private let producer: KafkaProducer
+    private let metrics: LearnerMetrics
+    /// The last `labels.label_id` whose example was delivered (or had none to send).
     private let lastLabelID = Mutex<Int64?>(nil)
+    private let tenure = Mutex<LearnerTenure?>(nil)
+    /// Whether the first claim of the learner lease was answered (see `pollLabels`).
+    private let roleKnown = Atomic<Bool>(false)
 
     /// - Parameters:
-    ///   - connection: a connection of the trainer's own (used from the training thread).
-    ///   - roundFinished: told of every round (the service counts them in its metrics).
+    ///   - connection: a connection of the trainer's own (used from the learner's thread).
     init(registry: ModelRegistry, spec: FeatureSpec, configuration: ServeConfiguration, connection: PostgresConnection,
-         log: ServiceLog, checkFinished: @escaping @Sendable (PublicationCheck, _ steps: Int) -> Void = { _, _ in }) throws {
+         metrics: LearnerMetrics) throws {
         let extractor = try FeatureExtractor(spec: spec, configuration: configuration.featureState)
-        let schema = configuration.schema
         self.connection = connection
-        self.schema = schema
-        let catalog = ModelCatalog(connection: connection, schema: schema)
-        let steps = Mutex(0)
-        let trainerBox = Mutex<OnlineTrainer?>(nil)
-        let made = try OnlineTrainer(
-            registry: registry, featureWidth: extractor.denseCount, sparseWidth: extractor.sparseCount,
-            configuration: configuration.trainer,
-            log: { check in
-                var fields: [String: LogValue] = ["check": .int(Int64(check.number)), "live_version": .int(check.liveVersion),
-                                                  "labels_learnt": .int(Int64(check.labelsLearnt))]
-                if let verdict = check.verdict { fields["guard"] = .string(verdict.summary) }
-                // Rejections are the common case (every 1,000 labels): debug, not info.
-                if check.outcome == .rejected { log.debug(check.summary, fields) } else { log.info(check.summary, fields) }
-                let total = trainerBox.withLock { $0 }.map { $0.classifierSteps + $0.autoencoderSteps } ?? 0
-                let new = steps.withLock { s in defer { s = total }; return max(total - s, 0) }
-                checkFinished(check, new)
-            },
-            persist: { build in
-                let set = try Self.publish(build, catalog: catalog, schema: schema)
-                Self.applyRetention(configuration.modelRetentionVersions, catalog: catalog, log: log)
-                return set
-            })
-        trainerBox.withLock { $0 = made }
-        trainer = made
-    }
-
-    /// Allocates max(version)+1 in the database, stores the set there and promotes it. Two
-    /// instances racing for one number collide on the primary key; the loser takes the next.
-    static func publish(_ build: (Int64) throws -> ModelSet, catalog: ModelCatalog, schema: String) throws -> ModelSet {
-        let s = quoteIdentifier(schema)
-        for _ in 0..<8 {
-            let version = try blocking {
-                try await catalog.connection.query("SELECT coalesce(max(version), 0) + 1 FROM \(s).models").first
-                    .map { try $0.decode(0, as: Int64.self) } ?? 1
-            }
-            let set = try build(version)
-            // An operator's `vigil models promote/rollback` during the round wins over the candidate.
-            let live = try blocking { try await ModelStore(connection: catalog.connection, schema: schema).liveVersion() }
-            guard live == set.parent else {
-                throw ServiceError(.modelUnavailable, "the live version changed to \(live.map(String.init) ?? "none") while training on \(set.parent.map(String.init) ?? "none"); candidate dropped")
-            }
-            do {
-                try blocking { try await catalog.store(set, note: "online training") }
-            } catch let error as PostgresError where error.sqlState == "23505" {
-                continue  // another instance took this version
-            }
-            try blocking { try await catalog.promote(set.version) }
-            return set
+        schema = configuration.schema
+        topic = configuration.learner.trainingTopic
+        self.metrics = metrics
+        joiner = try OnlineTrainer(registry: registry, featureWidth: extractor.denseCount, sparseWidth: extractor.sparseCount,
+                                   configuration: configuration.trainer)
+        var kafka = KafkaProducerConfiguration(bootstrapServers: configuration.brokers)
+        kafka.clientID = "vigil-serve-training"
+        // Examples are sent again after a failed delivery and recognised by label id, so a
+        // retry must not reorder them: idempotence keeps the order per partition.
+        kafka.idempotent = true
+        kafka.linger = .milliseconds(20)
+        kafka.properties["compression.codec"] = configuration.learner.compression
+        for (key, value) in configuration.kafkaProperties where !key.hasPrefix("fetch.") && !key.hasPrefix("group.") {
+            kafka.properties[key] = value
         }
-        throw ServiceError(.modelUnavailable, "could not allocate a model version in \(schema).models after 8 attempts", isRetriable: true)
+        producer = try KafkaProducer(configuration: kafka)
     }
 
-    /// Prunes the weights of versions beyond the newest `keep` (0: none). A failure is logged
-    /// and tried again at the next publication: the version is already live.
+    /// Registry retention after a publication: prunes the weights of versions beyond the
+    /// newest `keep` (0: none). A failure is logged and tried again at the next publication:
+    /// the version is already live.
     static func applyRetention(_ keep: Int, catalog: ModelCatalog, log: ServiceLog) {
         guard keep > 0 else { return }
         do {
@@ -89,7 +65,7 @@ public final class ServiceTrainer: Sendable {
         }
     }
 
-    /// Runs `body` on the cooperative pool and waits for it; only for the trainer's own thread.
+    /// Runs `body` on the cooperative pool and waits for it; only for the learner's own thread.
     @discardableResult
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let result = Mutex<Result<T, any Error>?>(nil)
@@ -110,37 +86,99 @@ public final class ServiceTrainer: Sendable {
         let max = try await connection.query("SELECT coalesce(max(label_id), 0) FROM \(quoteIdentifier(schema)).labels").first
             .map { try $0.decode(0, as: Int64.self) } ?? 0
         lastLabelID.withLock { $0 = max }
-        trainer.start()
     }
 
-    /// Hands labels stored since the last poll to the trainer (read through `pipeline`'s
-    /// connection, between batches). Returns how many were new.
+    /// Joins the labels stored since the last poll (read through `pipeline`'s connection) to
+    /// the vectors this instance scored and sends the examples to the training topic; hands
+    /// the learner (when this instance is it) the scored traffic sampled since. The poll
+    /// position moves only once every example was delivered: after a failure the next poll
+    /// sends them again, and the learner recognises the ones that did arrive by label id.
+    /// Returns how many labels were new.
     @discardableResult
     func pollLabels(_ pipeline: PostgresConnection) async throws -> Int {
+        // Sampled traffic waits until the first claim of the lease was answered: the instance
+        // that becomes the learner at start learns from all of it, as a single instance did.
+        if roleKnown.load(ordering: .acquiring) {
+            let traffic = joiner.takeQueued()
+            tenure.withLock { $0 }?.learner.learnTraffic(from: traffic)
+        }
         guard let after = lastLabelID.withLock({ $0 }) else { return 0 }
+        // Examples of a failed poll still in librdkafka's queue (a broker outage, a missing
+        // topic) settle first: sending them again on top would only pile up copies.
+        if producer.outstanding > 0 { try await producer.flush(timeout: .seconds(10)) }
         let rows = try await pipeline.query("""
             SELECT label_id, event_id, label = 'fraud', (extract(epoch FROM labeled_at) * 1000)::bigint
             FROM \(quoteIdentifier(schema)).labels WHERE label_id > $1 ORDER BY label_id LIMIT 10000
             """, [.int64(after)])
-        var last = after
+        var last = after, sent = 0, bytes = 0, unmatched = 0
         for row in rows {
-            last = try row.decode(0, as: Int64.self)
-            trainer.record(label: LabelEvent(eventID: try row.decode(1), isFraud: try row.decode(2), timestampMillis: try row.decode(3)))
+            let id = try row.decode(0, as: Int64.self)
+            last = id
+            let label = LabelEvent(eventID: try row.decode(1), isFraud: try row.decode(2), timestampMillis: try row.decode(3))
+            guard let example = joiner.join(label: label, labelID: id) else {
+                unmatched += 1
+                continue
+            }
+            let value = example.encoded()
+            // Keyed by event id: with several partitions, one event's labels keep their order.
+            try await send(KafkaProducerMessage(topic: topic, key: Array(example.eventID.utf8), value: value))
+            sent += 1
+            bytes += value.count
         }
+        if sent > 0 {
+            let failedBefore = producer.deliveryCounts.failed
+            do {
+                try await producer.flush(timeout: .seconds(10))
+            } catch {
+                metrics.sendFailed()
+                throw error
+            }
+            guard producer.deliveryCounts.failed == failedBefore else {
+                metrics.sendFailed()
+                throw ServiceError(.modelUnavailable, "examples could not be delivered to \(topic); sending them again at the next poll", isRetriable: true)
+            }
+        }
+        metrics.examplesSent(sent, bytes: bytes)
+        metrics.labelsUnmatched(unmatched)
         lastLabelID.withLock { $0 = last }
         return rows.count
     }
 
-    /// Stops the training thread (after its current round) without blocking the pool.
-    func stop() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [trainer] in
-                trainer.stop()
-                done.resume()
+    /// Sends one example, waiting out a full local queue.
+    private func send(_ message: KafkaProducerMessage) async throws {
+        while true {
+            do {
+                try producer.send(message)
+                return
+            } catch let error as KafkaError where error.code == .queueFull {
+                try await producer.flush(timeout: .seconds(1))
             }
-            thread.name = "vigil-trainer-stop"
-            thread.start()
         }
+    }
+
+    // MARK: The learner role
+
+    /// The first claim of the lease was answered (and any tenure it granted begun).
+    func roleDecided() { roleKnown.store(true, ordering: .releasing) }
+
+    /// The tenure running now, if this instance is the learner.
+    var currentTenure: LearnerTenure? { tenure.withLock { $0 } }
+
+    /// Makes `next` the running tenure and starts its learner.
+    func begin(_ next: LearnerTenure) {
+        tenure.withLock { $0 = next }
+        next.start()
+    }
+
+    /// Ends the running tenure (the learner stops after its current step).
+    func endTenure() async {
+        guard let running = tenure.withLock({ t -> LearnerTenure? in defer { t = nil }; return t }) else { return }
+        await running.stop()
+    }
+
+    func stop() async {
+        await endTenure()
+        try? await producer.close(timeout: .seconds(10))
         await connection.close()
     }
 }

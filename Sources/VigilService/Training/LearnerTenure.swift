@@ -1,0 +1,153 @@
+// One instance's time as the group's learner, under one fencing token: an OnlineTrainer
+// started from the live model, a consumer of the training topic resumed where the live
+// version left it, and the ledger that says which examples each publication has learnt.
+// Publications go through LearnerLeaseStore.publish, which refuses them once the token is
+// no longer the group's: a paused former learner cannot publish after losing the role.
+import Foundation
+import Synchronization
+import VigilEngine
+import VigilFeatures
+import VigilKafka
+import VigilPostgres
+
+final class LearnerTenure: Sendable {
+    let token: Int64
+    let learner: OnlineTrainer
+    let topic: String
+    private let consumer: KafkaConsumer
+    private let account: Account
+    private let metrics: LearnerMetrics
+    private let log: ServiceLog
+
+    /// - Parameters:
+    ///   - start: the training topic's positions to resume from (the live version's), one per partition.
+    ///   - store: the lease statements on the trainer's own connection (used from its thread).
+    init(token: Int64, registry: ModelRegistry, spec: FeatureSpec, configuration: ServeConfiguration, start: [Int32: Int64],
+         consumer: KafkaConsumer, store: LearnerLeaseStore, metrics: LearnerMetrics, log: ServiceLog,
+         checkFinished: @escaping @Sendable (PublicationCheck, _ steps: Int) -> Void) throws {
+        let extractor = try FeatureExtractor(spec: spec, configuration: configuration.featureState)
+        self.token = token
+        self.topic = configuration.learner.trainingTopic
+        self.consumer = consumer
+        self.metrics = metrics
+        self.log = log
+        let account = Account(start: start)
+        self.account = account
+        let topic = self.topic
+        var settings = configuration.trainer
+        // The learner joins nothing itself: examples arrive joined, through the topic.
+        settings.recentCapacity = 1
+        let catalog = ModelCatalog(connection: store.connection, schema: store.schema)
+        let steps = Mutex(0)
+        let trainerBox = Mutex<OnlineTrainer?>(nil)
+        let made = try OnlineTrainer(
+            registry: registry, featureWidth: extractor.denseCount, sparseWidth: extractor.sparseCount, configuration: settings,
+            log: { check in
+                var fields: [String: LogValue] = ["check": .int(Int64(check.number)), "live_version": .int(check.liveVersion),
+                                                  "labels_learnt": .int(Int64(check.labelsLearnt)), "learner_token": .int(token)]
+                if let verdict = check.verdict { fields["guard"] = .string(verdict.summary) }
+                // Rejections are the common case (every 1,000 labels): debug, not info.
+                if check.outcome == .rejected { log.debug(check.summary, fields) } else { log.info(check.summary, fields) }
+                let total = trainerBox.withLock { $0 }.map { $0.classifierSteps + $0.autoencoderSteps } ?? 0
+                let new = steps.withLock { s in defer { s = total }; return max(total - s, 0) }
+                checkFinished(check, new)
+            },
+            persist: { build in
+                for _ in 0..<8 {
+                    let version = try ServiceTrainer.blocking { try await store.nextVersion() }
+                    let set = try build(version)
+                    let learnt = set.metrics.labelledExamples
+                    let positions = account.ledger.withLock { $0.positions(afterLearning: learnt) }
+                    switch try ServiceTrainer.blocking({ try await store.publish(set, token: token, topic: topic, positions: positions) }) {
+                    case .published:
+                        account.ledger.withLock { $0.published(afterLearning: learnt) }
+                        ServiceTrainer.applyRetention(configuration.modelRetentionVersions, catalog: catalog, log: log)
+                        return set
+                    case .versionTaken:
+                        continue
+                    case .fenced:
+                        account.fenced.store(true, ordering: .releasing)
+                        metrics.publicationFenced()
+                        throw ServiceError(.modelUnavailable, "publication of version \(version) refused: learner token \(token) is fenced")
+                    case .liveChanged(let live):
+                        throw ServiceError(.modelUnavailable, "the live version changed to \(live.map(String.init) ?? "none") while training on \(set.parent.map(String.init) ?? "none"); candidate dropped")
+                    }
+                }
+                throw ServiceError(.modelUnavailable, "could not allocate a model version after 8 attempts", isRetriable: true)
+            })
+        trainerBox.withLock { $0 = made }
+        learner = made
+    }
+
+    /// Whether a publication under this tenure's token was refused (another member took the role).
+    var wasFenced: Bool { account.fenced.load(ordering: .acquiring) }
+
+    func start() { learner.start() }
+
+    /// Takes what the training topic has for the learner (without waiting for more) and
+    /// queues it. Returns how many examples were queued.
+    @discardableResult
+    func takeExamples() async throws -> Int {
+        var queued = 0
+        while true {
+            let messages = try await consumer.pollAvailable(maxMessages: 5_000, timeout: .milliseconds(queued == 0 ? 20 : 0))
+            guard !messages.isEmpty else { break }
+            for message in messages {
+                let example: TrainingExample
+                do { example = try TrainingExample.decode(message.value) } catch {
+                    account.ledger.withLock { $0.skip(partition: message.partition, offset: message.offset) }
+                    metrics.skipped(.undecodable)
+                    log.warning("training topic message is not an example; skipped", [
+                        "partition": .int(Int64(message.partition)), "offset": .int(message.offset), "error": .string("\(error)")])
+                    continue
+                }
+                // Queued under the ledger's lock, so the trainer's count of labels learnt and
+                // the ledger's order of learnt examples are the same sequence.
+                let outcome: LearnerMetrics.Skip? = account.ledger.withLock { ledger in
+                    if ledger.hasTaken(labelID: example.labelID) {
+                        ledger.skip(partition: message.partition, offset: message.offset)
+                        return .duplicate
+                    }
+                    do { try learner.learn(example) } catch {
+                        ledger.skip(partition: message.partition, offset: message.offset)
+                        return .shape
+                    }
+                    ledger.take(labelID: example.labelID, partition: message.partition, offset: message.offset)
+                    return nil
+                }
+                if let outcome { metrics.skipped(outcome) } else { queued += 1 }
+            }
+        }
+        metrics.examplesReceived(queued)
+        return queued
+    }
+
+    /// Examples in the topic not yet taken (the learner's lag).
+    func lag() async throws -> Int64 {
+        try await consumer.lag().reduce(0) { $0 + $1.lag }
+    }
+
+    /// Stops the learner's thread (after its current step) and closes the consumer.
+    func stop() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [learner] in
+                learner.stop()
+                done.resume()
+            }
+            thread.name = "vigil-learner-stop"
+            thread.start()
+        }
+        try? await consumer.close()
+    }
+
+    /// The tenure's ledger and whether a publication was fenced, shared with the learner's
+    /// publication closure (which outlives no tenure: the learner stops with it).
+    private final class Account: Sendable {
+        let ledger: Mutex<ExampleLedger>
+        let fenced = Atomic<Bool>(false)
+
+        init(start: [Int32: Int64]) {
+            ledger = Mutex(ExampleLedger(start: start))
+        }
+    }
+}
