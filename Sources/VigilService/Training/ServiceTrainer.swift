@@ -25,8 +25,10 @@ public final class ServiceTrainer: Sendable {
     /// The last `labels.label_id` whose example was delivered (or had none to send).
     private let lastLabelID = Mutex<Int64?>(nil)
     private let tenure = Mutex<LearnerTenure?>(nil)
-    /// Whether the first claim of the learner lease was answered (see `pollLabels`).
-    private let roleKnown = Atomic<Bool>(false)
+    /// Whether the first claim of the learner lease was answered (see `pollLabels`). A Mutex,
+    /// not an Atomic: Swift 6.3.1's optimiser crashes on an Atomic stored property of a class
+    /// whose initialiser throws (release builds, CopyPropagation).
+    private let roleKnown = Mutex<Bool>(false)
 
     /// - Parameters:
     ///   - connection: a connection of the trainer's own (used from the learner's thread).
@@ -98,7 +100,7 @@ public final class ServiceTrainer: Sendable {
     func pollLabels(_ pipeline: PostgresConnection) async throws -> Int {
         // Sampled traffic waits until the first claim of the lease was answered: the instance
         // that becomes the learner at start learns from all of it, as a single instance did.
-        if roleKnown.load(ordering: .acquiring) {
+        if roleKnown.withLock({ $0 }) {
             let traffic = joiner.takeQueued()
             tenure.withLock { $0 }?.learner.learnTraffic(from: traffic)
         }
@@ -159,7 +161,7 @@ public final class ServiceTrainer: Sendable {
     // MARK: The learner role
 
     /// The first claim of the lease was answered (and any tenure it granted begun).
-    func roleDecided() { roleKnown.store(true, ordering: .releasing) }
+    func roleDecided() { roleKnown.withLock { $0 = true } }
 
     /// The tenure running now, if this instance is the learner.
     var currentTenure: LearnerTenure? { tenure.withLock { $0 } }
