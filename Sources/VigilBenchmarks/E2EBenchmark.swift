@@ -67,11 +67,7 @@ struct E2EBenchmark: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [brokers]))
         for (key, value) in payloads {
             let message = KafkaProducerMessage(topic: topic, key: key, value: value)
-            while true {
-                do { try producer.send(message); break } catch let error as KafkaError where error.code == .queueFull {
-                    try await Task.sleep(for: .milliseconds(1))
-                }
-            }
+            try await producer.sendWhenQueued(message)
         }
         try await producer.close(timeout: .seconds(120))
         print("topic \(topic): \(payloads.count) simulated transactions on \(partitions) partitions")

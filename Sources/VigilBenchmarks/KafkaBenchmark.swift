@@ -98,14 +98,7 @@ struct KafkaBenchmark: AsyncParsableCommand {
         for index in 0..<messages {
             withUnsafeBytes(of: UInt64(index).bigEndian) { payload.replaceSubrange(0..<8, with: $0) }
             let message = KafkaProducerMessage(topic: topic, key: Array("card-\(index % 1000)".utf8), value: payload)
-            while true {
-                do {
-                    try producer.send(message)
-                    break
-                } catch let error as KafkaError where error.code == .queueFull {
-                    try await Task.sleep(for: .milliseconds(1))
-                }
-            }
+            try await producer.sendWhenQueued(message)
         }
         try await producer.flush(timeout: .seconds(120))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -177,16 +177,7 @@ import VigilService
             "learner": ["training_topic": trainingTopic, "lease_ttl_ms": 2_000],
         ])
         defer { try? FileManager.default.removeItem(at: child.folder) }
-        func start() throws -> Process {
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = ["serve", "--config", child.config.path, "--log-level", "warning"]
-            process.environment = child.environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
+        func start() throws -> Process { try ServeTestSupport.startChild(binary, config: child.config, environment: child.environment) }
         var children = try (0..<3).map { _ in try start() }
         defer {
             for process in children where process.isRunning {

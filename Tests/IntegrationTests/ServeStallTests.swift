@@ -26,16 +26,7 @@ extension FaultSuites {
             let child = try ServeTestSupport.childSettings(schema: target.schema, topic: topic, group: KafkaTestSupport.uniqueName("g"),
                                                            extra: ["batch_size": 100, "kafka": ["max.poll.interval.ms": "8000"]], brokers: brokers)
             defer { try? FileManager.default.removeItem(at: child.folder) }
-            func start() throws -> Process {
-                let process = Process()
-                process.executableURL = binary
-                process.arguments = ["serve", "--config", child.config.path, "--log-level", "warning"]
-                process.environment = child.environment
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                return process
-            }
+            func start() throws -> Process { try ServeTestSupport.startChild(binary, config: child.config, environment: child.environment) }
             let a = try start()
             let b = try start()
             defer { for p in [a, b] where p.isRunning { kill(p.processIdentifier, SIGKILL) } }

@@ -132,6 +132,19 @@ enum ServeTestSupport {
         return (configFile, folder, environment)
     }
 
+    /// Starts `vigil serve` (`binary`) as a child process with `childSettings`' config and
+    /// environment, its output discarded.
+    static func startChild(_ binary: URL, config: URL, environment: [String: String]) throws -> Process {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--config", config.path, "--log-level", "warning"]
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// One decision row: the columns that must equal between runs (not decided_at).
     struct DecisionRow: Hashable, Comparable {
         var partition: Int32

@@ -58,6 +58,19 @@ public final class KafkaProducer: Sendable {
         return id
     }
 
+    /// `send`, waiting out a full local queue (a millisecond at a time, without blocking a
+    /// thread) instead of throwing `.queueFull`; other errors are thrown.
+    @discardableResult
+    public func sendWhenQueued(_ message: KafkaProducerMessage) async throws -> UInt64 {
+        while true {
+            do {
+                return try send(message)
+            } catch let error as KafkaError where error.code == .queueFull {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
     /// Sends a message and waits for its delivery report; throws the delivery error.
     /// A full local queue is waited out (the wait does not block a thread).
     @discardableResult

@@ -148,14 +148,7 @@ public final class ServiceTrainer: Sendable {
 
     /// Sends one example, waiting out a full local queue.
     private func send(_ message: KafkaProducerMessage) async throws {
-        while true {
-            do {
-                try producer.send(message)
-                return
-            } catch let error as KafkaError where error.code == .queueFull {
-                try await producer.flush(timeout: .seconds(1))
-            }
-        }
+        try await producer.sendWhenQueued(message)
     }
 
     // MARK: The learner role

@@ -51,14 +51,7 @@ final class KafkaSimulationSink: SimulationSink {
     /// Enqueues without waiting for the report; a full local queue is waited out.
     /// Failed deliveries are counted by the producer and reported by `finish()`.
     private func send(_ message: KafkaProducerMessage) async throws {
-        while true {
-            do {
-                try producer.send(message)
-                return
-            } catch let error as KafkaError where error.code == .queueFull {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-        }
+        try await producer.sendWhenQueued(message)
     }
 }
 
