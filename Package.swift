@@ -86,7 +86,7 @@ let package = Package(
         // The transaction simulator behind `vigil gen`: customers, terminals, fraud scenarios, delayed labels.
         .target(
             name: "VigilSimulator",
-            dependencies: ["VigilFeatures"]
+            dependencies: ["VigilFeatures", "VigilML"]
         ),
 
         // Scorer, decision policy, model registry and hot-swap, online trainer: the engine

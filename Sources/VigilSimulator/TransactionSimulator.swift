@@ -1,5 +1,6 @@
 // The simulator: a time-ordered stream of transactions and delayed labels, generated one
 // simulated day at a time so that memory holds one day, never the whole run.
+import VigilML
 
 /// One output of the simulator, in time order.
 public enum SimulatorRecord: Sendable, Equatable {
@@ -24,7 +25,7 @@ public struct TransactionSimulator: Sendable, IteratorProtocol, Sequence {
     private var buffer: [SimulatedTransaction] = []
     private var index = 0
     private var labels = LabelQueue()
-    private var labelRandom: SimulatorRandom
+    private var labelRandom: SeededGenerator
     private var terminalCompromisedUntil: [Int: Int64] = [:]
     private var cardCompromisedUntil: [Int: Int64] = [:]
     private var finished = false
@@ -34,7 +35,7 @@ public struct TransactionSimulator: Sendable, IteratorProtocol, Sequence {
         self.maxTransactions = maxTransactions
         self.maxDays = maxDays
         world = SimulatedWorld(configuration)
-        labelRandom = SimulatorRandom(seed: configuration.seed, stream: 0x1ABE1)
+        labelRandom = SeededGenerator(seed: configuration.seed, stream: 0x1ABE1)
     }
 
     static let dayMillis: Int64 = 86_400_000
@@ -74,7 +75,7 @@ public struct TransactionSimulator: Sendable, IteratorProtocol, Sequence {
     /// Generates the next simulated day: ordinary spending, then the injected fraud, sorted by time.
     private mutating func generateDay() {
         let c = configuration
-        var rng = SimulatorRandom(seed: c.seed, stream: 0xDA7_0000_0000 | UInt64(day))
+        var rng = SeededGenerator(seed: c.seed, stream: 0xDA7_0000_0000 | UInt64(day))
         let dayStart = c.startMillis + Int64(day) * Self.dayMillis
         var txs: [(tx: SimulatedTransaction, order: Int)] = []
         let terminalCount = world.terminals.count

@@ -1,5 +1,6 @@
 // Customers and terminals on a grid, in the spirit of the ULB/Worldline fraud-detection
 // handbook: each customer has a home, a spending profile and the terminals near home.
+import VigilML
 
 /// A customer (one card) and how they spend.
 public struct CustomerProfile: Sendable, Equatable {
@@ -29,7 +30,7 @@ public struct SimulatedWorld: Sendable {
     static let mccs = ["5411", "5812", "5541", "5311", "5912", "5732", "5999", "4111", "5691", "5814", "7011", "5944"]
 
     public init(_ c: SimulatorConfiguration) {
-        var rng = SimulatorRandom(seed: c.seed, stream: 0x7E4)
+        var rng = SeededGenerator(seed: c.seed, stream: 0x7E4)
         let merchants = max(1, c.merchants)
         let merchantMCC = (0..<merchants).map { _ in Self.mccs[rng.below(Self.mccs.count)] }
         let terminals = (0..<max(1, c.terminals)).map { i in
@@ -44,7 +45,7 @@ public struct SimulatedWorld: Sendable {
 
         var customers: [CustomerProfile] = []
         customers.reserveCapacity(c.customers)
-        var crng = SimulatorRandom(seed: c.seed, stream: 0xC057)
+        var crng = SeededGenerator(seed: c.seed, stream: 0xC057)
         for _ in 0..<c.customers {
             let x = crng.uniform(0, c.gridSize), y = crng.uniform(0, c.gridSize)
             let mean = crng.uniform(5, 100)

@@ -2,6 +2,7 @@
 // contract as JSON) and labels (key = event id, the label contract) on their topics.
 import VigilKafka
 import VigilSimulator
+import VigilML
 
 final class KafkaSimulationSink: SimulationSink {
     let transactionsTopic: String
@@ -10,7 +11,7 @@ final class KafkaSimulationSink: SimulationSink {
     /// Share of transactions (and labels) followed by a poison message (`--poison-rate`).
     let poisonRate: Double
     /// Its own stream of the seed, so poison does not change the simulated traffic.
-    private var poisonRandom: SimulatorRandom
+    private var poisonRandom: SeededGenerator
     private(set) var poisonTransactions = 0
     private(set) var poisonLabels = 0
 
@@ -18,7 +19,7 @@ final class KafkaSimulationSink: SimulationSink {
         self.transactionsTopic = transactionsTopic
         self.labelsTopic = labelsTopic
         self.poisonRate = poisonRate
-        poisonRandom = SimulatorRandom(seed: seed, stream: 0x9015_0a)
+        poisonRandom = SeededGenerator(seed: seed, stream: 0x9015_0a)
         producer = try KafkaProducer(configuration: configuration)
     }
 

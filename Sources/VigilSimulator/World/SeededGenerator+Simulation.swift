@@ -1,37 +1,13 @@
-// The simulator's own PRNG (xoshiro256**, seeded through SplitMix64): the same seed gives the
-// same stream on every platform and Swift version, which SystemRandomNumberGenerator does not.
+// The simulator's draws on VigilML's SeededGenerator (xoshiro256** seeded through SplitMix64):
+// the same seed gives the same stream on every platform and Swift version, which
+// SystemRandomNumberGenerator does not.
 import Foundation
+import VigilML
 
-public struct SimulatorRandom: RandomNumberGenerator, Sendable {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
-
-    public init(seed: UInt64) {
-        var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9e37_79b9_7f4a_7c15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
-    }
-
+extension SeededGenerator {
     /// An independent stream derived from this seed and a label (customer index, day...).
     public init(seed: UInt64, stream: UInt64) {
         self.init(seed: seed ^ (stream &* 0xd1b5_4a32_d192_ed03) &+ 0x632b_e59b_d9b4_e019)
-    }
-
-    public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0
-        s.3 ^= s.1
-        s.1 ^= s.2
-        s.0 ^= s.3
-        s.2 ^= t
-        s.3 = s.3 << 45 | s.3 >> 19
-        return result
     }
 
     /// Uniform in [0, 1) with 53 bits.
