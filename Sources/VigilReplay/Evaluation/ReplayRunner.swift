@@ -61,13 +61,8 @@ public enum ReplayRunner {
             } else {
                 warmUp = min(c.warmUpEvents, n)
                 guard warmUp >= 64 else { throw ReplayError(.malformedInput, "a cold start needs at least 64 events, the input has \(n)") }
-                var warmExtractor = extractor
-                var rows: [Float] = []
-                rows.reserveCapacity(warmUp * extractor.denseCount)
-                for e in input.events[0..<warmUp] { rows += warmExtractor.extract(e).dense }
-                initial = try ModelSet.coldStart(featureSpecHash: c.featureSpec.specHash, featureWidth: extractor.denseCount,
-                                                 sparseDimension: Int(extractor.sparseDimension), architecture: architecture,
-                                                 warmUpRows: rows, count: warmUp, createdAtMillis: input.events[0].timestampMillis)
+                initial = try ModelSet.coldStart(events: input.events[0..<warmUp], extractor: extractor, architecture: architecture,
+                                                 createdAtMillis: input.events[0].timestampMillis)
             }
         } catch let e as ReplayError { throw e } catch {
             throw ReplayError(.engineFailure, "starting model: \(error)")

@@ -11,16 +11,9 @@ public enum ColdStart {
         messages.compactMap { message in try? decoder.decodeTransaction(message).get() }
     }
 
+    /// The first model set from `events` with serve's spec and state settings
+    /// (`ModelSet.coldStart(events:extractor:)`, the cold start replay uses too).
     public static func train(events: [TransactionEvent], spec: FeatureSpec, state: FeatureStateConfiguration) throws -> ModelSet {
-        var extractor = try FeatureExtractor(spec: spec, configuration: state)
-        var vector = extractor.makeVector()
-        var rows: [Float] = []
-        rows.reserveCapacity(events.count * extractor.denseCount)
-        for event in events {
-            extractor.extract(event, into: &vector)
-            rows.append(contentsOf: vector.dense.map { $0.isFinite ? $0 : 0 })
-        }
-        return try ModelSet.coldStart(featureSpecHash: spec.specHash, featureWidth: extractor.denseCount,
-                                      sparseDimension: Int(extractor.sparseDimension), warmUpRows: rows, count: events.count)
+        try ModelSet.coldStart(events: events, extractor: FeatureExtractor(spec: spec, configuration: state))
     }
 }
