@@ -16,15 +16,22 @@ public struct AuditError: Error, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// The failure this one reports in the module's terms (a Kafka, PostgreSQL or model
+    /// error), kept whole so a caller can still inspect it.
+    public let underlying: (any Error)?
     public let file: String
     public let line: Int
 
-    public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.underlying = underlying
         self.file = file
         self.line = line
     }
 
-    public var description: String { "AuditError.\(code): \(message) (\(file):\(line))" }
+    /// The message followed by its cause: what a command prints for an operator.
+    public var explanation: String { underlying.map { "\(message): \($0)" } ?? message }
+
+    public var description: String { "AuditError.\(code): \(explanation) (\(file):\(line))" }
 }

@@ -30,12 +30,16 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
+    /// The failure this one reports in the module's terms (a Kafka, PostgreSQL or model
+    /// error), kept whole so a caller can still inspect it.
+    public let underlying: (any Error)?
     public let file: String
     public let line: Int
 
-    public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.underlying = underlying
         self.file = file
         self.line = line
     }
@@ -44,11 +48,14 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
     /// race (rebuild on the new current model); too little data may be enough later.
     public var isRetriable: Bool { code == .versionConflict || code == .notEnoughData }
 
-    public var description: String { "EngineError.\(code): \(message) (\(file):\(line))" }
+    /// The message followed by its cause: what a command prints for an operator.
+    public var explanation: String { underlying.map { "\(message): \($0)" } ?? message }
 
-    /// Wraps any error from VigilML or VigilFeatures, keeping its text.
+    public var description: String { "EngineError.\(code): \(explanation) (\(file):\(line))" }
+
+    /// Wraps any error from VigilML or VigilFeatures as its `underlying` cause.
     static func wrapping(_ error: any Error, _ context: String, file: String = #fileID, line: Int = #line) -> EngineError {
         if let e = error as? EngineError { return e }
-        return EngineError(.modelFailure, "\(context): \(error)", file: file, line: line)
+        return EngineError(.modelFailure, context, underlying: error, file: file, line: line)
     }
 }

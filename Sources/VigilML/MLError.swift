@@ -34,12 +34,16 @@ public struct MLError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
+    /// The failure this one reports in the module's terms (a Kafka, PostgreSQL or model
+    /// error), kept whole so a caller can still inspect it.
+    public let underlying: (any Error)?
     public let file: String
     public let line: Int
 
-    public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.underlying = underlying
         self.file = file
         self.line = line
     }
@@ -48,5 +52,8 @@ public struct MLError: Error, CustomStringConvertible, Sendable {
     /// the file, so they never are; a diverged training run may succeed on other data.
     public var isRetriable: Bool { code == .trainingDiverged }
 
-    public var description: String { "MLError.\(code): \(message) (\(file):\(line))" }
+    /// The message followed by its cause: what a command prints for an operator.
+    public var explanation: String { underlying.map { "\(message): \($0)" } ?? message }
+
+    public var description: String { "MLError.\(code): \(explanation) (\(file):\(line))" }
 }

@@ -20,17 +20,24 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// The failure this one reports in the module's terms (a Kafka, PostgreSQL or model
+    /// error), kept whole so a caller can still inspect it.
+    public let underlying: (any Error)?
     public let isRetriable: Bool
     public let file: String
     public let line: Int
 
-    public init(_ code: Code, _ message: String, isRetriable: Bool = false, file: String = #fileID, line: Int = #line) {
+    public init(_ code: Code, _ message: String, isRetriable: Bool = false, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.underlying = underlying
         self.isRetriable = isRetriable
         self.file = file
         self.line = line
     }
 
-    public var description: String { "ServiceError.\(code): \(message) (\(file):\(line))" }
+    /// The message followed by its cause: what a command prints for an operator.
+    public var explanation: String { underlying.map { "\(message): \($0)" } ?? message }
+
+    public var description: String { "ServiceError.\(code): \(explanation) (\(file):\(line))" }
 }

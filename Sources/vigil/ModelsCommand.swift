@@ -33,7 +33,7 @@ struct ModelsCommand: AsyncParsableCommand {
         do {
             try await body()
         } catch let error as ServiceError {
-            FileHandle.standardError.write(Data("vigil models: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("vigil models: \(error.explanation)\n".utf8))
             throw ExitCode(65)
         } catch let error as PostgresError {
             FileHandle.standardError.write(Data("vigil models: \(error.reason)\n".utf8))

@@ -102,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             pipeline = try FraudPipeline(configuration: try settings(), log: log)
         } catch let error as ServiceError {
-            FileHandle.standardError.write(Data("vigil serve: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("vigil serve: \(error.explanation)\n".utf8))
             throw ExitCode(64)
         }
         do {

@@ -37,7 +37,7 @@ public struct RuleFile: Sendable, Equatable {
     public static func parse(_ data: Data, source: String = "rules file") throws -> RuleFile {
         let document: Document
         do { document = try JSONDecoder().decode(Document.self, from: data) } catch {
-            throw EngineError(.invalidConfiguration, "\(source) is not a rules file: \(error)")
+            throw EngineError(.invalidConfiguration, "\(source) is not a rules file", underlying: error)
         }
         var rules: [Rule] = []
         for entry in document.rules ?? [] {

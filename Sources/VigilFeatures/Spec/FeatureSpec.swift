@@ -79,7 +79,7 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public static func parse(_ data: Data) throws(FeaturesError) -> FeatureSpec {
         let spec: FeatureSpec
         do { spec = try JSONDecoder().decode(FeatureSpec.self, from: data) } catch {
-            throw FeaturesError(.invalidSpec, "feature spec is not valid: \(error)")
+            throw FeaturesError(.invalidSpec, "feature spec is not valid", underlying: error)
         }
         _ = try CompiledSpec(spec)
         return spec

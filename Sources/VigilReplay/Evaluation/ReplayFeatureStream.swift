@@ -29,7 +29,7 @@ public enum ReplayFeatureStream {
         guard !input.events.isEmpty else { throw ReplayError(.malformedInput, "the input holds no events") }
         let extractor: FeatureExtractor
         do { extractor = try FeatureExtractor(spec: c.featureSpec) } catch {
-            throw ReplayError(.invalidConfiguration, "feature spec: \(error)")
+            throw ReplayError(.invalidConfiguration, "feature spec", underlying: error)
         }
         let schedule = try LabelSchedule(input: input, delay: c.labelDelay)
         let stage = FeatureStage(events: input.events, batchSize: c.batchSize, extractor: extractor, schedule: schedule)

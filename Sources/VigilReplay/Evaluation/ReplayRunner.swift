@@ -34,7 +34,7 @@ public enum ReplayRunner {
         let clock = ContinuousClock(), began = clock.now
         let extractor: FeatureExtractor
         do { extractor = try FeatureExtractor(spec: c.featureSpec) } catch {
-            throw ReplayError(.invalidConfiguration, "feature spec: \(error)")
+            throw ReplayError(.invalidConfiguration, "feature spec", underlying: error)
         }
 
         var architecture = c.architecture
@@ -65,7 +65,7 @@ public enum ReplayRunner {
                                                  createdAtMillis: input.events[0].timestampMillis)
             }
         } catch let e as ReplayError { throw e } catch {
-            throw ReplayError(.engineFailure, "starting model: \(error)")
+            throw ReplayError(.engineFailure, "starting model", underlying: error)
         }
         let coldStartSeconds = (clock.now - began) / .seconds(1)
 
@@ -78,7 +78,7 @@ public enum ReplayRunner {
             ruleSet = try policy.ruleSet(adding: c.rules, lists: c.ruleLists, vocabulary: vocabulary)
             baselineSet = try c.baselineRules.map { try policy.ruleSet(adding: $0, lists: c.ruleLists, vocabulary: vocabulary) }
         } catch {
-            throw ReplayError(.invalidConfiguration, "rules: \(error)")
+            throw ReplayError(.invalidConfiguration, "rules", underlying: error)
         }
         do {
             // A backtest keeps risks and alerts, never reasons (rules do not read them either),
@@ -89,7 +89,7 @@ public enum ReplayRunner {
             trainer = c.freeze ? nil : try OnlineTrainer(registry: registry, featureWidth: extractor.denseCount,
                                                          sparseWidth: extractor.sparseCount, configuration: trainerSettings, risk: risk)
         } catch {
-            throw ReplayError(.engineFailure, "engine setup: \(error)")
+            throw ReplayError(.engineFailure, "engine setup", underlying: error)
         }
         let schedule = try scheduleWork.wait()
 
@@ -154,7 +154,7 @@ public enum ReplayRunner {
             featureWaitSeconds += (batchBegan - fetchBegan) / .seconds(1)
             let scoringBegan = clock.now
             do { try scorer.score(extracted: &batch) } catch {
-                throw ReplayError(.engineFailure, "scoring events \(start)..<\(end): \(error)")
+                throw ReplayError(.engineFailure, "scoring events \(start)..<\(end)", underlying: error)
             }
             if ruleSet.isEmpty && baselineSet == nil {
                 // Without rules a decision is its risk's outcome: skip building Decision values

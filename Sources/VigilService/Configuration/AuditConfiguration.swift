@@ -44,7 +44,7 @@ public struct AuditConfiguration: Sendable, Equatable {
     mutating func apply(fileData data: Data, file: String) throws {
         let settings: FileSettings
         do { settings = try JSONDecoder().decode(FileSettings.self, from: data) } catch {
-            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid: \(error)")
+            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid", underlying: error)
         }
         guard let audit = settings.audit else { return }
         if let v = audit.signing_key_file { signingKeyFile = v.isEmpty ? nil : v }

@@ -34,7 +34,7 @@ public struct LearnerGroupConfiguration: Sendable, Equatable {
     mutating func apply(fileData data: Data, file: String) throws {
         let settings: FileSettings
         do { settings = try JSONDecoder().decode(FileSettings.self, from: data) } catch {
-            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid: \(error)")
+            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid", underlying: error)
         }
         guard let learner = settings.learner else { return }
         if let v = learner.training_topic { trainingTopic = v }

@@ -185,7 +185,7 @@ public struct ServeConfiguration: Sendable {
         }
         let settings: FileSettings
         do { settings = try JSONDecoder().decode(FileSettings.self, from: data) } catch {
-            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid: \(error)")
+            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid", underlying: error)
         }
         if let v = settings.brokers { brokers = Self.brokerList(v) }
         if let v = settings.database_url { databaseURL = v }
@@ -203,7 +203,7 @@ public struct ServeConfiguration: Sendable {
         if let v = settings.block_threshold { decisionPolicy.blockThreshold = v }
         if let v = settings.feature_spec {
             do { featureSpec = try FeatureSpec.load(path: v) } catch {
-                throw ServiceError(.invalidConfiguration, "feature spec \(v): \(error)")
+                throw ServiceError(.invalidConfiguration, "feature spec \(v)", underlying: error)
             }
         }
         if let v = settings.max_cards { featureState.maxCards = v }

@@ -72,7 +72,7 @@ public struct ScoringConfiguration: Sendable, Equatable {
     mutating func apply(fileData data: Data, file: String) throws {
         let settings: FileSettings
         do { settings = try JSONDecoder().decode(FileSettings.self, from: data) } catch {
-            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid: \(error)")
+            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid", underlying: error)
         }
         guard let api = settings.api else { return }
         if let v = api.enabled { enabled = v }

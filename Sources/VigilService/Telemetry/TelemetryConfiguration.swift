@@ -32,7 +32,7 @@ public struct TelemetryConfiguration: Sendable, Equatable {
     mutating func apply(fileData data: Data, file: String) throws {
         let settings: FileSettings
         do { settings = try JSONDecoder().decode(FileSettings.self, from: data) } catch {
-            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid: \(error)")
+            throw ServiceError(.invalidConfiguration, "config file \(file) is not valid", underlying: error)
         }
         if let v = settings.metrics_port { port = v }
         if let v = settings.metrics_address { address = v }

@@ -43,9 +43,9 @@ final class BufferedFile {
     init(path: String) throws {
         self.path = path
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw SimulatorError("cannot create \(path)")
+            throw SimulatorError(.output, "cannot create \(path)")
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw SimulatorError("cannot open \(path) for writing") }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw SimulatorError(.output, "cannot open \(path) for writing") }
         self.handle = handle
         buffer.reserveCapacity(1 << 20)
     }
@@ -58,7 +58,7 @@ final class BufferedFile {
 
     func flush() throws {
         guard !buffer.isEmpty else { return }
-        do { try handle.write(contentsOf: buffer) } catch { throw SimulatorError("cannot write \(path): \(error.localizedDescription)") }
+        do { try handle.write(contentsOf: buffer) } catch { throw SimulatorError(.output, "cannot write \(path)", underlying: error) }
         buffer.removeAll(keepingCapacity: true)
     }
 

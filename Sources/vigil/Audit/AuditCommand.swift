@@ -55,7 +55,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         if let partition, partition < 0 { throw ValidationError("--partition must not be negative") }
         guard (1...32).contains(jobs) else { throw ValidationError("--jobs must be in 1...32") }
         for file in keyFile {
-            do { _ = try LinkVerificationKey(keyFile: file) } catch let error as AuditError { throw ValidationError(error.message) }
+            do { _ = try LinkVerificationKey(keyFile: file) } catch let error as AuditError { throw ValidationError(error.explanation) }
         }
     }
 
@@ -83,7 +83,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
             throw ExitCode(error.code == .connectionFailed || error.code == .connectionLost ? 69 : 70)
         } catch let error as AuditError {
             progress?.clear()
-            FileHandle.standardError.write(Data("vigil audit verify: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("vigil audit verify: \(error.explanation)\n".utf8))
             throw ExitCode(70)
         }
         progress?.clear()

@@ -99,7 +99,11 @@ struct GenCommand: AsyncParsableCommand {
             return try KafkaSimulationSink(configuration: configuration, transactionsTopic: transactionsTopic, labelsTopic: labelsTopic,
                                            poisonRate: poisonRate, seed: seed)
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("--out \(out): the directory cannot be created (\(error.localizedDescription))")
+        }
         return try FileSink(
             transactionsPath: "\(out)/transactions.\(fileFormat.rawValue)", labelsPath: "\(out)/labels.\(fileFormat.rawValue)",
             format: fileFormat, includeTruth: truth)

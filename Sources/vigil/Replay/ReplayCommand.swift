@@ -78,7 +78,7 @@ struct ReplayCommand: AsyncParsableCommand {
         _ = try kafkaRange(topic: kafkaTopic ?? "")
         if let trainer {
             do { _ = try OnlineTrainerConfiguration().applying(settings: trainer) } catch let error as ReplayError {
-                throw ValidationError("--trainer: \(error.message)")
+                throw ValidationError("--trainer: \(error.explanation)")
             }
         }
         guard MalformedRowPolicy(rawValue: onMalformed) != nil else { throw ValidationError("--on-malformed must be skip or fail") }

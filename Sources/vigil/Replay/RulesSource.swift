@@ -10,7 +10,7 @@ enum RulesSource {
     static func load(_ source: String, schema: String, databaseURL: String? = nil) async throws -> RuleFile {
         guard source == "db" else {
             do { return try RuleFile.load(path: source) } catch let error as EngineError {
-                throw ValidationError("--rules: \(error.message)")
+                throw ValidationError("--rules: \(error.explanation)")
             }
         }
         let store = try store(schema: schema, databaseURL: databaseURL, label: "vigil.replay.rules")
