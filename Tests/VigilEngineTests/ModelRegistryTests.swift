@@ -138,9 +138,11 @@ import VigilML
         let sparse = SparseBatch(lists: (0..<16).map { [Int32($0), Int32(70 + $0)] })
         let expected = try Dictionary(uniqueKeysWithValues: versions.map { ($0.version, try $0.scorer.score(batch: rows, sparse: sparse, count: 16)) })
         let published = versions
+        let done = DispatchSemaphore(value: 0)
         let publisher = Thread {
             for set in published.dropFirst() { _ = try? registry.publish(set) }
             for _ in 0..<20 { _ = try? registry.rollback(); _ = try? registry.promote(version: 12) }
+            done.signal()
         }
         publisher.start()
         var seen = Set<Int64>()
@@ -150,7 +152,7 @@ import VigilML
             // Whatever version was picked, it scores exactly as that version does at rest.
             #expect(try live.scorer.score(batch: rows, sparse: sparse, count: 16) == expected[live.version])
         }
-        while !publisher.isFinished { Thread.sleep(forTimeInterval: 0.001) }
+        done.wait()
         #expect(registry.currentVersion == 12)
         #expect(!seen.isEmpty)
     }

@@ -222,21 +222,24 @@ final class TrainingHarness {
     }
 
     @Test func theBackgroundThreadLearnsAndPromotesWhileTheStreamIsScored() throws {
-        let h = try TrainingHarness()
+        // The trainer's store step tells the test when a candidate passed the guard.
+        let stored = DispatchSemaphore(value: 0)
+        let h = try TrainingHarness(persist: { registry, build in
+            defer { stored.signal() }
+            return try build(registry.nextVersion())
+        })
         h.trainer.start()
         try h.run()
-        // Keep going until the trainer promoted (bounded wait, not a timing assertion).
-        var waited = 0
-        while h.registry.currentVersion == 1 && waited < 2400 {
-            Thread.sleep(forTimeInterval: 0.05)
-            waited += 1
-        }
+        // Bounded wait for the event, not a timing assertion.
+        #expect(stored.wait(timeout: .now() + .seconds(120)) == .success, "\(h.trainer.checks.map(\.summary))")
+        // stop() returns once the thread has finished its step (the publication included) and exited.
         h.trainer.stop()
+        #expect(h.trainer.threadID == nil)
+        #expect(h.registry.currentVersion > 1, "\(h.trainer.checks.map(\.summary))")
         let learnt = h.trainer.labelsLearnt
         _ = h.trainer.record(label: h.stream.labels.last!)
-        Thread.sleep(forTimeInterval: 0.2)
-        #expect(h.trainer.labelsLearnt == learnt, "learning went on after stop")
-        #expect(h.registry.currentVersion > 1, "\(h.trainer.checks.map(\.summary))")
+        h.trainer.start()  // a stopped trainer does not start again
+        #expect(h.trainer.threadID == nil && h.trainer.labelsLearnt == learnt, "learning went on after stop")
     }
 
     /// Learning runs on a thread of its own that operators can tell apart (top -H, perf):

@@ -34,22 +34,32 @@ struct FeatureStageTests {
         #expect(finished.unmatched == reference.unmatched)
     }
 
-    /// A replay that stops early (a scoring error) stops the stage too, without a hang.
+    /// A replay that stops early (a scoring error) stops the stage too, without a hang, and the
+    /// stage is freed: whether its thread is working or blocked on a full queue.
     @Test func finishingEarlyStopsTheThread() throws {
         // Released after an early finish, the stage's semaphores hold fewer signals than they
         // were made with; libdispatch traps on that unless they were created empty (seen in CI).
         let input = Support.simulated(transactions: 3000)
         for taken in [0, 1, 5] {
-            let stage = FeatureStage(events: input.events, batchSize: 16, extractor: try FeatureExtractor(spec: .standard),
-                                     schedule: try LabelSchedule(input: input, delay: .events(10)), eventsAhead: 32)
-            for _ in 0..<taken { if let item = stage.next() { stage.recycle(item.batch) } }
-            Thread.sleep(forTimeInterval: 0.05)  // the stage fills its queue and blocks
-            _ = stage.finish()
-            _ = stage.finish()
+            for blocked in [false, true] {
+                weak var freed: FeatureStage?
+                do {
+                    let stage = FeatureStage(events: input.events, batchSize: 16, extractor: try FeatureExtractor(spec: .standard),
+                                             schedule: try LabelSchedule(input: input, delay: .events(10)), eventsAhead: 32)
+                    freed = stage
+                    for _ in 0..<taken { if let item = stage.next() { stage.recycle(item.batch) } }
+                    // eventsAhead 32 at 16 a batch is two batches of room: holding two batches
+                    // without recycling them leaves the thread waiting for room.
+                    if blocked { for _ in 0..<2 { _ = stage.next() } }
+                    _ = stage.finish()
+                    _ = stage.finish()
+                }
+                // The thread holds the last reference until it exits: wait for that, so a trap
+                // in the stage's deinit happens inside this test (bounded, not a timing assertion).
+                for _ in 0..<10_000 where freed != nil { usleep(1_000) }
+                #expect(freed == nil, "a finished stage was not freed (taken \(taken), blocked \(blocked))")
+            }
         }
-        // The stages are freed when their threads exit (the thread holds the last reference):
-        // give them the time to, so a trap would happen inside this test.
-        Thread.sleep(forTimeInterval: 0.3)
     }
 
     private func sequential(_ input: ReplayInput, batchSize: Int) throws
