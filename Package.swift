@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["KafkaBaseline", "VigilKafka", "VigilPostgres", "CLibPQ", "COpenBLAS",
-                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine", "VigilAudit",
+                           "VigilService", "VigilFeatures", "VigilSimulator", "VigilEngine", "VigilAudit", "VigilReplay",
                            .product(name: "Yams", package: "Yams")]
         ),
     ]
