@@ -46,6 +46,46 @@ struct LearnerLeaseStore: Sendable {
         return out
     }
 
+    /// Where the group's latest publication left `topic` (the version with positions that was
+    /// published last): where a live version without positions of its own resumes.
+    func latestPositions(topic: String) async throws -> (version: Int64, positions: [Int32: Int64])? {
+        var version: Int64?, out: [Int32: Int64] = [:]
+        for row in try await connection.query("""
+            SELECT version, kafka_partition, next_offset FROM \(quoteIdentifier(schema)).learner_positions
+            WHERE topic = $1 AND version = (SELECT max(version) FROM \(quoteIdentifier(schema)).learner_positions WHERE topic = $1)
+            """, [.text(topic)]) {
+            version = try row.decode(0, as: Int64.self)
+            out[try row.decode(1, as: Int32.self)] = try row.decode(2, as: Int64.self)
+        }
+        return version.map { ($0, out) }
+    }
+
+    /// A training-topic message the learner could not learn.
+    struct DeadLetter: Sendable {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+        var code: String
+        var reason: String
+        var key: [UInt8]?
+        var payload: [UInt8]
+    }
+
+    /// Stores dead letters of the training topic; one already stored (the same offset read
+    /// again by a later tenure) is left as it is.
+    func deadLetter(_ letters: [DeadLetter]) async throws {
+        let s = quoteIdentifier(schema)
+        try await connection.transaction { session in
+            for d in letters {
+                try session.execute("""
+                    INSERT INTO \(s).dead_letters (topic, kafka_partition, kafka_offset, reason_code, reason, message_key, payload)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+                    """, [.text(d.topic), .int32(d.partition), .int64(d.offset), .text(d.code), .text(d.reason),
+                          d.key.map { .bytea($0) } ?? .null, .bytea(d.payload)])
+            }
+        }
+    }
+
     /// The next free version number (the publication checks it again under its lock).
     func nextVersion() async throws -> Int64 {
         try await connection.query("SELECT coalesce(max(version), 0) + 1 FROM \(quoteIdentifier(schema)).models").first

@@ -2,7 +2,10 @@
 // started from the live model, a consumer of the training topic resumed where the live
 // version left it, and the ledger that says which examples each publication has learnt.
 // Publications go through LearnerLeaseStore.publish, which refuses them once the token is
-// no longer the group's: a paused former learner cannot publish after losing the role.
+// no longer the group's: a paused former learner cannot publish after losing the role. A
+// tenure learns one lineage: once a version it did not publish goes live (an operator's
+// promote or rollback) it publishes nothing more, and the group starts a new tenure from
+// that version's positions. Messages that hold no example it can learn become dead letters.
 import Foundation
 import Synchronization
 import VigilEngine
@@ -31,7 +34,7 @@ final class LearnerTenure: Sendable {
         self.consumer = consumer
         self.metrics = metrics
         self.log = log
-        let account = Account(start: start)
+        let account = Account(start: start, head: registry.currentVersion)
         self.account = account
         let topic = self.topic
         var settings = configuration.trainer
@@ -46,6 +49,14 @@ final class LearnerTenure: Sendable {
                 var fields: [String: LogValue] = ["check": .int(Int64(check.number)), "live_version": .int(check.liveVersion),
                                                   "labels_learnt": .int(Int64(check.labelsLearnt)), "learner_token": .int(token)]
                 if let verdict = check.verdict { fields["guard"] = .string(verdict.summary) }
+                account.lineage.withLock { l in
+                    switch check.outcome {
+                    case .followed(let version): l.followed(version)
+                    case .promoted(let version): (l.head, l.publishing) = (version, nil)
+                    case .stale: l.publishing = nil
+                    default: break
+                    }
+                }
                 // Rejections are the common case (every 1,000 labels): debug, not info.
                 if check.outcome == .rejected { log.debug(check.summary, fields) } else { log.info(check.summary, fields) }
                 let total = trainerBox.withLock { $0 }.map { $0.classifierSteps + $0.autoencoderSteps } ?? 0
@@ -56,11 +67,19 @@ final class LearnerTenure: Sendable {
                 for _ in 0..<8 {
                     let version = try ServiceTrainer.blocking { try await store.nextVersion() }
                     let set = try build(version)
+                    // Only a child of this tenure's lineage: examples learnt before the learner
+                    // followed another live version are in the ledger's count, not in that version.
+                    guard account.lineage.withLock({ $0.head }) == set.parent else {
+                        account.lineage.withLock { $0.followed(set.parent ?? 0) }
+                        throw ServiceError(.modelUnavailable, "the live version changed to \(set.parent.map(String.init) ?? "none") outside this tenure; the learner starts again from it")
+                    }
                     let learnt = set.metrics.labelledExamples
                     let positions = account.ledger.withLock { $0.positions(afterLearning: learnt) }
                     switch try ServiceTrainer.blocking({ try await store.publish(set, token: token, topic: topic, positions: positions) }) {
                     case .published:
                         account.ledger.withLock { $0.published(afterLearning: learnt) }
+                        // Live in the registry once `publish` swaps it in (its .promoted check ends this).
+                        account.lineage.withLock { $0.publishing = set.version }
                         ServiceTrainer.applyRetention(configuration.modelRetentionVersions, catalog: catalog, log: log)
                         return set
                     case .versionTaken:
@@ -70,6 +89,7 @@ final class LearnerTenure: Sendable {
                         metrics.publicationFenced()
                         throw ServiceError(.modelUnavailable, "publication of version \(version) refused: learner token \(token) is fenced")
                     case .liveChanged(let live):
+                        account.lineage.withLock { $0.followed(live ?? 0) }
                         throw ServiceError(.modelUnavailable, "the live version changed to \(live.map(String.init) ?? "none") while training on \(set.parent.map(String.init) ?? "none"); candidate dropped")
                     }
                 }
@@ -81,6 +101,18 @@ final class LearnerTenure: Sendable {
 
     /// Whether a publication under this tenure's token was refused (another member took the role).
     var wasFenced: Bool { account.fenced.load(ordering: .acquiring) }
+
+    /// The version made live outside this tenure (an operator's promote or rollback), once
+    /// the learner or the registry shows it: the tenure publishes nothing more, and the group
+    /// starts a new one from that version. Checked against the registry under the lineage's
+    /// lock, so the tenure's own publication in flight is never taken for one.
+    func versionMadeLiveOutside(_ registry: ModelRegistry) -> Int64? {
+        account.lineage.withLock { l in
+            let live = registry.currentVersion
+            if l.publishing == nil, live != l.head { l.followed(live) }
+            return l.outside
+        }
+    }
 
     func start() { learner.start() }
 
@@ -97,8 +129,7 @@ final class LearnerTenure: Sendable {
                 do { example = try TrainingExample.decode(message.value) } catch {
                     account.ledger.withLock { $0.skip(partition: message.partition, offset: message.offset) }
                     metrics.skipped(.undecodable)
-                    log.warning("training topic message is not an example; skipped", [
-                        "partition": .int(Int64(message.partition)), "offset": .int(message.offset), "error": .string("\(error)")])
+                    reject(message, code: "invalid_example", reason: "not a training example: \(error)")
                     continue
                 }
                 // Queued under the ledger's lock, so the trainer's count of labels learnt and
@@ -110,6 +141,7 @@ final class LearnerTenure: Sendable {
                     }
                     do { try learner.learn(example) } catch {
                         ledger.skip(partition: message.partition, offset: message.offset)
+                        reject(message, code: "example_shape_mismatch", reason: "\(error)")
                         return .shape
                     }
                     ledger.take(labelID: example.labelID, partition: message.partition, offset: message.offset)
@@ -120,6 +152,31 @@ final class LearnerTenure: Sendable {
         }
         metrics.examplesReceived(queued)
         return queued
+    }
+
+    /// A training-topic message the learner cannot learn, kept for `writeDeadLetters`.
+    private func reject(_ message: KafkaMessage, code: String, reason: String) {
+        log.warning("training topic message cannot be learnt; dead-lettered", [
+            "partition": .int(Int64(message.partition)), "offset": .int(message.offset), "reason_code": .string(code), "reason": .string(reason)])
+        account.rejected.withLock {
+            $0.append(LearnerLeaseStore.DeadLetter(topic: topic, partition: message.partition, offset: message.offset,
+                                                   code: code, reason: reason, key: message.key.map(Array.init), payload: Array(message.value)))
+        }
+    }
+
+    /// Stores the dead letters of messages the learner could not learn (once each: a message
+    /// read again by a later tenure conflicts on its offset). Kept for the next call when the
+    /// database cannot take them.
+    func writeDeadLetters(_ store: LearnerLeaseStore) async {
+        let pending = account.rejected.withLock { $0 }
+        guard !pending.isEmpty else { return }
+        do {
+            try await store.deadLetter(pending)
+            account.rejected.withLock { $0.removeFirst(min(pending.count, $0.count)) }
+        } catch {
+            log.warning("training topic dead letters could not be stored; trying again at the next tick",
+                        ["count": .int(Int64(pending.count)), "error": .string("\(error)")])
+        }
     }
 
     /// Examples in the topic not yet taken (the learner's lag).
@@ -140,14 +197,32 @@ final class LearnerTenure: Sendable {
         try? await consumer.close()
     }
 
-    /// The tenure's ledger and whether a publication was fenced, shared with the learner's
-    /// publication closure (which outlives no tenure: the learner stops with it).
+    /// The tenure's ledger, its lineage's head (the version it started from or last
+    /// published), whether a publication was fenced or another version went live, and the
+    /// messages to dead-letter; shared with the learner's closures (which outlive no tenure:
+    /// the learner stops with it).
     private final class Account: Sendable {
         let ledger: Mutex<ExampleLedger>
+        let lineage: Mutex<Lineage>
         let fenced = Atomic<Bool>(false)
+        let rejected = Mutex<[LearnerLeaseStore.DeadLetter]>([])
 
-        init(start: [Int32: Int64]) {
+        init(start: [Int32: Int64], head: Int64) {
             ledger = Mutex(ExampleLedger(start: start))
+            lineage = Mutex(Lineage(head: head))
+        }
+    }
+
+    struct Lineage {
+        /// The version the tenure started from, or its last publication once live.
+        var head: Int64
+        /// A publication stored but not yet swapped into the registry.
+        var publishing: Int64?
+        /// A version made live outside the tenure.
+        var outside: Int64?
+
+        mutating func followed(_ version: Int64) {
+            if outside == nil { outside = version }
         }
     }
 }

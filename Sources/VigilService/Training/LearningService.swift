@@ -114,7 +114,9 @@ struct LearnerGroup {
         return false
     }
 
-    /// Takes the training topic's new examples into the running learner, and notices a fenced publication.
+    /// Takes the training topic's new examples into the running learner and stores the dead
+    /// letters of those it cannot learn; notices a fenced publication, and a version made live
+    /// by an operator (the tenure starts again from it, keeping the lease).
     func feed(_ role: inout LearnerRole) async {
         guard let tenure = training.currentTenure else { return }
         if tenure.wasFenced {
@@ -123,6 +125,12 @@ struct LearnerGroup {
         }
         do { try await tenure.takeExamples() } catch {
             runtime.log.warning("reading the training topic failed; trying again at the next tick", ["error": .string("\(error)")])
+        }
+        await tenure.writeDeadLetters(lease)
+        if let version = tenure.versionMadeLiveOutside(registry) {
+            await tenure.writeDeadLetters(lease)
+            await end(tenure.token, reason: "version \(version) was made live outside the learner", keepLease: true)
+            await begin(tenure.token)
         }
     }
 
@@ -153,7 +161,11 @@ struct LearnerGroup {
             _ = try await ModelStore(connection: lease.connection, schema: c.schema).follow(registry, compatibility: r.compatibility)
             let live = registry.currentVersion
             let topic = c.learner.trainingTopic
-            let stored = try await lease.positions(version: live, topic: topic)
+            // The live version's own positions; a version the group's learner did not publish
+            // (a cold start, an operator's version trained elsewhere) resumes where the
+            // group's latest publication left the topic, or at its beginning if none did.
+            var stored = try await lease.positions(version: live, topic: topic)
+            if stored.isEmpty, let latest = try await lease.latestPositions(topic: topic) { stored = latest.positions }
             var kafka = KafkaConsumerConfiguration(bootstrapServers: c.brokers, groupID: "\(c.groupID)-learner")
             kafka.clientID = "vigil-serve-learner"
             kafka.properties["log_level"] = String(r.log.librdkafkaLogLevel)
@@ -187,11 +199,11 @@ struct LearnerGroup {
         }
     }
 
-    private func end(_ token: Int64, reason: String) async {
+    private func end(_ token: Int64, reason: String, keepLease: Bool = false) async {
         guard training.currentTenure != nil else { return }
         await training.endTenure()
         metrics.tenureEnded()
         runtime.log.info("this instance stopped learning for the group", ["learner_token": .int(token), "reason": .string(reason)])
-        try? await lease.release(holder: holder, token: token)
+        if !keepLease { try? await lease.release(holder: holder, token: token) }
     }
 }
