@@ -40,6 +40,11 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "The Python yardstick, run for its full and no-model rates when python3 can import confluent_kafka, river and psycopg.")
     var yardstick = "../shared/yardsticks/peer_pipeline.py"
     @Flag(help: "Do not run the Python yardstick.") var noYardstick = false
+    @Option(help: "With several instances and training: transactions of the labelled stream served by the instances and by one instance, to compare their learning.")
+    var learningEvents = 100_000
+    @Option(help: "Records per second (transactions and labels) the labelled stream is produced at.") var learningRate = 10_000
+    @Option(help: "Hours after its transaction a label arrives in the labelled stream (simulated event time, ±50%).") var learningLabelDelayHours = 1.0
+    @Flag(help: "Skip the learning comparison of several instances with one.") var noLearning = false
 
     func validate() throws {
         guard events >= 2_000, warmUpEvents >= 2_000, partitions > 0, batch > 0, (1...partitions).contains(instances) else {
@@ -150,6 +155,14 @@ struct E2EBenchmark: AsyncParsableCommand {
                                                     seconds: latencySeconds, linger: .milliseconds(lingerMs),
                                                     consumerProperties: ["fetch.wait.max.ms": String(fetchWaitMs ?? 10)], payloads: payloads)
         let latency = try await steadyLatency(configuration: c, brokers: brokers, payloads: payloads)
+        var learning: (group: GroupLearningRun.Figures, single: GroupLearningRun.Figures)?
+        if instances > 1, !noTraining, !noLearning {
+            let run = GroupLearningRun(brokers: brokers, databaseURL: databaseURL, migrations: migrations, firstModel: models,
+                                       partitions: partitions, rate: learningRate, base: c)
+            let stream = GroupLearningRun.Stream(served: learningEvents, heldOut: learningEvents / 2, labelDelayHours: learningLabelDelayHours)
+            print("learning: \(stream.served) transactions and \(stream.labels) labels at \(learningRate)/s, served by \(instances) instances, then by one")
+            learning = (try await run.run(stream, instances: instances), try await run.run(stream, instances: 1))
+        }
         _ = try? await connection.withSession { session in
             try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
             try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
@@ -195,8 +208,9 @@ struct E2EBenchmark: AsyncParsableCommand {
         } else {
             print("yardstick: not run (\(noYardstick ? "--no-yardstick" : "python3 cannot import confluent_kafka, river and psycopg, or \(yardstick) is missing"))")
         }
+        if let learning { GroupLearningRun.report(learning.group, learning.single) }
         print("load average at start: \(loadAtStart); at end: \(loadAtEnd)")
-        try BenchReport.finish([
+        var json: [String: Any] = [
             "bench": "e2e",
             "events": payloads.count,
             "batch": batch,
@@ -250,7 +264,9 @@ struct E2EBenchmark: AsyncParsableCommand {
             "target_ratio_to_yardstick_no_models": 2.5,
             "load_average_start": loadAtStart,
             "load_average_end": loadAtEnd,
-        ])
+        ]
+        if let learning { json.merge(GroupLearningRun.json(learning.group, learning.single)) { $1 } }
+        try BenchReport.finish(json)
     }
 
     /// Runs `instances` pipelines in one group until the topic is drained; the summary adds
