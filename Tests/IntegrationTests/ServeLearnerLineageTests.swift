@@ -3,7 +3,8 @@
 // another feature spec) become dead letters with their reason and learning goes on; an
 // operator's promote mid-tenure starts the lineage again from the promoted version, at that
 // version's own topic positions (a rollback learns again what the dropped versions had) or,
-// for a version the learner never published, where the group's latest publication left the topic.
+// for a version the learner never published, where the group's latest publication left the
+// topic), its rehearsal memory read back from the examples before that point.
 import Foundation
 import Testing
 import VigilEngine
@@ -19,7 +20,15 @@ import VigilService
         let configuration: ServeConfiguration
         let stream: ServeReplayLearningTests.Stream
         let stop = StopSignal()
+        let telemetry = ServiceTelemetry()
         var s: String { quoteIdentifier(target.schema) }
+
+        /// Examples the learner's tenures read back into rehearsal memory, from /metrics.
+        var recalled: Int {
+            String(decoding: telemetry.exposition(), as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix("vigil_learner_recalled_examples_total ") }
+                .flatMap { Double($0.split(separator: " ")[1]) }.map { Int($0) } ?? 0
+        }
 
         init() async throws {
             brokers = try KafkaTestSupport.brokers()
@@ -41,8 +50,8 @@ import VigilService
         }
 
         func serve() -> Task<PipelineSummary, any Error> {
-            let c = configuration, stop = stop
-            return Task { try await FraudPipeline(configuration: c, log: .silent).run(stop: stop) }
+            let c = configuration, stop = stop, telemetry = telemetry
+            return Task { try await FraudPipeline(configuration: c, log: .silent, telemetry: telemetry).run(stop: stop) }
         }
 
         /// Starts serving once the instance is the learner and every event was decided.
@@ -109,6 +118,8 @@ import VigilService
         try #require(relearnt, "\(h.versions)")
         let child = try #require(try h.published().first { $0.parent == first.version && $0.version > before.last!.version })
         #expect(child.nextOffset == first.nextOffset + Int64(child.labelsLearnt), "\(h.versions)")
+        // The new tenure read back what the lineage had learnt into its rehearsal memory.
+        #expect(h.recalled == Int(first.nextOffset), "recalled \(h.recalled), \(h.versions)")
 
         // The seeded version 1 has no positions: promoted, it resumes where the latest publication left the topic.
         try await Task.sleep(for: .milliseconds(500))
@@ -124,5 +135,6 @@ import VigilService
         // Versions published between `latest` and the promote (the learner went on) are the latest then.
         let resumedAt = (after.last ?? latest).nextOffset
         #expect(fromSeed.nextOffset == resumedAt + Int64(fromSeed.labelsLearnt), "\(h.versions)")
+        #expect(h.recalled == Int(first.nextOffset + resumedAt), "recalled \(h.recalled), \(h.versions)")
     }
 }

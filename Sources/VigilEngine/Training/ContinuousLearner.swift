@@ -172,6 +172,13 @@ struct ContinuousLearner {
         return (made, candidate)
     }
 
+    /// Fills the rehearsal memory with examples an earlier learner of the lineage learnt:
+    /// rehearsed from now on, never learnt again, counted in no figure.
+    mutating func recall(_ rows: ExampleRows) { memory.add(rows) }
+
+    /// Examples held for rehearsal (both classes).
+    var rehearsalCount: Int { memory.count }
+
     /// Labels handed over but not yet learnt (a check passed before them).
     var waitingLabels: Int { waiting.count }
 

@@ -139,6 +139,23 @@ public final class OnlineTrainer: Sendable {
         if signal { wake.signal() }
     }
 
+    /// Remembers examples an earlier learner of this lineage learnt (a former tenure's, read
+    /// back from the training topic) for rehearsal only: they are not learnt again and count
+    /// in no figure. Examples of another shape are left out. Returns how many were remembered.
+    @discardableResult
+    public func recall(_ examples: [TrainingExample]) -> Int {
+        let (d, s) = recent.withLock { ($0.featureWidth, $0.sparseWidth) }
+        var rows = ExampleRows(featureWidth: d, sparseWidth: s)
+        for e in examples where e.dense.count == d && e.sparse.count == s {
+            rows.append(dense: e.dense[...], sparse: e.sparse[...], label: e.isFraud ? 1 : 0)
+        }
+        learner.withLock { $0.recall(rows) }
+        return rows.count
+    }
+
+    /// Examples held in the rehearsal memory.
+    public var rehearsalCount: Int { learner.withLock { $0.rehearsalCount } }
+
     /// Queues sampled traffic taken from another trainer's `takeQueued` (the group learner
     /// learns the autoencoder from its own instance's scored traffic).
     public func learnTraffic(from work: LearningWork) {

@@ -26,6 +26,7 @@ final class LearnerMetrics: Sendable {
     private let tenures: Counter
     private let fenced: Counter
     private let bytes: Counter
+    private let recalledCounter: Counter
 
     init(registry: PrometheusCollectorRegistry) {
         func named(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -47,6 +48,8 @@ final class LearnerMetrics: Sendable {
         }
         self.skipped = skipped
         lagGauge = registry.makeGauge(descriptor: named("vigil_learner_lag_examples", "Examples in the training topic the learner has not taken yet (0 on other instances)."))
+        recalledCounter = registry.makeCounter(descriptor: named("vigil_learner_recalled_examples_total",
+                                                                "Examples read back from the training topic into the rehearsal memory when a tenure started."))
         tenures = registry.makeCounter(descriptor: named("vigil_learner_tenures_total", "Times this instance took the learner role."))
         fenced = registry.makeCounter(descriptor: named("vigil_learner_fenced_publications_total",
                                                         "Publications refused because this instance no longer held the learner lease."))
@@ -75,4 +78,5 @@ final class LearnerMetrics: Sendable {
     func skipped(_ reason: Skip, _ count: Int = 1) { skipped[reason]?.increment(by: Int64(count)) }
     func lag(_ examples: Int64) { lagGauge.set(Double(examples)) }
     func publicationFenced() { fenced.increment() }
+    func recalled(_ count: Int) { if count > 0 { recalledCounter.increment(by: Int64(count)) } }
 }

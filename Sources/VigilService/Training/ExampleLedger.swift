@@ -36,6 +36,10 @@ struct ExampleLedger {
     /// both scored the event): the caller skips it.
     func hasTaken(labelID: Int64) -> Bool { recent.contains(labelID) }
 
+    /// Remembers the label id of an example an earlier tenure learnt (read back before the
+    /// start), so that a copy of it after the start is skipped as a duplicate.
+    mutating func recall(labelID: Int64) { remember(labelID) }
+
     /// Takes the message at `offset` of `partition`, holding the example of `labelID`, to be
     /// learnt next.
     mutating func take(labelID: Int64, partition: Int32, offset: Int64) {

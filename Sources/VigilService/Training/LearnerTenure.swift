@@ -18,6 +18,8 @@ final class LearnerTenure: Sendable {
     let learner: OnlineTrainer
     let topic: String
     private let consumer: KafkaConsumer
+    /// Where the tenure resumes the topic, per partition.
+    private let resumesAt: [Int32: Int64]
     private let account: Account
     private let metrics: LearnerMetrics
     private let log: ServiceLog
@@ -32,6 +34,7 @@ final class LearnerTenure: Sendable {
         self.token = token
         self.topic = configuration.learner.trainingTopic
         self.consumer = consumer
+        self.resumesAt = start
         self.metrics = metrics
         self.log = log
         let account = Account(start: start, head: registry.currentVersion)
@@ -115,6 +118,39 @@ final class LearnerTenure: Sendable {
     }
 
     func start() { learner.start() }
+
+    /// Assigns the consumer at the tenure's start positions, after reading back up to `depth`
+    /// examples of each partition before them into the learner's rehearsal memory (what the
+    /// lineage's earlier learners held: the most recent examples, of both classes). Returns how
+    /// many were recalled. Messages at or after the start are left to `takeExamples`.
+    func resume(_ assignment: [KafkaTopicPartition: KafkaOffset], recallDepth depth: Int) async throws -> Int {
+        var back: [KafkaTopicPartition: KafkaOffset] = [:]
+        for (partition, end) in resumesAt where end > 0 && depth > 0 {
+            back[KafkaTopicPartition(topic: topic, partition: partition)] = .at(max(0, end - Int64(depth)))
+        }
+        var recalled: [TrainingExample] = []
+        if !back.isEmpty {
+            try await consumer.assign(back)
+            var pending = Set(back.keys.map(\.partition)), quiet = 0
+            // Until every partition reached its start, or a second without messages (the
+            // read-back range was deleted by retention).
+            while !pending.isEmpty, quiet < 10 {
+                let messages = try await consumer.pollAvailable(maxMessages: 5_000, timeout: .milliseconds(100))
+                quiet = messages.isEmpty ? quiet + 1 : 0
+                for message in messages where pending.contains(message.partition) {
+                    let end = resumesAt[message.partition] ?? 0
+                    if message.offset < end, let example = try? TrainingExample.decode(message.value) { recalled.append(example) }
+                    if message.offset >= end - 1 { pending.remove(message.partition) }
+                }
+            }
+        }
+        try await consumer.assign(assignment)
+        // A copy of a recalled example sent again later is a duplicate, as within a tenure.
+        account.ledger.withLock { ledger in for e in recalled { ledger.recall(labelID: e.labelID) } }
+        let count = learner.recall(recalled)
+        metrics.recalled(count)
+        return count
+    }
 
     /// Takes what the training topic has for the learner (without waiting for more) and
     /// queues it. Returns how many examples were queued.

@@ -179,7 +179,6 @@ struct LearnerGroup {
                 assignment[KafkaTopicPartition(topic: topic, partition: partition)] = stored[partition].map { .at($0) } ?? .beginning
                 start[partition] = stored[partition] ?? 0
             }
-            try await consumer.assign(assignment)
             let tenure = try LearnerTenure(
                 token: token, registry: registry, spec: c.featureSpec, configuration: c, start: start, consumer: consumer,
                 store: LearnerLeaseStore(connection: training.connection, schema: c.schema, groupID: c.groupID), metrics: metrics, log: r.log,
@@ -188,10 +187,11 @@ struct LearnerGroup {
                     // This instance's own promotion: the version poll will not report it.
                     if case .promoted = check.outcome { telemetry.liveModel(registry.current) }
                 })
+            let recalled = try await tenure.resume(assignment, recallDepth: c.trainer.fraudMemory + c.trainer.legitMemory)
             training.begin(tenure)
             metrics.tenureStarted(token: token)
             r.log.info("this instance is now the group's learner", [
-                "learner_token": .int(token), "live_version": .int(live),
+                "learner_token": .int(token), "live_version": .int(live), "recalled_examples": .int(Int64(recalled)),
                 "resumes_at": .string(start.sorted { $0.key < $1.key }.map { "\(topic)[\($0.key)]@\($0.value)" }.joined(separator: ",")),
             ])
         } catch {
