@@ -24,41 +24,40 @@ enum ModelSetCoding {
     static func body(version: Int64, parent: Int64?, createdAtMillis: Int64, featureSpecHash: UInt64,
                      architecture: ModelArchitecture, autoencoder: ContrastiveAutoencoder, classifier: SparseClassifier,
                      metrics: ModelMetrics) -> [UInt8] {
-        var out = magic
-        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        put(architecture.int8Calibration == nil ? formatVersion : int8FormatVersion)
-        put(version)
-        put(parent ?? .min)
-        put(createdAtMillis)
-        put(featureSpecHash)
-        put(architecture.autoencoderPrecision.rawValue)
-        put(architecture.classifierPrecision.rawValue)
+        var out = BinaryWriter(bytes: magic)
+        out.u16(architecture.int8Calibration == nil ? formatVersion : int8FormatVersion)
+        out.i64(version)
+        out.i64(parent ?? .min)
+        out.i64(createdAtMillis)
+        out.u64(featureSpecHash)
+        out.u8(architecture.autoencoderPrecision.rawValue)
+        out.u8(architecture.classifierPrecision.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = (try? encoder.encode(metrics)).map(Array.init) ?? Array("{}".utf8)
-        put(UInt32(json.count))
-        out += json
+        out.u32(UInt32(json.count))
+        out.bytes += json
         // Model files carry their own timestamp; pin it to the set's so encoding is deterministic.
         let created = Date(timeIntervalSince1970: Double(createdAtMillis) / 1000)
         let cae = ModelFile.encode(autoencoder, featureSpecHash: featureSpecHash, createdAt: created)
-        put(UInt64(cae.count))
-        out += cae
+        out.u64(UInt64(cae.count))
+        out.bytes += cae
         let cls = ModelFile.encode(classifier, featureSpecHash: featureSpecHash, createdAt: created)
-        put(UInt64(cls.count))
-        out += cls
+        out.u64(UInt64(cls.count))
+        out.bytes += cls
         if let events = architecture.int8Calibration {
-            put(UInt32(events.count))
-            put(UInt32(events.featureWidth))
-            for v in events.features { put(v.bitPattern) }
-            put(UInt8(events.sparse == nil ? 0 : 1))
+            out.u32(UInt32(events.count))
+            out.u32(UInt32(events.featureWidth))
+            for v in events.features { out.f32(v) }
+            out.u8(events.sparse == nil ? 0 : 1)
             if let sparse = events.sparse {
-                put(UInt32(sparse.offsets.count))
-                for o in sparse.offsets { put(o) }
-                put(UInt32(sparse.indices.count))
-                for i in sparse.indices { put(i) }
+                out.u32(UInt32(sparse.offsets.count))
+                for o in sparse.offsets { out.i32(o) }
+                out.u32(UInt32(sparse.indices.count))
+                for i in sparse.indices { out.i32(i) }
             }
         }
-        return out
+        return out.bytes
     }
 
     static func decode(_ bytes: [UInt8]) throws -> ModelSet {
@@ -68,57 +67,51 @@ enum ModelSetCoding {
         guard SHA256.hash(body) == Array(bytes[(bytes.count - 32)...]) else {
             throw EngineError(.corruptModelSet, "model set checksum does not match its contents")
         }
-        var offset = 4
-        func take(_ count: Int) throws -> ArraySlice<UInt8> {
-            guard count >= 0, count <= body.count - offset else {
-                throw EngineError(.corruptModelSet, "model set truncated at byte \(offset)")
-            }
-            defer { offset += count }
-            return body[offset..<(offset + count)]
-        }
-        func get<T: FixedWidthInteger>(_: T.Type) throws -> T {
-            var v: T = 0
-            let slice = try take(MemoryLayout<T>.size)
-            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: slice) }
-            return T(littleEndian: v)
-        }
-        let format = try get(UInt16.self)
-        guard format == formatVersion || format == int8FormatVersion else {
-            throw EngineError(.corruptModelSet, "model set format \(format); this build reads \(formatVersion) and \(int8FormatVersion)")
-        }
-        let version = try get(Int64.self)
-        let rawParent = try get(Int64.self)
-        let created = try get(Int64.self)
-        let specHash = try get(UInt64.self)
-        guard let caePrecision = WeightPrecision(rawValue: try get(UInt8.self)),
-              let clsPrecision = WeightPrecision(rawValue: try get(UInt8.self)) else {
-            throw EngineError(.corruptModelSet, "unknown weight precision")
-        }
-        let metrics: ModelMetrics
-        do { metrics = try JSONDecoder().decode(ModelMetrics.self, from: Data(try take(Int(try get(UInt32.self))))) } catch {
-            throw EngineError.wrapping(error, "model set metrics")
-        }
-        let caeBytes = Array(try take(Int(clamping: try get(UInt64.self))))
-        let clsBytes = Array(try take(Int(clamping: try get(UInt64.self))))
+        var r = BinaryReader(Array(body), offset: magic.count)
+        let version: Int64, rawParent: Int64, created: Int64, specHash: UInt64, format: UInt16
+        let metrics: ModelMetrics, caeBytes: [UInt8], clsBytes: [UInt8], caePrecision: WeightPrecision, clsPrecision: WeightPrecision
         var calibration: CalibrationEvents?
-        if format == int8FormatVersion {
-            let count = Int(try get(UInt32.self)), width = Int(try get(UInt32.self))
-            guard count > 0, width > 0, count.multipliedReportingOverflow(by: width * 4).partialValue <= body.count - offset else {
-                throw EngineError(.corruptModelSet, "INT8 calibration of \(count) × \(width) values does not fit the model set")
+        do {
+            format = try r.u16()
+            guard format == formatVersion || format == int8FormatVersion else {
+                throw EngineError(.corruptModelSet, "model set format \(format); this build reads \(formatVersion) and \(int8FormatVersion)")
             }
-            let features = try (0..<(count * width)).map { _ in Float(bitPattern: try get(UInt32.self)) }
-            guard features.allSatisfy(\.isFinite) else { throw EngineError(.corruptModelSet, "non-finite INT8 calibration value") }
-            var sparse: SparseBatch?
-            if try get(UInt8.self) != 0 {
-                func int32s() throws -> [Int32] {
-                    let n = Int(try get(UInt32.self))
-                    guard n * 4 <= body.count - offset else { throw EngineError(.corruptModelSet, "model set truncated at byte \(offset)") }
-                    return try (0..<n).map { _ in try get(Int32.self) }
+            version = try r.i64()
+            rawParent = try r.i64()
+            created = try r.i64()
+            specHash = try r.u64()
+            guard let cae = WeightPrecision(rawValue: try r.u8()), let cls = WeightPrecision(rawValue: try r.u8()) else {
+                throw EngineError(.corruptModelSet, "unknown weight precision")
+            }
+            (caePrecision, clsPrecision) = (cae, cls)
+            let json = try r.take(Int(try r.u32()))
+            do { metrics = try JSONDecoder().decode(ModelMetrics.self, from: Data(json)) } catch {
+                throw EngineError.wrapping(error, "model set metrics")
+            }
+            caeBytes = Array(try r.take(Int(clamping: try r.u64())))
+            clsBytes = Array(try r.take(Int(clamping: try r.u64())))
+            if format == int8FormatVersion {
+                let count = Int(try r.u32()), width = Int(try r.u32())
+                guard count > 0, width > 0, count.multipliedReportingOverflow(by: width * 4).partialValue <= r.remaining else {
+                    throw EngineError(.corruptModelSet, "INT8 calibration of \(count) × \(width) values does not fit the model set")
                 }
-                sparse = SparseBatch(offsets: try int32s(), indices: try int32s())
+                let features = try (0..<(count * width)).map { _ in try r.f32() }
+                guard features.allSatisfy(\.isFinite) else { throw EngineError(.corruptModelSet, "non-finite INT8 calibration value") }
+                var sparse: SparseBatch?
+                if try r.u8() != 0 {
+                    func int32s() throws -> [Int32] {
+                        let n = Int(try r.u32())
+                        guard n * 4 <= r.remaining else { throw EngineError(.corruptModelSet, "model set truncated at byte \(r.offset)") }
+                        return try (0..<n).map { _ in try r.i32() }
+                    }
+                    sparse = SparseBatch(offsets: try int32s(), indices: try int32s())
+                }
+                calibration = try CalibrationEvents(features: features, featureWidth: width, sparse: sparse)
             }
-            calibration = try CalibrationEvents(features: features, featureWidth: width, sparse: sparse)
+        } catch let error as MLError where error.code == .truncatedFile {
+            throw EngineError(.corruptModelSet, "model set truncated at byte \(r.offset)", underlying: error)
         }
+        let offset = r.offset
         guard offset == body.count else { throw EngineError(.corruptModelSet, "\(body.count - offset) unexpected bytes in model set") }
         do {
             let (autoencoder, caeHeader) = try ModelFile.decodeAutoencoder(caeBytes)

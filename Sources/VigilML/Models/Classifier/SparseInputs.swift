@@ -24,17 +24,6 @@ public struct SparseBatch: Sendable, Equatable {
 
     public var count: Int { max(offsets.count - 1, 0) }
 
-    /// Stable bucket of a categorical value (FNV-1a 64): same string, same bucket, on
-    /// every machine and run (unlike `Hasher`, which is seeded per process).
-    public static func bucket(of value: String, buckets: Int) -> Int32 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in value.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        return Int32(truncatingIfNeeded: h % UInt64(max(buckets, 1)))
-    }
-
     public func validate(count n: Int, buckets: Int) throws {
         guard offsets.count == n + 1, offsets.first == 0, Int(offsets.last!) == indices.count else {
             throw MLError(.shapeMismatch, "sparse batch has \(offsets.count) offsets for \(n) events and \(indices.count) indices")
