@@ -86,7 +86,7 @@ let package = Package(
         // The transaction simulator behind `vigil gen`: customers, terminals, fraud scenarios, delayed labels.
         .target(
             name: "VigilSimulator",
-            dependencies: ["VigilFeatures", "VigilML"]
+            dependencies: ["VigilFeatures", "VigilML", "VigilKafka"]
         ),
 
         // Scorer, decision policy, model registry and hot-swap, online trainer: the engine
@@ -113,7 +113,7 @@ let package = Package(
         // evaluation with delayed labels through VigilEngine's own scorer, policy and trainer, metrics and reports.
         .target(
             name: "VigilReplay",
-            dependencies: ["VigilEngine", "VigilFeatures", "VigilML"]
+            dependencies: ["VigilEngine", "VigilFeatures", "VigilML", "VigilKafka"]
         ),
 
         // The command-line interface.

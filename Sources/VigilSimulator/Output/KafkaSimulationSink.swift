@@ -1,21 +1,20 @@
 // Sends the simulator's stream to Kafka: transactions (key = card id, the event
 // contract as JSON) and labels (key = event id, the label contract) on their topics.
 import VigilKafka
-import VigilSimulator
 import VigilML
 
-final class KafkaSimulationSink: SimulationSink {
-    let transactionsTopic: String
-    let labelsTopic: String
+public final class KafkaSimulationSink: SimulationSink {
+    public let transactionsTopic: String
+    public let labelsTopic: String
     private let producer: KafkaProducer
     /// Share of transactions (and labels) followed by a poison message (`--poison-rate`).
-    let poisonRate: Double
+    public let poisonRate: Double
     /// Its own stream of the seed, so poison does not change the simulated traffic.
     private var poisonRandom: SeededGenerator
-    private(set) var poisonTransactions = 0
-    private(set) var poisonLabels = 0
+    public private(set) var poisonTransactions = 0
+    public private(set) var poisonLabels = 0
 
-    init(configuration: KafkaProducerConfiguration, transactionsTopic: String, labelsTopic: String, poisonRate: Double = 0, seed: UInt64 = 1) throws {
+    public init(configuration: KafkaProducerConfiguration, transactionsTopic: String, labelsTopic: String, poisonRate: Double = 0, seed: UInt64 = 1) throws {
         self.transactionsTopic = transactionsTopic
         self.labelsTopic = labelsTopic
         self.poisonRate = poisonRate
@@ -23,7 +22,7 @@ final class KafkaSimulationSink: SimulationSink {
         producer = try KafkaProducer(configuration: configuration)
     }
 
-    func write(_ transaction: SimulatedTransaction) async throws {
+    public func write(_ transaction: SimulatedTransaction) async throws {
         try await send(KafkaProducerMessage(topic: transactionsTopic, key: Array(transaction.cardID.utf8),
                                             value: Array(transaction.json(truth: false).utf8)))
         if poisonRate > 0, Double.random(in: 0..<1, using: &poisonRandom) < poisonRate {
@@ -32,7 +31,7 @@ final class KafkaSimulationSink: SimulationSink {
         }
     }
 
-    func write(_ label: SimulatedLabel) async throws {
+    public func write(_ label: SimulatedLabel) async throws {
         try await send(KafkaProducerMessage(topic: labelsTopic, key: Array(label.eventID.utf8), value: Array(label.json().utf8)))
         if poisonRate > 0, Double.random(in: 0..<1, using: &poisonRandom) < poisonRate {
             try await send(PoisonMessages.label(label, index: poisonLabels, topic: labelsTopic))
@@ -41,11 +40,11 @@ final class KafkaSimulationSink: SimulationSink {
     }
 
     /// Waits for every delivery and fails when any message was not delivered.
-    func finish() async throws {
+    public func finish() async throws {
         try await producer.close(timeout: .seconds(60))
         let counts = producer.deliveryCounts
         if counts.failed > 0 {
-            throw GenFailure("\(counts.failed) of \(counts.delivered + counts.failed) messages were not delivered to Kafka")
+            throw SimulatorError(.output, "\(counts.failed) of \(counts.delivered + counts.failed) messages were not delivered to Kafka")
         }
     }
 
@@ -54,9 +53,4 @@ final class KafkaSimulationSink: SimulationSink {
     private func send(_ message: KafkaProducerMessage) async throws {
         try await producer.sendWhenQueued(message)
     }
-}
-
-struct GenFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

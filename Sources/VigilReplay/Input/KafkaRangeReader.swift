@@ -4,21 +4,30 @@
 import Foundation
 import VigilFeatures
 import VigilKafka
-import VigilReplay
 
 /// The part of one topic to replay.
-struct KafkaTopicRange: Sendable {
-    var topic: String
+public struct KafkaTopicRange: Sendable {
+    public var topic: String
     /// Partitions to read; nil = every partition of the topic.
-    var partitions: [Int32]?
+    public var partitions: [Int32]?
     /// First offset read in each partition (inclusive); nil = the oldest still in the log.
-    var fromOffset: Int64?
+    public var fromOffset: Int64?
     /// Offset where each partition's range ends (exclusive); nil = the log end.
-    var toOffset: Int64?
+    public var toOffset: Int64?
     /// Only messages whose Kafka timestamp is at or after this (milliseconds since the epoch).
-    var fromTimeMillis: Int64?
+    public var fromTimeMillis: Int64?
     /// Only messages whose Kafka timestamp is before this.
-    var toTimeMillis: Int64?
+    public var toTimeMillis: Int64?
+
+    public init(topic: String, partitions: [Int32]? = nil, fromOffset: Int64? = nil, toOffset: Int64? = nil,
+                fromTimeMillis: Int64? = nil, toTimeMillis: Int64? = nil) {
+        self.topic = topic
+        self.partitions = partitions
+        self.fromOffset = fromOffset
+        self.toOffset = toOffset
+        self.fromTimeMillis = fromTimeMillis
+        self.toTimeMillis = toTimeMillis
+    }
 
     func admits(_ message: KafkaMessage) -> Bool {
         guard fromTimeMillis != nil || toTimeMillis != nil else { return true }
@@ -27,14 +36,14 @@ struct KafkaTopicRange: Sendable {
     }
 }
 
-enum KafkaRangeReader {
+public enum KafkaRangeReader {
     /// Gives up when a partition delivers nothing for this long before its range end.
-    static let stallTimeout: Duration = .seconds(30)
+    public static let stallTimeout: Duration = .seconds(30)
 
     /// Reads the range into `input` (events, or labels with `labels: true`) and, for events,
     /// their positions. Messages are decoded as they arrive; malformed ones are reported as
     /// `topic[partition]@offset` and skipped, or fatal per the reader's policy.
-    static func read(_ range: KafkaTopicRange, brokers: [String], labels: Bool, reader: ReplayInputReader,
+    public static func read(_ range: KafkaTopicRange, brokers: [String], labels: Bool, reader: ReplayInputReader,
                      into input: inout ReplayInput, positions: inout [MessagePosition]) async throws {
         let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             bootstrapServers: brokers, groupID: "vigil-replay-\(UUID().uuidString.prefix(8))"))

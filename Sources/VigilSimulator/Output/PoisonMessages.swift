@@ -3,19 +3,18 @@
 // checks that every one of them becomes exactly one dead letter with its reason code, and
 // that nothing else stops.
 import VigilKafka
-import VigilSimulator
 
-enum PoisonMessages {
+public enum PoisonMessages {
     /// The classes, one reason code each (the code its dead letter must carry).
-    static let transactionClasses = [
+    public static let transactionClasses = [
         "malformed_json", "missing_field", "wrong_type", "non_finite_number", "negative_amount", "invalid_timestamp",
         "timestamp_out_of_range", "nul_character", "duplicate_field", "invalid_utf8", "payload_too_large", "nesting_too_deep",
         "key_too_large", "invalid_key_utf8", "record_timestamp_out_of_range",
     ]
-    static let labelClasses = ["invalid_value", "nul_character", "timestamp_out_of_range", "missing_field"]
+    public static let labelClasses = ["invalid_value", "nul_character", "timestamp_out_of_range", "missing_field"]
 
     /// Poison number `index` made from `tx` (class `index % classes`).
-    static func transaction(_ tx: SimulatedTransaction, index: Int, topic: String) -> KafkaProducerMessage {
+    public static func transaction(_ tx: SimulatedTransaction, index: Int, topic: String) -> KafkaProducerMessage {
         let id = "poison-\(index)-\(tx.eventID)"
         let key = Array(tx.cardID.utf8)
         func event(_ fields: String) -> [UInt8] { Array("{\"event_id\":\"\(id)\",\(fields)}".utf8) }
@@ -54,7 +53,7 @@ enum PoisonMessages {
         }
     }
 
-    static func label(_ label: SimulatedLabel, index: Int, topic: String) -> KafkaProducerMessage {
+    public static func label(_ label: SimulatedLabel, index: Int, topic: String) -> KafkaProducerMessage {
         let id = "poison-\(index)-\(label.eventID)"
         let value: String
         switch labelClasses[index % labelClasses.count] {
