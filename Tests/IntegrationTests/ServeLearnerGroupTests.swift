@@ -78,6 +78,24 @@ import VigilService
         return (count, events)
     }
 
+    /// For each model version the instances served: how long from the first instance scoring
+    /// with it (or a later one) to all of them doing so, sampled from their metrics every 20 ms.
+    static func versionSpread(_ instances: [ServiceTelemetry], until stop: StopSignal) async -> [Int64: Duration] {
+        let clock = ContinuousClock()
+        var firstSeen: [Int64: ContinuousClock.Instant] = [:], spread: [Int64: Duration] = [:]
+        while !stop.isStopped {
+            let versions = instances.map { t in
+                String(decoding: t.exposition(), as: UTF8.self).split(separator: "\n")
+                    .first { $0.hasPrefix("vigil_model_version ") }.flatMap { Double($0.split(separator: " ")[1]) }.map { Int64($0) } ?? 0
+            }
+            let now = clock.now
+            for v in versions where v > 1 && firstSeen[v] == nil { firstSeen[v] = now }
+            for (v, seen) in firstSeen where spread[v] == nil && versions.allSatisfy({ $0 >= v }) { spread[v] = now - seen }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return spread
+    }
+
     static func waitFor(tries: Int = 1_200, _ what: () async throws -> Bool) async throws -> Bool {
         for _ in 0..<tries {
             if try await what() { return true }
@@ -114,12 +132,15 @@ import VigilService
         Self.learnerSettings(&c)
         try ServeTestSupport.createTrainingTopic(c, brokers: brokers)
         let stop = StopSignal()
-        let members = ["member-a", "member-b", "member-c"].map { name -> Task<PipelineSummary, any Error> in
+        let telemetry = (0..<3).map { _ in ServiceTelemetry() }
+        let members = ["member-a", "member-b", "member-c"].enumerated().map { i, name -> Task<PipelineSummary, any Error> in
             var m = c
             m.memberName = name
-            return Task { try await FraudPipeline(configuration: m, log: .silent).run(stop: stop) }
+            let t = telemetry[i]
+            return Task { try await FraudPipeline(configuration: m, log: .silent, telemetry: t).run(stop: stop) }
         }
         defer { stop.stop() }
+        let following = Task { await Self.versionSpread(telemetry, until: stop) }
         // Events scored before an instance's learning service started are not remembered
         // (their labels are unmatched): start the stream once the group has a learner.
         try #require(try await Self.waitFor { try ServeTestSupport.scalar("SELECT count(*) FROM \(s).learner_lease") == 1 })
@@ -141,6 +162,11 @@ import VigilService
         stop.stop()
         var decided = 0
         for member in members { decided += try await member.value.decided }
+        // Every instance scores with each published version soon after it goes live (the
+        // learner at once, the others at their next version poll, every 100 ms here).
+        let spread = await following.value
+        print("versions served by all three instances: \(spread.count), slowest \(spread.values.max() ?? .zero) after the first")
+        #expect(!spread.isEmpty && spread.values.allSatisfy { $0 < .seconds(5) }, "seconds from a version's first instance to all three: \(spread)")
 
         #expect(decided == stream.events.count)
         let sent = try await Self.trainingExamples(c.learner.trainingTopic, brokers: brokers)
