@@ -139,18 +139,11 @@ public enum ModelCompression {
 
     /// Scores in batches as serve does.
     static func score(_ scorer: Scorer, rows: [Float], sparse: SparseBatch?, count n: Int) throws -> [Score] {
-        let d = scorer.featureWidth
         var out = [Score](repeating: Score(), count: n)
         let workspace = ScoringWorkspace()
-        try rows.withUnsafeBufferPointer { r in
-            try out.withUnsafeMutableBufferPointer { o in
-                for start in stride(from: 0, to: n, by: batch) {
-                    let end = min(start + batch, n)
-                    try scorer.score(batch: UnsafeBufferPointer(rebasing: r[(start * d)..<(end * d)]),
-                                     sparse: sparse.map { slice($0, start..<end) }, count: end - start,
-                                     into: UnsafeMutableBufferPointer(rebasing: o[start..<end]), workspace: workspace)
-                }
-            }
+        for start in stride(from: 0, to: n, by: batch) {
+            let end = min(start + batch, n)
+            try scorer.score(batch: rows, sparse: sparse.map { slice($0, start..<end) }, events: start..<end, into: &out, workspace: workspace)
         }
         return out
     }

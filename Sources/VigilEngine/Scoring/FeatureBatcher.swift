@@ -2,6 +2,7 @@
 // feature rows, with nothing of the models. RiskScorer.score runs it before the models on
 // one thread; a replay runs it a batch ahead on another core.
 import VigilFeatures
+import VigilML
 
 /// Extracts batches of features into `ScoredBatch`es. Keeps one reusable vector per event of
 /// the largest batch so far; after that, nothing is allocated per batch.
@@ -20,29 +21,16 @@ public struct FeatureBatcher: Sendable {
         guard n > 0 else { return }
         // Batched extraction loads the cards' state slots ahead, overlapping cache misses.
         extractor.extract(batch: events, into: &vectors)
-        var sanitized = 0
         let w = FeatureReadings.count
-        batch.readings.withUnsafeMutableBufferPointer { readings in
-            for j in 0..<n {
-                vectors[j].readings.withUnsafeBufferPointer { r in
-                    for k in 0..<w { readings[j * w + k] = r[k] }
-                }
-            }
+        for j in 0..<n {
+            RowGather.copy(vectors[j].readings, 0..<w, into: &batch.readings, at: j * w)
+            RowGather.copy(vectors[j].dense, 0..<d, into: &batch.features, at: j * d)
+            RowGather.copy(vectors[j].sparse, 0..<s, into: &batch.sparse, at: j * s)
         }
-        batch.features.withUnsafeMutableBufferPointer { features in
-            batch.sparse.withUnsafeMutableBufferPointer { sparse in
-                for j in 0..<n {
-                    vectors[j].dense.withUnsafeBufferPointer { dense in
-                        for f in 0..<d {
-                            let v = dense[f]
-                            if v.isFinite { features[j * d + f] = v } else { features[j * d + f] = 0; sanitized += 1 }
-                        }
-                    }
-                    vectors[j].sparse.withUnsafeBufferPointer { indices in
-                        for k in 0..<s { sparse[j * s + k] = indices[k] }
-                    }
-                }
-            }
+        var sanitized = 0
+        for i in 0..<(n * d) where !batch.features[i].isFinite {
+            batch.features[i] = 0
+            sanitized += 1
         }
         sanitizedValues += sanitized
     }

@@ -103,23 +103,18 @@ public final class RiskScorer {
             sparseOwner.offsets.removeAll(keepingCapacity: true)
             sparseOwner.indices.removeAll(keepingCapacity: true)
             sparseOwner.offsets.append(0)
-            batch.sparse.withUnsafeBufferPointer { sp in
-                for j in 0..<n {
-                    for k in 0..<s { sparseOwner.indices.append(Int32(bitPattern: sp[j * s + k])) }
-                    sparseOwner.offsets.append(Int32(truncatingIfNeeded: (j + 1) * s))
-                }
+            for j in 0..<n {
+                for k in 0..<s { sparseOwner.indices.append(Int32(bitPattern: batch.sparse[j * s + k])) }
+                sparseOwner.offsets.append(Int32(truncatingIfNeeded: (j + 1) * s))
             }
         }
         do {
-            try batch.features.withUnsafeBufferPointer { rows in
-                try batch.scores.withUnsafeMutableBufferPointer { out in
-                    try errorsOwner.withUnsafeMutableBufferPointer { errors in
-                        try models.scorer.score(batch: UnsafeBufferPointer(rebasing: rows[0..<(n * d)]),
-                                                sparse: usesSparse ? sparseOwner : nil, count: n, into: out,
-                                                featureErrors: wantsReasons ? UnsafeMutableBufferPointer(rebasing: errors[0..<(n * d)]) : nil,
-                                                workspace: workspace)
-                    }
-                }
+            let sparse = usesSparse ? sparseOwner : nil
+            if wantsReasons {
+                try models.scorer.score(batch: batch.features, sparse: sparse, events: 0..<n, into: &batch.scores,
+                                        featureErrors: &errorsOwner, workspace: workspace)
+            } else {
+                try models.scorer.score(batch: batch.features, sparse: sparse, events: 0..<n, into: &batch.scores, workspace: workspace)
             }
         } catch {
             throw EngineError.wrapping(error, "scoring with model set \(models.version) failed")
@@ -134,25 +129,23 @@ public final class RiskScorer {
             return
         }
         var explained = 0
-        try errorsOwner.withUnsafeMutableBufferPointer { errors in
-            for j in 0..<n {
-                let risk = configuration.risk(batch.scores[j], classifierIsTrained: trained)
-                batch.risks[j] = risk
-                if trained && risk >= configuration.explainAbove && explained < configuration.maxExplainedPerBatch {
-                    explained += 1
-                    try explain(event: j, models: models, errors: errors, batch: &batch)
-                } else {
-                    var list = ReasonList()
-                    appendReconstructionReasons(event: j, d: d, errors: errors, limit: configuration.reasonsPerEvent, into: &list)
-                    batch.reasons[j] = list
-                }
+        for j in 0..<n {
+            let risk = configuration.risk(batch.scores[j], classifierIsTrained: trained)
+            batch.risks[j] = risk
+            if trained && risk >= configuration.explainAbove && explained < configuration.maxExplainedPerBatch {
+                explained += 1
+                try explain(event: j, models: models, errors: &errorsOwner, batch: &batch)
+            } else {
+                var list = ReasonList()
+                appendReconstructionReasons(event: j, d: d, errors: &errorsOwner, limit: configuration.reasonsPerEvent, into: &list)
+                batch.reasons[j] = list
             }
         }
     }
 
     /// The strongest per-feature reconstruction errors above the configured ratio. Marks the
     /// chosen entries in the scratch error buffer (it is not needed afterwards).
-    private func appendReconstructionReasons(event j: Int, d: Int, errors: UnsafeMutableBufferPointer<Float>, limit: Int,
+    private func appendReconstructionReasons(event j: Int, d: Int, errors: inout [Float], limit: Int,
                                              into list: inout ReasonList) {
         let base = j * d
         let minimum = configuration.minimumReconstructionRatio
@@ -171,18 +164,15 @@ public final class RiskScorer {
 
     /// Reasons for a likely review: the classifier's strongest positive contributions (up to
     /// two), then reconstruction errors, then more contributions while there is room.
-    private func explain(event j: Int, models: ModelSet, errors: UnsafeMutableBufferPointer<Float>, batch: inout ScoredBatch) throws {
+    private func explain(event j: Int, models: ModelSet, errors: inout [Float], batch: inout ScoredBatch) throws {
         let d = batch.featureWidth
         var row = Array(batch.featureRow(j))
         let anomalyNames = models.scorer.usesAnomalyInputs
         if anomalyNames {
             var score: [Float] = [0]
             var embedding = [Float](repeating: 0, count: models.scorer.anomaly.embeddingWidth)
-            try row.withUnsafeBufferPointer { r in
-                try score.withUnsafeMutableBufferPointer { sc in
-                    try embedding.withUnsafeMutableBufferPointer { try models.scorer.anomaly.score(rows: r, count: 1, scores: sc, embeddings: $0, workspace: workspace) }
-                }
-            }
+            var noErrors: [Float] = []
+            try models.scorer.anomaly.score(rows: row, count: 1, scores: &score, embeddings: &embedding, featureErrors: &noErrors, workspace: workspace)
             row.append(score[0])
             row.append(contentsOf: embedding)
         }
@@ -200,7 +190,7 @@ public final class RiskScorer {
         let limit = configuration.reasonsPerEvent
         var list = ReasonList()
         for (name, w) in positive.prefix(min(2, limit)) { list.append(RiskReason(kind: .classifier, name: name, weight: w)) }
-        appendReconstructionReasons(event: j, d: d, errors: errors, limit: limit, into: &list)
+        appendReconstructionReasons(event: j, d: d, errors: &errors, limit: limit, into: &list)
         for (name, w) in positive.dropFirst(min(2, limit)) where list.count < limit {
             list.append(RiskReason(kind: .classifier, name: name, weight: w))
         }

@@ -88,13 +88,8 @@ extension AnomalySnapshot {
         guard n > 0, d > 0 else { return 0 }
         var scores = [Float](repeating: 0, count: n)
         var errors = [Float](repeating: 0, count: n * d)
-        try rows.dense.withUnsafeBufferPointer { r in
-            try scores.withUnsafeMutableBufferPointer { s in
-                try errors.withUnsafeMutableBufferPointer { e in
-                    try score(rows: r, count: n, scores: s, featureErrors: e, workspace: ScoringWorkspace())
-                }
-            }
-        }
+        var embeddings = [Float](repeating: 0, count: n * embeddingWidth)
+        try score(rows: rows.dense, count: n, scores: &scores, embeddings: &embeddings, featureErrors: &errors, workspace: ScoringWorkspace())
         let fem = normalRegion.featureErrorMean
         var total = 0.0
         for j in 0..<n { for f in 0..<d { total += Double(errors[j * d + f] * fem[f]) } }

@@ -34,31 +34,19 @@ struct RecentTraffic {
     mutating func record(eventHashes hashes: [UInt64], batch: ScoredBatch) {
         let d = featureWidth, s = sparseWidth
         precondition(batch.featureWidth == d && batch.sparseWidth == s && hashes.count <= batch.count, "batch shape differs from the trainer's")
-        // Rows are copied whole through raw buffers: element-wise copies with bounds checks
-        // were most of observe's time.
-        batch.features.withUnsafeBufferPointer { features in
-            batch.sparse.withUnsafeBufferPointer { indices in
-                dense.withUnsafeMutableBufferPointer { dense in
-                    sparse.withUnsafeMutableBufferPointer { sparse in
-                        for i in hashes.indices {
-                            let key = hashes[i], slot = next
-                            if count == capacity { slotOf.remove(keys[slot], ifSlot: Int32(slot)) }
-                            keys[slot] = key
-                            versions[slot] = batch.modelVersion
-                            if d > 0 {
-                                (dense.baseAddress! + slot * d).update(from: features.baseAddress! + i * d, count: d)
-                            }
-                            if s > 0 {
-                                (sparse.baseAddress! + slot * s).update(from: indices.baseAddress! + i * s, count: s)
-                            }
-                            slotOf.set(key, Int32(slot))
-                            next = (next + 1) % capacity
-                            count = min(count + 1, capacity)
-                            recorded += 1
-                        }
-                    }
-                }
-            }
+        // Rows are copied whole (RowGather.copy): element-wise copies with bounds checks were
+        // most of observe's time.
+        for i in hashes.indices {
+            let key = hashes[i], slot = next
+            if count == capacity { slotOf.remove(keys[slot], ifSlot: Int32(slot)) }
+            keys[slot] = key
+            versions[slot] = batch.modelVersion
+            RowGather.copy(batch.features, (i * d)..<((i + 1) * d), into: &dense, at: slot * d)
+            RowGather.copy(batch.sparse, (i * s)..<((i + 1) * s), into: &sparse, at: slot * s)
+            slotOf.set(key, Int32(slot))
+            next = (next + 1) % capacity
+            count = min(count + 1, capacity)
+            recorded += 1
         }
     }
 

@@ -85,6 +85,43 @@ public final class Scorer: Sendable {
         for j in 0..<n { results[j] = Score(anomaly: anomalyScores[j], fraudProbability: probabilities[j]) }
     }
 
+    /// The same over Swift arrays: events `events` of batch-major `rows` (each featureWidth
+    /// values) into `results[events]`, and with `featureErrors` their per-feature error ratios
+    /// into the same rows of it (count × featureWidth from events.lowerBound × featureWidth).
+    public func score(batch rows: [Float], sparse: SparseBatch? = nil, events: Range<Int>, into results: inout [Score],
+                      featureErrors: inout [Float], workspace: ScoringWorkspace) throws {
+        let d = featureWidth
+        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, results.count >= events.upperBound,
+              featureErrors.count >= events.upperBound * d else {
+            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
+        }
+        try rows.withUnsafeBufferPointer { r in
+            try results.withUnsafeMutableBufferPointer { out in
+                try featureErrors.withUnsafeMutableBufferPointer { e in
+                    try score(batch: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), sparse: sparse,
+                              count: events.count, into: UnsafeMutableBufferPointer(rebasing: out[events]),
+                              featureErrors: UnsafeMutableBufferPointer(rebasing: e[(events.lowerBound * d)..<(events.upperBound * d)]),
+                              workspace: workspace)
+                }
+            }
+        }
+    }
+
+    /// The same without the per-feature errors.
+    public func score(batch rows: [Float], sparse: SparseBatch? = nil, events: Range<Int>, into results: inout [Score],
+                      workspace: ScoringWorkspace) throws {
+        let d = featureWidth
+        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, results.count >= events.upperBound else {
+            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
+        }
+        try rows.withUnsafeBufferPointer { r in
+            try results.withUnsafeMutableBufferPointer { out in
+                try score(batch: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), sparse: sparse,
+                          count: events.count, into: UnsafeMutableBufferPointer(rebasing: out[events]), workspace: workspace)
+            }
+        }
+    }
+
     /// Convenience for tests and tools: allocates its output.
     public func score(batch rows: [Float], sparse: SparseBatch? = nil, count n: Int,
                       workspace: ScoringWorkspace = ScoringWorkspace()) throws -> [Score] {

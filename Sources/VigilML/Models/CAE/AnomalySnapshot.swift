@@ -35,6 +35,28 @@ public final class AnomalySnapshot: Sendable {
         try SubnormalFlushing.run { try scoreFlushed(rows: rows, count: n, scores: scores, embeddings: embeddings, featureErrors: featureErrors, workspace: workspace) }
     }
 
+    /// The same over Swift arrays: the first `count` rows of `rows` into the first `count`
+    /// scores, with their embeddings (count × embeddingWidth) and, when `featureErrors` is
+    /// not empty, their per-feature error ratios (count × inputWidth).
+    public func score(rows: [Float], count n: Int, scores: inout [Float], embeddings: inout [Float],
+                      featureErrors: inout [Float], workspace: ScoringWorkspace) throws {
+        guard rows.count >= n * inputWidth, scores.count >= n, embeddings.count >= n * embeddingWidth,
+              featureErrors.isEmpty || featureErrors.count >= n * inputWidth else {
+            throw MLError(.shapeMismatch, "arrays too small for \(n) events")
+        }
+        let wantsErrors = !featureErrors.isEmpty
+        try rows.withUnsafeBufferPointer { r in
+            try scores.withUnsafeMutableBufferPointer { s in
+                try embeddings.withUnsafeMutableBufferPointer { e in
+                    try featureErrors.withUnsafeMutableBufferPointer { f in
+                        try score(rows: UnsafeBufferPointer(rebasing: r[0..<(n * inputWidth)]), count: n, scores: s, embeddings: e,
+                                  featureErrors: wantsErrors ? f : nil, workspace: workspace)
+                    }
+                }
+            }
+        }
+    }
+
     private func scoreFlushed(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
                               embeddings: UnsafeMutableBufferPointer<Float>? = nil,
                               featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
