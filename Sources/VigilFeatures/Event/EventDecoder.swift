@@ -113,6 +113,11 @@ public struct EventDecoder: Sendable {
         try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decode(raw) } }.get()
     }
 
+    /// Decodes one transaction event from a slice of bytes (a Kafka message's value).
+    public func decode(_ bytes: ArraySlice<UInt8>) throws(EventRejection) -> TransactionEvent {
+        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decode(raw) } }.get()
+    }
+
     /// Decodes one label event (`event_id`, `label` = fraud|legit, `ts`).
     public func decodeLabel(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> LabelEvent {
         var scanner = try open(bytes)
@@ -148,6 +153,11 @@ public struct EventDecoder: Sendable {
 
     /// Decodes one label event from an array of bytes.
     public func decodeLabel(_ bytes: [UInt8]) throws(EventRejection) -> LabelEvent {
+        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decodeLabel(raw) } }.get()
+    }
+
+    /// Decodes one label event from a slice of bytes (a Kafka message's value).
+    public func decodeLabel(_ bytes: ArraySlice<UInt8>) throws(EventRejection) -> LabelEvent {
         try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decodeLabel(raw) } }.get()
     }
 

@@ -112,12 +112,10 @@ public enum KafkaRangeReader {
         for key in keys {
             for m in received[key] ?? [] where m.offset < end[key]! && range.admits(m) {
                 let at = MessagePosition(partition: m.partition, offset: m.offset)
-                try m.value.withUnsafeBytes { bytes in
-                    if labels {
-                        try reader.decodeLabelMessage(bytes, source: range.topic, at: at, into: &input)
-                    } else {
-                        try reader.decodeEventMessage(bytes, source: range.topic, at: at, into: &input, positions: &positions)
-                    }
+                if labels {
+                    try reader.decodeLabelMessage(m.value, source: range.topic, at: at, into: &input)
+                } else {
+                    try reader.decodeEventMessage(m.value, source: range.topic, at: at, into: &input, positions: &positions)
                 }
             }
         }

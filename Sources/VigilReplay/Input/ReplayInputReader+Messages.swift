@@ -18,12 +18,12 @@ public struct MessagePosition: Sendable, Hashable, Comparable {
 extension ReplayInputReader {
     /// Decodes one event message (the event contract, ground truth as in JSONL). A malformed
     /// one is reported as `<source>[partition]@offset` and skipped, or thrown per `onMalformed`.
-    public func decodeEventMessage(_ bytes: UnsafeRawBufferPointer, source: String, at position: MessagePosition,
+    public func decodeEventMessage(_ bytes: ArraySlice<UInt8>, source: String, at position: MessagePosition,
                                    into input: inout ReplayInput, positions: inout [MessagePosition]) throws {
         do {
             let event = try decoder.decode(bytes)
             input.events.append(event)
-            input.truth.append(Self.truth(inJSON: bytes))
+            input.truth.append(bytes.withUnsafeBytes { Self.truth(inJSON: $0) })
             positions.append(position)
         } catch {
             try messageProblem(&input, source, position, error.reason)
@@ -31,7 +31,7 @@ extension ReplayInputReader {
     }
 
     /// Decodes one label message (the label contract).
-    public func decodeLabelMessage(_ bytes: UnsafeRawBufferPointer, source: String, at position: MessagePosition,
+    public func decodeLabelMessage(_ bytes: ArraySlice<UInt8>, source: String, at position: MessagePosition,
                                    into input: inout ReplayInput) throws {
         do { input.labels.append(try decoder.decodeLabel(bytes)) } catch {
             try messageProblem(&input, source, position, error.reason)

@@ -14,17 +14,13 @@ extension EventDecoder {
         } catch {
             return .failure(error)
         }
-        return message.value.withUnsafeBytes { bytes in
-            do throws(EventRejection) { return .success(try decode(bytes)) } catch { return .failure(error) }
-        }
+        do throws(EventRejection) { return .success(try decode(message.value)) } catch { return .failure(error) }
     }
 
     /// A label, or why it is a dead letter. Labels store their own `ts`, not the record's.
     func decodeStreamLabel(_ message: KafkaMessage) -> Result<LabelEvent, EventRejection> {
         do throws(EventRejection) { try checkKey(message.key) } catch { return .failure(error) }
-        return message.value.withUnsafeBytes { bytes in
-            do throws(EventRejection) { return .success(try decodeLabel(bytes)) } catch { return .failure(error) }
-        }
+        do throws(EventRejection) { return .success(try decodeLabel(message.value)) } catch { return .failure(error) }
     }
 }
 
