@@ -5,6 +5,7 @@
 // jsonb reasons, its key and three B-tree indexes) into a table of that shape: the ceiling
 // before the row was redesigned, measured in the same run.
 import Foundation
+import VigilEngine
 import VigilPostgres
 
 enum AuditCeiling {
@@ -107,7 +108,7 @@ enum AuditCeiling {
     /// `r:amount=12.5;c:x=0.4` as migration 0001 stored reasons: `[{"name":..., "kind":..., "weight":...}]`.
     static func legacyReasons(_ compact: String) -> String {
         let entries = compact.split(separator: ";").map { entry -> String in
-            let kind = switch entry.prefix(2) { case "r:": "reconstruction"; case "c:": "classifier"; default: "rule" }
+            let kind = RiskReason.Kind(code: entry.prefix(1))?.name ?? "rule"
             let body = entry.dropFirst(2)
             let equals = body.lastIndex(of: "=") ?? body.endIndex
             let weight = equals < body.endIndex ? String(body[body.index(after: equals)...]) : "null"

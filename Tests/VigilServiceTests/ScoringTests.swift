@@ -36,10 +36,11 @@ import VigilFeatures
     func answerBody() throws {
         let reasons = ReasonList([RiskReason(kind: .rule, name: "large_amount", weight: 220),
                                   RiskReason(kind: .reconstruction, name: "amount", weight: 12.5),
-                                  RiskReason(kind: .classifier, name: "card.count_1h", weight: .nan)])
+                                  RiskReason(kind: .classifier, name: "card.count_1h", weight: .nan),
+                                  RiskReason(kind: .shadowRule, name: "night_owl", weight: 1)])
         let body = ScoredDecision(Self.decision(reasons: reasons, anomaly: .infinity), decidedAtMicros: 1_764_775_800_123_456).body
         let text = String(decoding: body, as: UTF8.self)
-        #expect(text == #"{"event_id":"e-\"1\"","decision":"review","risk":0.625,"anomaly_score":null,"fraud_probability":0.03125,"model_version":7,"reasons":[{"kind":"rule","name":"large_amount","weight":220},{"kind":"reconstruction","name":"amount","weight":12.5},{"kind":"classifier","name":"card.count_1h","weight":null}],"decided_at":"2025-12-03T15:30:00.123456Z"}"#)
+        #expect(text == #"{"event_id":"e-\"1\"","decision":"review","risk":0.625,"anomaly_score":null,"fraud_probability":0.03125,"model_version":7,"reasons":[{"kind":"rule","name":"large_amount","weight":220},{"kind":"reconstruction","name":"amount","weight":12.5},{"kind":"classifier","name":"card.count_1h","weight":null},{"kind":"shadow_rule","name":"night_owl","weight":1}],"decided_at":"2025-12-03T15:30:00.123456Z"}"#)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(ScoringDocument.json.utf8)) as? [String: Any])
         let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
@@ -55,6 +56,18 @@ import VigilFeatures
         // Every rejection code of the stream's decoder is documented for 400.
         let codes = try #require(((schemas["Error"] as? [String: Any])?["properties"] as? [String: Any])?["error"] as? [String: Any])
         #expect(Set(EventRejection.Code.allCases.map(\.rawValue)).isSubset(of: Set(codes["examples"] as? [String] ?? [])))
+    }
+
+    @Test("a stored decision's compact reasons answer with every kind's name")
+    func storedReasonKinds() {
+        var out = ""
+        for (i, text) in ["p:rule.large_amount=220", "r:amount=12.5", "c:card.count_1h=nan", "s:night_owl=1", "x:odd=2"].enumerated() {
+            if i > 0 { out += "," }
+            ScoredDecision.appendReason(text[...], to: &out)
+        }
+        #expect(out == #"{"kind":"rule","name":"rule.large_amount","weight":220},{"kind":"reconstruction","name":"amount","weight":12.5},"#
+            + #"{"kind":"classifier","name":"card.count_1h","weight":null},{"kind":"shadow_rule","name":"night_owl","weight":1},"#
+            + #"{"kind":"other","name":"odd","weight":2}"#)
     }
 
     @Test("timestamps before 1970 and on leap days format as RFC 3339")

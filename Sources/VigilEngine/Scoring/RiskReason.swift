@@ -13,6 +13,32 @@ public struct RiskReason: Sendable, Equatable, CustomStringConvertible {
         case rule
         /// A rule in shadow mode fired: recorded, but it changed nothing.
         case shadowRule
+
+        /// The kind's name where reasons are spelt out (`alerts.reasons`, logs).
+        public var name: String {
+            switch self {
+            case .reconstruction: "reconstruction"
+            case .classifier: "classifier"
+            case .rule: "rule"
+            case .shadowRule: "shadow_rule"
+            }
+        }
+
+        /// The kind of a one-letter `code`; nil for a letter that is no kind's.
+        public init?(code: some StringProtocol) {
+            guard let kind = [Kind.reconstruction, .classifier, .rule, .shadowRule].first(where: { String($0.code) == code }) else { return nil }
+            self = kind
+        }
+
+        /// The kind's one-letter code in the compact text of `decisions.reasons`.
+        public var code: Character {
+            switch self {
+            case .reconstruction: "r"
+            case .classifier: "c"
+            case .rule: "p"
+            case .shadowRule: "s"
+            }
+        }
     }
 
     public var kind: Kind
@@ -27,10 +53,10 @@ public struct RiskReason: Sendable, Equatable, CustomStringConvertible {
         self.weight = weight
     }
 
-    /// `amount_zscore:reconstruction=12.5`, the form stored in the decisions table.
+    /// `amount_zscore:reconstruction=12.5`, for logs and test messages (the stored forms are
+    /// VigilService's `ReasonText`, from the same kind names and codes).
     public var description: String {
-        let label = switch kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule"; case .shadowRule: "shadow_rule" }
-        return "\(name):\(label)=\((weight * 100).rounded() / 100)"
+        "\(name):\(kind.name)=\((weight * 100).rounded() / 100)"
     }
 }
 

@@ -1,5 +1,5 @@
-// One entity-state budget for the whole process (`max_cards`, `max_merchants`,
-// `max_terminals`), shared by the partitions: each partition of the consumed topic gets an
+// One entity-state budget for the whole process (FeatureStateConfiguration's bounds on cards,
+// merchants and terminals; the config file sets `max_cards`), shared by the partitions: each partition of the consumed topic gets an
 // equal share, whichever member owns it. A member that ends up with every partition (its
 // peers died) therefore holds at most the budget, and a partition's state, its evictions and
 // its snapshots are the same on every member: a partition restored elsewhere after a crash or

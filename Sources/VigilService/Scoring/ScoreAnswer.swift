@@ -95,7 +95,7 @@ struct ScoredDecision: Sendable, Equatable {
     static func appendReason(_ text: Substring, to out: inout String) {
         let kindEnd = text.firstIndex(of: ":") ?? text.startIndex
         let weightStart = text.lastIndex(of: "=") ?? text.endIndex
-        let kind = switch text[text.startIndex..<kindEnd] { case "r": "reconstruction"; case "c": "classifier"; case "p": "rule"; default: "other" }
+        let kind = RiskReason.Kind(code: text[text.startIndex..<kindEnd])?.name ?? "other"
         let nameStart = kindEnd < text.endIndex ? text.index(after: kindEnd) : kindEnd
         let name = String(text[nameStart..<max(nameStart, weightStart)])
         let weight = weightStart < text.endIndex ? String(text[text.index(after: weightStart)...]) : ""

@@ -283,7 +283,8 @@ enum ScoringDocument {
             "enum": [
               "reconstruction",
               "classifier",
-              "rule"
+              "rule",
+              "shadow_rule"
             ]
           },
           "name": {

@@ -12,12 +12,8 @@ public enum ReasonText {
         var out = ""
         for (i, r) in reasons.enumerated() {
             if i > 0 { out += ";" }
-            switch r.kind {
-            case .reconstruction: out += "r:"
-            case .classifier: out += "c:"
-            case .rule: out += "p:"
-            case .shadowRule: out += "s:"
-            }
+            out.append(r.kind.code)
+            out += ":"
             out += r.name
             out += "="
             out += decimal(r.weight) ?? (r.weight.isNaN ? "nan" : (r.weight > 0 ? "inf" : "-inf"))
@@ -33,8 +29,7 @@ public enum ReasonText {
         var out = "["
         for (i, r) in reasons.enumerated() {
             if i > 0 { out += ", " }
-            let kind = switch r.kind { case .reconstruction: "reconstruction"; case .classifier: "classifier"; case .rule: "rule"; case .shadowRule: "shadow_rule" }
-            out += "{\"kind\": \"\(kind)\", \"name\": "
+            out += "{\"kind\": \"\(r.kind.name)\", \"name\": "
             JSONText.append(r.name, to: &out)
             out += ", \"weight\": "
             out += decimal(r.weight) ?? "null"
