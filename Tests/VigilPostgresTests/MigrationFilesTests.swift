@@ -35,10 +35,10 @@ struct MigrationFilesTests {
     func targetValidation() throws {
         _ = try MigrationTarget(schema: "vtest_1a", serviceRole: "svc", analystRole: "an")
         for bad in ["Vigil", "1abc", "a-b", "a\"; DROP", "", String(repeating: "a", count: 64), "ü"] {
-            #expect(throws: PostgresError.self, "\(bad)") { try MigrationTarget(schema: bad) }
-            #expect(throws: PostgresError.self, "\(bad)") { try MigrationTarget(serviceRole: bad) }
+            #expect(throws: PostgresError.self, "\(bad)") { try MigrationTarget(schema: bad, serviceRole: "svc", analystRole: "an") }
+            #expect(throws: PostgresError.self, "\(bad)") { try MigrationTarget(schema: "s", serviceRole: bad, analystRole: "an") }
         }
-        #expect(throws: PostgresError.self) { try MigrationTarget(serviceRole: "same", analystRole: "same") }
+        #expect(throws: PostgresError.self) { try MigrationTarget(schema: "s", serviceRole: "same", analystRole: "same") }
     }
 
     @Test("placeholders become quoted identifiers or string literals")
@@ -46,7 +46,6 @@ struct MigrationFilesTests {
         let target = try MigrationTarget(schema: "s1", serviceRole: "svc", analystRole: "an")
         let sql = "CREATE TABLE @schema@.t; SELECT @schema_literal@, @service_role_literal@; GRANT x TO @service_role@, @analyst_role@;"
         #expect(target.render(sql) == "CREATE TABLE \"s1\".t; SELECT 's1', 'svc'; GRANT x TO \"svc\", \"an\";")
-        #expect(MigrationTarget.production.schema == "vigil")
     }
 
     @Test("the shipped migrations leave no placeholder unrendered")
@@ -55,7 +54,7 @@ struct MigrationFilesTests {
         let migrations = try Migration.load(directory: root.appendingPathComponent("sql/migrations"))
         #expect(migrations.count >= 4)
         for migration in migrations {
-            let rendered = MigrationTarget.production.render(migration.sql)
+            let rendered = try MigrationTarget(schema: "vigil", serviceRole: "vigil_service", analystRole: "vigil_analyst").render(migration.sql)
             #expect(!rendered.contains("@schema"), "\(migration.name)")
             #expect(!rendered.contains("_role@"), "\(migration.name)")
         }

@@ -22,7 +22,7 @@ public struct MigrationRunner {
     public let session: PostgresSession
     public let target: MigrationTarget
 
-    public init(session: PostgresSession, target: MigrationTarget = .production) {
+    public init(session: PostgresSession, target: MigrationTarget) {
         self.session = session
         self.target = target
     }

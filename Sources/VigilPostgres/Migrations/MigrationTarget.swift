@@ -5,22 +5,19 @@
 ///
 /// Files use `@schema@`, `@service_role@`, `@analyst_role@` (replaced by quoted
 /// identifiers) and `@schema_literal@`, `@service_role_literal@`,
-/// `@analyst_role_literal@` (replaced by SQL string literals). Production uses
-/// the defaults; tests migrate private schemas and roles so they can run
-/// concurrently on one server.
+/// `@analyst_role_literal@` (replaced by SQL string literals). The names are the
+/// caller's (`vigil migrate`'s options); tests migrate private schemas and roles so
+/// they can run concurrently on one server.
 public struct MigrationTarget: Sendable, Hashable {
-    /// Default: "vigil" (the contract's schema name).
     public let schema: String
-    /// Default: "vigil_service".
+    /// The role the service connects as.
     public let serviceRole: String
-    /// Default: "vigil_analyst".
+    /// The role analysts read the views as.
     public let analystRole: String
-
-    public static let production = try! MigrationTarget()
 
     /// Names must be lowercase identifiers: a letter or underscore, then letters,
     /// digits or underscores, at most 63 bytes (PostgreSQL's limit).
-    public init(schema: String = "vigil", serviceRole: String = "vigil_service", analystRole: String = "vigil_analyst") throws {
+    public init(schema: String, serviceRole: String, analystRole: String) throws {
         for (what, name) in [("schema", schema), ("service role", serviceRole), ("analyst role", analystRole)] {
             guard Self.isPlainIdentifier(name) else {
                 throw PostgresError(.invalidConfiguration, reason: "\(what) name must match [a-z_][a-z0-9_]* and have at most 63 characters")
