@@ -276,6 +276,8 @@ struct E2EBenchmark: AsyncParsableCommand {
             for i in 0..<instances {
                 var c = configuration
                 c.memberName = "\(configuration.memberName)-\(i)"
+                // One process, several members: only the first serves /metrics (one port).
+                if i > 0 { c.telemetry.port = 0 }
                 group.addTask { try await FraudPipeline(configuration: c, log: ServiceLog(minimumLevel: .warning)).run() }
             }
             var total = PipelineSummary()

@@ -17,7 +17,7 @@ struct RulesCommand: AsyncParsableCommand {
             A rule is an expression over the event's fields, the computed features (by their spec names, in raw \
             units), lists and the models' scores, with an outcome (block, review, allow) and a mode (enforce, \
             shadow, off); see docs/rules.md. Every change is a new version recorded with its author.
-            Exit codes: 0 done, 65 refused (a rule that does not compile, an unknown rule), 69 database unreachable, 1 other errors.
+            Exit codes: 0 done, 64 a bad option, 65 refused (a rule that does not compile, an unknown rule, an invalid list), 69 database unreachable, 1 other errors.
             """,
         subcommands: [List.self, Add.self, Test.self, Enable.self, Disable.self, Shadow.self, History.self,
                       ListAdd.self, ListRemove.self, ListShow.self]
