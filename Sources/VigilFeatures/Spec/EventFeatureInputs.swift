@@ -4,7 +4,7 @@ import Foundation
 
 /// Stable hashes of an event's categorical values, computed lazily and at most once each.
 struct EventHashes {
-    private var values: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var values = InlineArray<8, UInt64>(repeating: 0)
     private var known: UInt16 = 0
     var hour: UInt64 = 0
     var dayOfWeek: UInt64 = 0
@@ -22,7 +22,7 @@ struct EventHashes {
         default: break
         }
         let bit: UInt16 = 1 << UInt16(source.rawValue)
-        if known & bit != 0 { return withUnsafeBytes(of: values) { $0.load(fromByteOffset: source.rawValue * 8, as: UInt64.self) } }
+        if known & bit != 0 { return values[source.rawValue] }
         let h: UInt64
         switch source {
         case .mcc: h = event.mcc.map { StableHash.hash($0) } ?? 0
@@ -35,7 +35,7 @@ struct EventHashes {
         case .cardID: h = StableHash.hash(event.cardID)
         case .hour, .dayOfWeek, .amountBucket: h = 0
         }
-        withUnsafeMutableBytes(of: &values) { $0.storeBytes(of: h, toByteOffset: source.rawValue * 8, as: UInt64.self) }
+        values[source.rawValue] = h
         known |= bit
         return h
     }

@@ -22,7 +22,7 @@ public struct CardState: EntityRecord, Equatable {
     /// Decayed count of fraud labels on this card (30 d), as of `lastSeconds`.
     public var fraudLabels: Float = 0
     /// 256-bit Bloom filter of merchants seen (two probes per merchant).
-    public var merchants: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0)
+    public var merchants = InlineArray<8, UInt32>(repeating: 0)
     /// The last four distinct countries, as 16-bit tags (0 = none), most recent first.
     public var countries: (UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0)
     /// Channels seen, one bit per channel hash modulo 8.
@@ -46,14 +46,11 @@ public struct CardState: EntityRecord, Equatable {
     }
 
     @inline(__always) private func bit(_ index: Int) -> Bool {
-        withUnsafeBytes(of: merchants) { $0.load(fromByteOffset: (index >> 5) * 4, as: UInt32.self) } & (1 << UInt32(index & 31)) != 0
+        merchants[index >> 5] & (1 << UInt32(index & 31)) != 0
     }
 
     @inline(__always) private mutating func setBit(_ index: Int) {
-        withUnsafeMutableBytes(of: &merchants) { raw in
-            let word = raw.load(fromByteOffset: (index >> 5) * 4, as: UInt32.self) | (1 << UInt32(index & 31))
-            raw.storeBytes(of: word, toByteOffset: (index >> 5) * 4, as: UInt32.self)
-        }
+        merchants[index >> 5] |= 1 << UInt32(index & 31)
     }
 
     /// Whether the merchant was probably seen before (false positives ≈ 5% after 30 merchants).
@@ -89,9 +86,7 @@ public struct CardState: EntityRecord, Equatable {
         for value in [count1h, count24h, count7d, sum1h, sum24h, sum7d, meanLogAmount, varLogAmount] { writer.write(value) }
         writer.write(total)
         writer.write(fraudLabels)
-        withUnsafeBytes(of: merchants) { raw in
-            for i in 0..<8 { writer.write(raw.load(fromByteOffset: i * 4, as: UInt32.self)) }
-        }
+        for i in merchants.indices { writer.write(merchants[i]) }
         for tag in [countries.0, countries.1, countries.2, countries.3] { writer.write(tag) }
         writer.write(channels)
     }
@@ -108,8 +103,7 @@ public struct CardState: EntityRecord, Equatable {
         varLogAmount = try reader.readFloat()
         total = try reader.read()
         fraudLabels = try reader.readFloat()
-        merchants = (try reader.read(), try reader.read(), try reader.read(), try reader.read(),
-                     try reader.read(), try reader.read(), try reader.read(), try reader.read())
+        for i in merchants.indices { merchants[i] = try reader.read() }
         countries = (try reader.read(), try reader.read(), try reader.read(), try reader.read())
         channels = try reader.read()
     }
