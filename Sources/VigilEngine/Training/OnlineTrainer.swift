@@ -266,20 +266,15 @@ public final class OnlineTrainer: Sendable {
     /// name setter reaches the OS only some of the time, and a thread started from a dispatch
     /// worker otherwise keeps that worker's name. Linux only; elsewhere nothing happens.
     static func nameOSThread(_ name: String) {
-        let fd = open("/proc/thread-self/comm", O_WRONLY)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+        guard let comm = FileHandle(forWritingAtPath: "/proc/thread-self/comm") else { return }
+        defer { try? comm.close() }
+        try? comm.write(contentsOf: Data(name.utf8.prefix(15)))
     }
 
     /// The calling thread's OS id: "/proc/thread-self" links to "<pid>/task/<tid>" (Linux;
-    /// nil where it does not exist). Read with readlink(2) on this very thread.
+    /// nil where it does not exist). Read on this very thread.
     static func osThreadID() -> Int32? {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBufferPointer { readlink("/proc/thread-self", $0.baseAddress!, $0.count - 1) }
-        guard n > 0 else { return nil }
-        let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self") else { return nil }
         return link.split(separator: "/").last.flatMap { Int32($0) }
     }
 
