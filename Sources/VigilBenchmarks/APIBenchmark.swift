@@ -122,9 +122,9 @@ struct APIBenchmark: AsyncParsableCommand {
         }
         let verification = try await connection.withSession { try AuditVerifier(session: $0, schema: target.schema).verify(VerifyRequest()) }
         _ = try? await connection.withSession { session in
-            try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
-            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
-            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+            try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE", [])
+            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))", [])
+            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))", [])
         }
         await connection.close()
 
@@ -154,7 +154,7 @@ struct APIBenchmark: AsyncParsableCommand {
     /// Milliseconds of 1,000 single-row INSERTs, each its own durable transaction.
     static func commitFloor(connection: PostgresConnection, schema: String) async throws -> (p50: Double, p99: Double) {
         let table = "\(quoteIdentifier(schema)).bench_commit_floor"
-        try await connection.execute("CREATE TABLE \(table) (n integer)")
+        try await connection.execute("CREATE TABLE \(table) (n integer)", [])
         var times: [Double] = []
         for n in 0..<1_000 {
             let started = ContinuousClock.now
@@ -162,7 +162,7 @@ struct APIBenchmark: AsyncParsableCommand {
             let took = ContinuousClock.now - started
             times.append(Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
         }
-        try await connection.execute("DROP TABLE \(table)")
+        try await connection.execute("DROP TABLE \(table)", [])
         let sorted = times.sorted()
         return (sorted[sorted.count / 2], sorted[sorted.count * 99 / 100])
     }

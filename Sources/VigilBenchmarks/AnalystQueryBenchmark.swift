@@ -59,21 +59,21 @@ struct AnalystQueryBenchmark: AsyncParsableCommand {
                 SELECT event_id, topic, kafka_partition, kafka_offset, decided_at, card_id, merchant_id, amount, currency, risk, model_version, decision,
                        '[{"kind": "reconstruction", "name": "amount", "weight": 4.2}]'::jsonb
                 FROM \(s).decisions WHERE decision <> 'allow'
-                """)
+                """, [])
             // Chargebacks on one decision in 500, delayed a day.
             try await connection.execute("""
                 INSERT INTO \(s).labels (event_id, label, source, labeled_at, source_topic, source_partition, source_offset)
                 SELECT event_id, CASE WHEN risk > 0.9 THEN 'fraud' ELSE 'legit' END, 'stream', decided_at + interval '1 day', 'labels', 0,
                        row_number() OVER ()
                 FROM \(s).decisions WHERE kafka_offset % 500 = 7
-                """)
-            for table in ["decisions", "alerts", "labels"] { try await connection.execute("ANALYZE \(s).\(table)") }
+                """, [])
+            for table in ["decisions", "alerts", "labels"] { try await connection.execute("ANALYZE \(s).\(table)", []) }
             let fillSeconds = (ContinuousClock.now - fillStarted).seconds
             let sizes = try await connection.query("""
                 SELECT (SELECT count(*) FROM \(s).decisions), (SELECT count(*) FROM \(s).alerts), (SELECT count(*) FROM \(s).labels),
                        (SELECT sum(pg_relation_size(relid)) FROM pg_partition_tree('\(s).decisions'::regclass))::bigint,
                        (SELECT sum(pg_indexes_size(relid)) FROM pg_partition_tree('\(s).decisions'::regclass))::bigint
-                """).single()
+                """, []).single()
             let stored = try sizes.decode(0, as: Int64.self)
             print("""
                 decisions: \(stored) rows over \(days) daily partitions, \(cards) cards (\(try sizes.decode(1, as: Int64.self)) alerts, \
@@ -136,8 +136,8 @@ struct AnalystQueryBenchmark: AsyncParsableCommand {
     }
 
     private func drop(_ target: MigrationTarget, _ connection: PostgresConnection) async {
-        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE")
-        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
-        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE", [])
+        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))", [])
+        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))", [])
     }
 }

@@ -23,7 +23,7 @@ enum AuditCeiling {
 
     static func measure(connection: PostgresConnection, schema: String, batch: Int) async throws -> Figures {
         let s = quoteIdentifier(schema)
-        let decisions = try await connection.query("SELECT * FROM \(s).decisions ORDER BY kafka_partition, kafka_offset")
+        let decisions = try await connection.query("SELECT * FROM \(s).decisions ORDER BY kafka_partition, kafka_offset", [])
         let columns = decisions.columns.map(\.name)
         let rows = try decisions.map { try shifted($0, columns: columns, by: offsetShift) }
         return try await write(rows, columns: columns, keys: try decisions.map(key), into: "decisions", connection: connection, schema: schema,
@@ -53,7 +53,7 @@ enum AuditCeiling {
             "CREATE TABLE \(s).decisions_before_default PARTITION OF \(s).decisions_before DEFAULT",
             "CREATE INDEX ON \(s).decisions_before (event_id)",
             "CREATE INDEX ON \(s).decisions_before (card_id, decided_at)",
-        ] { try await connection.execute(statement) }
+        ] { try await connection.execute(PostgresQuery(unsafeSQL: statement)) }
         let decisions = try await connection.query("""
             SELECT kafka_timestamp, topic, kafka_partition, kafka_offset, event_id, event_time, decided_at, card_id, merchant_id, amount,
                    currency, anomaly_score, classifier_score, risk, model_version, decision, reasons, features
@@ -70,7 +70,7 @@ enum AuditCeiling {
         let rate = try await write(rows, columns: columns, keys: try decisions.map(key), into: "decisions_before", connection: connection,
                                    schema: schema, batch: batch, alertShift: 2 * offsetShift)
         let bytes = try await RowBytes.measure(connection: connection, table: "\(s).decisions_before")
-        try await connection.execute("DROP TABLE \(s).decisions_before")
+        try await connection.execute("DROP TABLE \(s).decisions_before", [])
         return (rate, bytes)
     }
 
@@ -147,7 +147,7 @@ struct RowBytes: Sendable {
             SELECT coalesce(sum(pg_relation_size(relid)), 0)::bigint, coalesce(sum(pg_indexes_size(relid)), 0)::bigint
             FROM pg_partition_tree($1::regclass) WHERE isleaf
             """, [.text(table)]).single()
-        let counts = try await connection.query("SELECT count(*), coalesce(avg(pg_column_size(t.*)), 0)::float8 FROM \(table) t WHERE \(condition)").single()
+        let counts = try await connection.query("SELECT count(*), coalesce(avg(pg_column_size(t.*)), 0)::float8 FROM \(table) t WHERE \(condition)", []).single()
         let rows = try counts.decode(0, as: Int64.self)
         guard rows > 0 else { return RowBytes() }
         return RowBytes(rows: rows, tuple: try counts.decode(1, as: Double.self),

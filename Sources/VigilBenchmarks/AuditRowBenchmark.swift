@@ -42,7 +42,7 @@ struct AuditRowBenchmark: AsyncParsableCommand {
         let connection = PostgresConnection(configuration: try PostgresConfiguration(url: url), label: "bench.audit-row")
         let schema = "bench_row_\(UUID().uuidString.prefix(8).lowercased())"
         let s = quoteIdentifier(schema)
-        try await connection.execute("CREATE SCHEMA \(s)")
+        try await connection.execute("CREATE SCHEMA \(s)", [])
         let day = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
         var results: [String: [Measurement]] = [:]
         do {
@@ -55,10 +55,10 @@ struct AuditRowBenchmark: AsyncParsableCommand {
                 }
             }
         } catch {
-            _ = try? await connection.execute("DROP SCHEMA \(s) CASCADE")
+            _ = try? await connection.execute("DROP SCHEMA \(s) CASCADE", [])
             throw error
         }
-        _ = try? await connection.execute("DROP SCHEMA \(s) CASCADE")
+        _ = try? await connection.execute("DROP SCHEMA \(s) CASCADE", [])
         await connection.close()
 
         let base = results["legacy"].map(Measurement.median)
@@ -111,7 +111,7 @@ struct AuditRowBenchmark: AsyncParsableCommand {
                          schema: String, day: Date) async throws -> Measurement {
         let s = quoteIdentifier(schema), table = "t_\(layout.name.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: "+", with: "_"))"
         let t = quoteIdentifier(table)
-        for statement in layout.ddl(schema: s, table: table, day: day) { try await connection.execute(statement) }
+        for statement in layout.ddl(schema: s, table: table, day: day) { try await connection.execute(PostgresQuery(unsafeSQL: statement)) }
         try await connection.execute("CHECKPOINT")
         let columns = layout.columns
         let names = columns.map(\.name)
@@ -140,8 +140,8 @@ struct AuditRowBenchmark: AsyncParsableCommand {
             SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::bigint, coalesce(sum(pg_indexes_size(c.oid)), 0)::bigint
             FROM pg_class c WHERE c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass) WHERE isleaf) OR (c.oid = $1::regclass AND c.relkind = 'r')
             """, [.text("\(s).\(t)")]).single()
-        let tuple = try await connection.query("SELECT avg(pg_column_size(x.*))::float8 FROM \(s).\(t) x").single().decode(0, as: Double.self)
-        try await connection.execute("DROP TABLE \(s).\(t)")
+        let tuple = try await connection.query("SELECT avg(pg_column_size(x.*))::float8 FROM \(s).\(t) x", []).single().decode(0, as: Double.self)
+        try await connection.execute("DROP TABLE \(s).\(t)", [])
         let n = Double(events.count)
         return Measurement(rowsPerSecond: n / seconds, cpuMicroseconds: cpu.map { $0 / n * 1e6 }, walBytes: wal / n, tupleBytes: tuple,
                            heapBytes: Double(try sizes.decode(0, as: Int64.self)) / n, indexBytes: Double(try sizes.decode(1, as: Int64.self)) / n)

@@ -84,9 +84,9 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
         }
         let writeSeconds = (ContinuousClock.now - writeStarted).seconds
         let s = quoteIdentifier(target.schema)
-        try await connection.execute("ANALYZE \(s).decisions")
-        try await connection.execute("ANALYZE \(s).audit_chain")
-        let alerts = try await connection.query("SELECT count(*) FROM \(s).alerts").single().decode(0, as: Int64.self)
+        try await connection.execute("ANALYZE \(s).decisions", [])
+        try await connection.execute("ANALYZE \(s).audit_chain", [])
+        let alerts = try await connection.query("SELECT count(*) FROM \(s).alerts", []).single().decode(0, as: Int64.self)
         print("chain: \(written) decisions, \(alerts) alerts on \(partitions) partitions, written by the sink in \(String(format: "%.1f", writeSeconds)) s (\(BenchReport.rate(Double(written) / writeSeconds)) decisions)")
 
         let key = try LinkVerificationKey(keyFile: keyFile)
@@ -116,10 +116,10 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
                     for p in 0..<Int32(partitions) {
                         var from: Int64 = 0
                         while true {
-                            let n = try session.forEachBinaryRow("""
+                            let n = try session.forEachBinaryRow(PostgresQuery(unsafeSQL: """
                                 SELECT \(table.columns.joined(separator: ", ")) FROM \(s).\(table.viewName)
                                 WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset >= $3 AND kafka_offset < $4 ORDER BY kafka_offset
-                                """, [.text(topic), .int32(p), .int64(from), .int64(from + 100_000)]) { row in
+                                """, binds: [.text(topic), .int32(p), .int64(from), .int64(from + 100_000)])) { row in
                                 if sample.count < 200_000, table == .decisions { sample.append(Array(row.fields(0..<row.columnCount))) }
                             }
                             from += 100_000
@@ -170,8 +170,8 @@ struct AuditVerifyBenchmark: AsyncParsableCommand {
     private func minutes(_ rows: Double, _ rate: Double) -> String { String(format: "%.1f", rows / rate / 60) }
 
     private func drop(_ target: MigrationTarget, _ connection: PostgresConnection) async {
-        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE")
-        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
-        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE", [])
+        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))", [])
+        _ = try? await connection.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))", [])
     }
 }

@@ -135,7 +135,7 @@ struct E2EBenchmark: AsyncParsableCommand {
         if let reviewThreshold { c.decisionPolicy.reviewThreshold = reviewThreshold }
         let summary = try await runInstances(configuration: c)
         let s = quoteIdentifier(target.schema)
-        let stored = try await connection.query("SELECT count(*) FROM \(s).decisions").single().decode(0, as: Int64.self)
+        let stored = try await connection.query("SELECT count(*) FROM \(s).decisions", []).single().decode(0, as: Int64.self)
         let rowBytes = try await RowBytes.measure(connection: connection, table: "\(s).decisions")
         let chainBytes = try await connection.query("SELECT pg_total_relation_size($1::regclass)::float8, count(*) FROM \(s).audit_chain",
                                                     [.text("\(s).audit_chain")]).single()
@@ -164,9 +164,9 @@ struct E2EBenchmark: AsyncParsableCommand {
             learning = (try await run.run(stream, instances: instances), try await run.run(stream, instances: 1))
         }
         _ = try? await connection.withSession { session in
-            try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
-            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
-            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+            try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE", [])
+            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))", [])
+            try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))", [])
         }
         await connection.close()
         guard stored == Int64(payloads.count), summary.decided == payloads.count else {
@@ -300,8 +300,8 @@ struct E2EBenchmark: AsyncParsableCommand {
     /// sink's audit writes are measured against.
     private func copyBaseline(connection: PostgresConnection, schema: String) async throws -> Double {
         let s = quoteIdentifier(schema)
-        try await connection.execute("CREATE TABLE \(s).copy_baseline (LIKE \(s).decisions)")
-        let rows = try await connection.query("SELECT * FROM \(s).decisions")
+        try await connection.execute("CREATE TABLE \(s).copy_baseline (LIKE \(s).decisions)", [])
+        let rows = try await connection.query("SELECT * FROM \(s).decisions", [])
         let columns = rows.columns.map(\.name)
         let started = ContinuousClock.now
         let copied = try await connection.copy(into: "copy_baseline", schema: schema, columns: columns) { writer in

@@ -91,9 +91,9 @@ struct GroupLearningRun {
         _ = try await connection.withSession { try MigrationRunner(session: $0, target: target).migrate(migrations) }
         func drop() async {
             _ = try? await connection.withSession { session in
-                try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE")
-                try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
-                try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+                try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE", [])
+                try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))", [])
+                try session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))", [])
             }
             await connection.close()
         }
@@ -135,7 +135,7 @@ struct GroupLearningRun {
         }
         // Events scored before an instance's learning started cannot be joined to their labels.
         let s = quoteIdentifier(schema)
-        while try await connection.query("SELECT count(*) FROM \(s).learner_lease").single().decode(0, as: Int64.self) == 0 {
+        while try await connection.query("SELECT count(*) FROM \(s).learner_lease", []).single().decode(0, as: Int64.self) == 0 {
             try await Task.sleep(for: .milliseconds(100))
         }
         try await Task.sleep(for: .seconds(3))

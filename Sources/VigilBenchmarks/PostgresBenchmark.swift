@@ -66,7 +66,7 @@ struct PostgresBenchmark: AsyncParsableCommand {
                     }
                 }
                 for target in targets {
-                    let count = try await admin.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions").single().decode(0, as: Int.self)
+                    let count = try await admin.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).decisions", []).single().decode(0, as: Int.self)
                     guard count == rows else { throw ValidationError("\(target.schema).decisions has \(count) rows, expected \(rows)") }
                 }
                 print("round \(round): VigilPostgres COPY \(String(format: "%.2f", vigilSeconds)) s (\(BenchReport.rate(Double(rows) / vigilSeconds))), psql \\copy \(String(format: "%.2f", psqlSeconds)) s (\(BenchReport.rate(Double(rows) / psqlSeconds)))")
@@ -124,9 +124,9 @@ struct PostgresBenchmark: AsyncParsableCommand {
 
     private func drop(_ targets: [MigrationTarget], _ admin: PostgresConnection) async {
         for target in targets {
-            _ = try? await admin.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE")
-            _ = try? await admin.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))")
-            _ = try? await admin.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))")
+            _ = try? await admin.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE", [])
+            _ = try? await admin.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.serviceRole))", [])
+            _ = try? await admin.execute("DROP ROLE IF EXISTS \(quoteIdentifier(target.analystRole))", [])
         }
     }
 }

@@ -179,9 +179,9 @@ struct AuditChainTests {
         let forger = try LinkSigner(algorithm: .hmacSHA256, secret: Array(repeating: 0x42, count: 32))
         let realKeyID = try LinkVerificationKey(keyFile: trail.keyFile).keyID
         var links: [StoredLink] = []
-        try session.forEachBinaryRow("""
+        try session.forEachBinaryRow(PostgresQuery(unsafeSQL: """
             SELECT \(ChainLink.columns.joined(separator: ", ")) FROM \(s).audit_chain WHERE topic = $1 AND kafka_partition = 1 ORDER BY from_offset
-            """, [.text(trail.topic)]) { links.append(try StoredLink($0)) }
+            """, binds: [.text(trail.topic)])) { links.append(try StoredLink($0)) }
         var previous: [UInt8]?
         var changedFrom: Int64?
         for stored in links where stored.to > victim.offset {
@@ -190,10 +190,10 @@ struct AuditChainTests {
                 changedFrom = link.fromOffset
                 var builder = LinkBuilder(topic: trail.topic, partition: 1)
                 for table in AuditTable.allCases {
-                    try session.forEachBinaryRow("""
+                    try session.forEachBinaryRow(PostgresQuery(unsafeSQL: """
                         SELECT \(table.columns.joined(separator: ", ")) FROM \(s).\(table.viewName)
                         WHERE \(table.topicColumn) = $1 AND \(table.partitionColumn) = 1 AND \(table.offsetColumn) >= $2 AND \(table.offsetColumn) < $3
-                        """, [.text(trail.topic), .int64(link.fromOffset), .int64(link.toOffset)]) { row in
+                        """, binds: [.text(trail.topic), .int64(link.fromOffset), .int64(link.toOffset)])) { row in
                         builder.add(table, offset: try row.int64(table.columns.firstIndex(of: table.offsetColumn)!), fields: row.fields(0..<row.columnCount))
                     }
                 }
@@ -244,14 +244,14 @@ struct AuditChainTests {
                 "DELETE FROM \(s).audit_alerts",
                 "SELECT * FROM \(s).audit_chain LIMIT 1",
             ] {
-                #expect("\(statement)", performing: { try session.execute(statement) }, throws: denied)
+                #expect("\(statement)", performing: { try session.execute(statement, []) }, throws: denied)
             }
         }
         try PostgresTestDatabase.asRole(target.serviceRole, session) {
-            let links = try session.query("SELECT count(*) FROM \(s).audit_chain").single().decode(0, as: Int64.self)
+            let links = try session.query("SELECT count(*) FROM \(s).audit_chain", []).single().decode(0, as: Int64.self)
             #expect(links > 0)
             for statement in ["UPDATE \(s).audit_chain SET signature = NULL", "DELETE FROM \(s).audit_chain", "TRUNCATE \(s).audit_chain"] {
-                #expect("\(statement)", performing: { try session.execute(statement) }, throws: denied)
+                #expect("\(statement)", performing: { try session.execute(statement, []) }, throws: denied)
             }
         }
     }

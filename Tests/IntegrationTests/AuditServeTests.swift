@@ -173,8 +173,8 @@ import VigilService
         let report = try MigrationRunner(session: session, target: target).migrate(files)
         #expect(report.applied.map(\.version).allSatisfy { $0 > 4 })
         let s = quoteIdentifier(target.schema)
-        #expect(try session.query("SELECT count(*) FROM \(s).decisions_legacy").single().decode(0, as: Int64.self) == 400)
-        #expect(try session.query("SELECT count(*) FROM \(s).decisions").single().decode(0, as: Int64.self) == 0)
+        #expect(try session.query("SELECT count(*) FROM \(s).decisions_legacy", []).single().decode(0, as: Int64.self) == 400)
+        #expect(try session.query("SELECT count(*) FROM \(s).decisions", []).single().decode(0, as: Int64.self) == 0)
         let renamed = try session.query("""
             SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent = $1::regclass AND c.relname LIKE 'decisions\\_legacy\\_%'
@@ -185,10 +185,10 @@ import VigilService
         c.decisionPolicy.rules = []
         let summary = try await FraudPipeline(configuration: c, log: .silent).run()
         #expect(summary.decided == messages.count - 400)
-        #expect(try session.query("SELECT count(*) FROM \(s).decisions").single().decode(0, as: Int64.self) == Int64(messages.count - 400))
+        #expect(try session.query("SELECT count(*) FROM \(s).decisions", []).single().decode(0, as: Int64.self) == Int64(messages.count - 400))
         // The analyst views read both tables.
-        #expect(try session.query("SELECT count(*) FROM \(s).card_timeline WHERE kind = 'decision'").single().decode(0, as: Int64.self) == Int64(messages.count))
-        #expect(try session.query("SELECT sum(decisions)::bigint FROM \(s).decision_summary_daily").single().decode(0, as: Int64.self) == Int64(messages.count))
+        #expect(try session.query("SELECT count(*) FROM \(s).card_timeline WHERE kind = 'decision'", []).single().decode(0, as: Int64.self) == Int64(messages.count))
+        #expect(try session.query("SELECT sum(decisions)::bigint FROM \(s).decision_summary_daily", []).single().decode(0, as: Int64.self) == Int64(messages.count))
         // The chain starts at the stored offset, marked as following unchained history.
         let verified = try await AuditTestSupport.verify(target.schema)
         #expect(verified.isIntact, "\(verified.partitions.compactMap(\.firstBreak))")
@@ -199,6 +199,6 @@ import VigilService
             .single().decode(0, as: [UInt8].self)
         #expect(first == ChainLink.unchainedHistory)
         // Retention retires legacy days like new ones.
-        #expect(try session.query("SELECT \(s).drop_decision_partitions(1)").single().decode(0, as: Int.self) >= 0)
+        #expect(try session.query("SELECT \(s).drop_decision_partitions(1)", []).single().decode(0, as: Int.self) >= 0)
     }
 }

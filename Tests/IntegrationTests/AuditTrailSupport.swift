@@ -90,12 +90,12 @@ actor AuditTrailFixture {
         }
         let to = quoteIdentifier(target.schema)
         try await connection.transaction { session in
-            try session.execute("INSERT INTO \(to).decisions SELECT * FROM \(from).decisions")
+            try session.execute("INSERT INTO \(to).decisions SELECT * FROM \(from).decisions", [])
             for table in ["alerts", "dead_letters", "labels"] {
-                try session.execute("INSERT INTO \(to).\(table) OVERRIDING SYSTEM VALUE SELECT * FROM \(from).\(table)")
+                try session.execute("INSERT INTO \(to).\(table) OVERRIDING SYSTEM VALUE SELECT * FROM \(from).\(table)", [])
             }
-            try session.execute("INSERT INTO \(to).audit_chain SELECT * FROM \(from).audit_chain")
-            try session.execute("INSERT INTO \(to).consumer_offsets SELECT * FROM \(from).consumer_offsets")
+            try session.execute("INSERT INTO \(to).audit_chain SELECT * FROM \(from).audit_chain", [])
+            try session.execute("INSERT INTO \(to).consumer_offsets SELECT * FROM \(from).consumer_offsets", [])
         }
         return (trail, target)
     }
@@ -115,7 +115,7 @@ enum AuditTestSupport {
         let finalRequest = request
         do {
             let report = try await connection.withSession { session in
-                if let role { try session.execute("SET ROLE \(quoteIdentifier(role))") }
+                if let role { try session.execute("SET ROLE \(quoteIdentifier(role))", []) }
                 return try AuditVerifier(session: session, schema: schema).verify(finalRequest)
             }
             await connection.close()

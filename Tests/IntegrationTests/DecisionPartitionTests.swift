@@ -38,13 +38,13 @@ extension FaultSuites {
                     VALUES ($1, 't', 0, $2, 'e', $1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow')
                     """, [.timestamptz(day), .int64(Int64(offset))])
             }
-            #expect(try session.query("SELECT count(*) FROM \(s).decisions_default").single().decode(0, as: Int64.self) == 5)
-            let created = try session.query("SELECT \(s).create_decision_partitions(25)").single().decode(0, as: Int32.self)
+            #expect(try session.query("SELECT count(*) FROM \(s).decisions_default", []).single().decode(0, as: Int64.self) == 5)
+            let created = try session.query("SELECT \(s).create_decision_partitions(25)", []).single().decode(0, as: Int32.self)
             #expect(created >= 18)
             #expect(try Self.partitions(session, target.schema).contains(Self.name(daysFromToday: 20)))
-            #expect(try session.query("SELECT count(*) FROM \(s).decisions_default").single().decode(0, as: Int64.self) == 0)
-            #expect(try session.query("SELECT count(*) FROM \(s).\(quoteIdentifier(Self.name(daysFromToday: 20)))").single().decode(0, as: Int64.self) == 5)
-            #expect(try session.query("SELECT count(*) FROM \(s).decisions").single().decode(0, as: Int64.self) == 5)
+            #expect(try session.query("SELECT count(*) FROM \(s).decisions_default", []).single().decode(0, as: Int64.self) == 0)
+            #expect(try session.query("SELECT count(*) FROM \(s).\(quoteIdentifier(Self.name(daysFromToday: 20)))", []).single().decode(0, as: Int64.self) == 5)
+            #expect(try session.query("SELECT count(*) FROM \(s).decisions", []).single().decode(0, as: Int64.self) == 5)
             // The moved rows are still under the unique key.
             #expect(throws: PostgresError.self) {
                 try session.execute("""
@@ -54,7 +54,7 @@ extension FaultSuites {
                     """, [.timestamptz(day)])
             }
             // Retention is the owner's call and still works on the moved day.
-            #expect(try session.query("SELECT \(s).drop_decision_partitions(1)").single().decode(0, as: Int32.self) >= 0)
+            #expect(try session.query("SELECT \(s).drop_decision_partitions(1)", []).single().decode(0, as: Int32.self) >= 0)
         }
 
         @Test func serveCreatesPartitionsAheadAtStart() async throws {

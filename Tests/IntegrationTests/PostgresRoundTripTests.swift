@@ -45,7 +45,7 @@ struct PostgresRoundTripTests {
     }
 
     static func readBack(_ session: PostgresSession, _ table: String) throws -> [[PostgresValue]] {
-        let rows = try session.query("SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY id")
+        let rows = try session.query("SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY id", [])
         return rows.map(\.values)
     }
 
@@ -53,7 +53,7 @@ struct PostgresRoundTripTests {
     func parameters() throws {
         try PostgresTestDatabase.withScratchSchema { session, schema in
             let table = "\(quoteIdentifier(schema)).values_param"
-            try session.execute("CREATE TABLE \(table) \(Self.createTable)")
+            try session.execute("CREATE TABLE \(table) \(Self.createTable)", [])
             let placeholders = (1...Self.columns.count).map { "$\($0)" }.joined(separator: ", ")
             for row in Self.rows {
                 try session.execute("INSERT INTO \(table) (\(Self.columns.joined(separator: ", "))) VALUES (\(placeholders))", row)
@@ -69,7 +69,7 @@ struct PostgresRoundTripTests {
     @Test("every supported type survives binary COPY and reads back equal to the parameter path")
     func copy() throws {
         try PostgresTestDatabase.withScratchSchema { session, schema in
-            try session.execute("CREATE TABLE \(quoteIdentifier(schema)).values_copy \(Self.createTable)")
+            try session.execute("CREATE TABLE \(quoteIdentifier(schema)).values_copy \(Self.createTable)", [])
             let copied = try session.copy(into: "values_copy", schema: schema, columns: Self.columns) { writer in
                 for row in Self.rows { try writer.appendRow(row) }
             }
@@ -89,11 +89,11 @@ struct PostgresRoundTripTests {
         ]
         try PostgresTestDatabase.withScratchSchema { session, schema in
             let table = "\(quoteIdentifier(schema)).attacks"
-            try session.execute("CREATE TABLE \(table) (id serial PRIMARY KEY, s text, b bytea)")
+            try session.execute("CREATE TABLE \(table) (id serial PRIMARY KEY, s text, b bytea)", [])
             for attack in attacks {
                 try session.execute("INSERT INTO \(table) (s, b) VALUES ($1, $2)", [.text(attack), .bytea(Array(attack.utf8))])
             }
-            let rows = try session.query("SELECT s, b, octet_length(s) FROM \(table) ORDER BY id")
+            let rows = try session.query("SELECT s, b, octet_length(s) FROM \(table) ORDER BY id", [])
             #expect(try rows.map { try $0.decode(0, as: String.self) } == attacks)
             #expect(try rows.map { try $0.decode(1, as: [UInt8].self) } == attacks.map { Array($0.utf8) })
             #expect(try rows.map { try $0.decode(2, as: Int.self) } == attacks.map(\.utf8.count))
@@ -129,11 +129,11 @@ struct PostgresRoundTripTests {
     func prepared() throws {
         let session = try PostgresTestDatabase.session()
         for n in [1, 5, 40] {
-            let rows = try session.queryPrepared("double_it", "SELECT $1::int8 * 2", [.int64(Int64(n))])
+            let rows = try session.queryPrepared("double_it", "SELECT \(n)::int8 * 2")
             #expect(try rows.single().decode(0, as: Int.self) == n * 2)
         }
         // Reusing the name for other SQL replaces the statement.
-        let tripled = try session.queryPrepared("double_it", "SELECT $1::int8 * 3", [.int64(5)])
+        let tripled = try session.queryPrepared("double_it", "SELECT \(5)::int8 * 3")
         #expect(try tripled.single().decode(0, as: Int.self) == 15)
     }
 }

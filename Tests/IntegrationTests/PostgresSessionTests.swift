@@ -13,7 +13,7 @@ struct PostgresSessionTests {
                 CREATE TABLE \(quoteIdentifier(schema)).bulk (
                     n bigint PRIMARY KEY, card text NOT NULL, amount double precision NOT NULL,
                     risk real NOT NULL, at timestamptz NOT NULL, reasons jsonb NOT NULL, features real[])
-                """)
+                """, [])
             let start = Date(timeIntervalSince1970: 1_764_000_000)
             let count = try session.copy(into: "bulk", schema: schema,
                                          columns: ["n", "card", "amount", "risk", "at", "reasons", "features"]) { writer in
@@ -34,7 +34,7 @@ struct PostgresSessionTests {
                 SELECT count(*), sum(amount), count(DISTINCT card), max(at), sum(features[1]::float8), count(*) FILTER (WHERE features[3] IS NULL),
                        count(*) FILTER (WHERE reasons = '["r3"]')
                 FROM \(quoteIdentifier(schema)).bulk
-                """).single()
+                """, []).single()
             #expect(try summary.decode(0, as: Int.self) == 100_000)
             #expect(try summary.decode(1, as: Double.self) == 0.25 * Double(99_999 * 100_000 / 2))
             #expect(try summary.decode(2, as: Int.self) == 1000)
@@ -48,7 +48,7 @@ struct PostgresSessionTests {
     @Test("a COPY whose producer throws sends nothing, and a row with too few values is refused")
     func copyFailures() throws {
         try PostgresTestDatabase.withScratchSchema { session, schema in
-            try session.execute("CREATE TABLE \(quoteIdentifier(schema)).c (a bigint, b text)")
+            try session.execute("CREATE TABLE \(quoteIdentifier(schema)).c (a bigint, b text)", [])
             struct Stop: Error {}
             #expect(throws: Stop.self) {
                 try session.copy(into: "c", schema: schema, columns: ["a", "b"]) { writer in
@@ -72,7 +72,7 @@ struct PostgresSessionTests {
                 guard let error = error as? PostgresError else { return false }
                 return ["22P03", "08P01"].contains(error.sqlState ?? "") && !error.isRetriable
             }
-            #expect(try session.query("SELECT count(*) FROM \(quoteIdentifier(schema)).c").single().decode(0, as: Int.self) == 0)
+            #expect(try session.query("SELECT count(*) FROM \(quoteIdentifier(schema)).c", []).single().decode(0, as: Int.self) == 0)
         }
     }
 
@@ -80,7 +80,7 @@ struct PostgresSessionTests {
     func transactions() throws {
         try PostgresTestDatabase.withScratchSchema { session, schema in
             let table = "\(quoteIdentifier(schema)).t"
-            try session.execute("CREATE TABLE \(table) (v text)")
+            try session.execute("CREATE TABLE \(table) (v text)", [])
             try session.transaction { tx in try tx.execute("INSERT INTO \(table) VALUES ($1)", [.text("kept")]) }
             struct Boom: Error {}
             #expect(throws: Boom.self) {
@@ -99,7 +99,7 @@ struct PostgresSessionTests {
                     _ = try? tx.query("SELECT 1/0")
                 }
             } throws: { ($0 as? PostgresError)?.sqlState == "25P02" }
-            let values = try session.query("SELECT v FROM \(table) ORDER BY v").map { try $0.decode(0, as: String.self) }
+            let values = try session.query("SELECT v FROM \(table) ORDER BY v", []).map { try $0.decode(0, as: String.self) }
             #expect(values == ["kept"])
         }
     }
@@ -108,7 +108,7 @@ struct PostgresSessionTests {
     func serverErrors() throws {
         try PostgresTestDatabase.withScratchSchema { session, schema in
             let table = "\(quoteIdentifier(schema)).u"
-            try session.execute("CREATE TABLE \(table) (card text CONSTRAINT u_card UNIQUE)")
+            try session.execute("CREATE TABLE \(table) (card text CONSTRAINT u_card UNIQUE)", [])
             try session.execute("INSERT INTO \(table) VALUES ($1)", [.text("4111-secret-card")])
             do {
                 try session.execute("INSERT INTO \(table) VALUES ($1)", [.text("4111-secret-card")])
@@ -132,15 +132,15 @@ struct PostgresSessionTests {
     func terminatedBackend() throws {
         try PostgresTestDatabase.withScratchSchema { session, schema in
             let table = "\(quoteIdentifier(schema)).k"
-            try session.execute("CREATE TABLE \(table) (v int4)")
+            try session.execute("CREATE TABLE \(table) (v int4)", [])
             let victim = try PostgresTestDatabase.session()
             let firstPID = try victim.backendPID()
             var caught: PostgresError?
             do {
                 try victim.transaction { tx in
-                    try tx.execute("INSERT INTO \(table) VALUES (1)")
+                    try tx.execute("INSERT INTO \(table) VALUES (1)", [])
                     try session.query("SELECT pg_terminate_backend($1)", [.int32(firstPID)])
-                    try tx.execute("INSERT INTO \(table) VALUES (2)")
+                    try tx.execute("INSERT INTO \(table) VALUES (2)", [])
                     Issue.record("statement after termination succeeded")
                 }
             } catch let error as PostgresError {
@@ -149,7 +149,7 @@ struct PostgresSessionTests {
             #expect(caught?.isRetriable == true)
             #expect(caught?.code == .connectionLost)
             // The transaction's first row died with it; the session reconnects on next use.
-            #expect(try victim.query("SELECT count(*) FROM \(table)").single().decode(0, as: Int.self) == 0)
+            #expect(try victim.query("SELECT count(*) FROM \(table)", []).single().decode(0, as: Int.self) == 0)
             #expect(try victim.backendPID() != firstPID)
         }
     }

@@ -35,8 +35,8 @@ enum PostgresTestDatabase {
     static func withScratchSchema<T>(_ body: (PostgresSession, String) throws -> T) throws -> T {
         let session = try session()
         let schema = uniqueName("pgtest")
-        try session.execute("CREATE SCHEMA \(quoteIdentifier(schema))")
-        defer { _ = try? session.execute("DROP SCHEMA \(quoteIdentifier(schema)) CASCADE") }
+        try session.execute("CREATE SCHEMA \(quoteIdentifier(schema))", [])
+        defer { _ = try? session.execute("DROP SCHEMA \(quoteIdentifier(schema)) CASCADE", []) }
         return try body(session, schema)
     }
 
@@ -56,15 +56,15 @@ enum PostgresTestDatabase {
 
     static func drop(_ target: MigrationTarget, using session: PostgresSession) {
         _ = try? session.execute("RESET ROLE")
-        _ = try? session.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE")
+        _ = try? session.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(target.schema)) CASCADE", [])
         for role in [target.serviceRole, target.analystRole] {
-            _ = try? session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(role))")
+            _ = try? session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(role))", [])
         }
     }
 
     /// Runs `body` as `role` (SET ROLE) and switches back afterwards.
     static func asRole<T>(_ role: String, _ session: PostgresSession, _ body: () throws -> T) throws -> T {
-        try session.execute("SET ROLE \(quoteIdentifier(role))")
+        try session.execute("SET ROLE \(quoteIdentifier(role))", [])
         defer { _ = try? session.execute("RESET ROLE") }
         return try body()
     }

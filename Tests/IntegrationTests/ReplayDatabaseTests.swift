@@ -30,7 +30,7 @@ struct ReplayDatabaseTests {
                 SELECT name, source, events, config->>'freeze', config->>'models', metrics->'timing' IS NOT NULL,
                        (metrics->>'events')::bigint, (metrics->>'evaluated_events')::bigint, finished_at >= started_at
                 FROM \(schema).backtest_runs ORDER BY run_id
-                """)
+                """, [])
             #expect(rows.count == 2)
             let names = try rows.map { try $0.decode(0, as: String.self) }
             #expect(names == ["db-test", "db-test-cae"])

@@ -36,7 +36,7 @@ enum AnalystSeed {
             SELECT event_id, topic, kafka_partition, kafka_offset, decided_at, card_id, merchant_id, amount, currency, risk,
                    model_version, decision, '[{"kind": "classifier", "name": "amount", "weight": 0.5}]'::jsonb
             FROM \(schema).decisions WHERE event_id IN ('e3', 'e4', 'e5', 'e6', 'e7')
-            """)
+            """, [])
         for (event, verdict) in [("e4", "fraud"), ("e5", "legit"), ("e6", "fraud")] {
             try session.query("""
                 SELECT \(schema).set_alert_disposition(alert_id, $2) FROM \(schema).alerts WHERE event_id = $1
@@ -53,7 +53,7 @@ enum AnalystSeed {
                    (2, 1,    'bundle', now() - interval '2 days', '{"auc": 0.93}', '\\x000102', 'c2', now() - interval '1 day', NULL),
                    (3, 2,    'bundle', now() - interval '1 hour', '{}', '\\x00', 'c3', NULL, NULL),
                    (4, 2,    'bundle', now() - interval '2 hours', '{}', '\\x00', 'c4', NULL, now() - interval '1 hour')
-            """)
+            """, [])
         try session.execute("""
             INSERT INTO \(schema).dead_letters (topic, kafka_partition, kafka_offset, received_at, reason_code, reason, payload)
             VALUES ('transactions', 0, 100, now() - interval '1 hour', 'invalid_json', 'unexpected end of input', '\\x7b'),
@@ -61,7 +61,7 @@ enum AnalystSeed {
                    ('transactions', 1, 102, now() - interval '1 day', 'invalid_json', 'unexpected end of input', '\\x5b'),
                    ('transactions', 1, 103, now() - interval '3 hours', 'missing_field', 'card_id is missing', '\\x7b7d'),
                    ('transactions', 1, 104, now() - interval '10 days', 'oversize', 'payload over 64 KiB', '\\x00')
-            """)
+            """, [])
     }
 }
 
@@ -73,7 +73,7 @@ struct SchemaAnalystQueryTests {
         let sql = try String(contentsOf: url, encoding: .utf8)
             .replacingOccurrences(of: "vigil.", with: "\(quoteIdentifier(target.schema)).")
         return try PostgresTestDatabase.asRole(target.analystRole, session) {
-            try session.query(sql).map { row in
+            try session.query(sql, []).map { row in
                 row.values.map { value -> String? in
                     switch value {
                     case .null: return nil

@@ -19,7 +19,7 @@ struct SchemaMigrationTests {
         let second = try runner.migrate(files)
         #expect(second.applied.isEmpty)
         #expect(second.alreadyApplied == files.map(\.name))
-        let recorded = try session.query("SELECT name, checksum FROM \(quoteIdentifier(target.schema)).schema_migrations ORDER BY version")
+        let recorded = try session.query("SELECT name, checksum FROM \(quoteIdentifier(target.schema)).schema_migrations ORDER BY version", [])
         #expect(try recorded.map { try $0.decode(0, as: String.self) } == files.map(\.name))
         #expect(try recorded.allSatisfy { try $0.decode(1, as: String.self).count == 64 })
     }
@@ -44,7 +44,7 @@ struct SchemaMigrationTests {
         }
         let appliedNames = reports.flatMap { $0.applied.map(\.name) }.sorted()
         #expect(appliedNames == files.map(\.name).sorted())
-        let count = try cleanup.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).schema_migrations").single()
+        let count = try cleanup.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).schema_migrations", []).single()
         #expect(try count.decode(0, as: Int.self) == files.count)
     }
 
@@ -67,7 +67,7 @@ struct SchemaMigrationTests {
         #expect(performing: { try runner.migrate(renamed) }, throws: isRefusal)
         #expect(performing: { try runner.migrate(Array(files.prefix(1))) }, throws: isRefusal)
 
-        let applied = try session.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).schema_migrations").single()
+        let applied = try session.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).schema_migrations", []).single()
         #expect(try applied.decode(0, as: Int.self) == 2)
         // The original files still migrate the rest.
         #expect(try runner.migrate(files).applied.count == files.count - 2)
@@ -85,7 +85,7 @@ struct SchemaMigrationTests {
         #expect(throws: PostgresError.self) { try MigrationRunner(session: session, target: target).migrate(broken) }
         let exists = try session.query("SELECT to_regclass($1) IS NOT NULL", [.text("\(target.schema).half_done")]).single()
         #expect(try exists.decode(0, as: Bool.self) == false)
-        let recorded = try session.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).schema_migrations").single()
+        let recorded = try session.query("SELECT count(*) FROM \(quoteIdentifier(target.schema)).schema_migrations", []).single()
         #expect(try recorded.decode(0, as: Int.self) == 0)
     }
 
@@ -115,7 +115,7 @@ struct SchemaMigrationTests {
             #expect(throws: PostgresError.self) { try insert(offset: 3, recordTime: ancient, decidedAt: today) }
             let placement = try session.query("""
                 SELECT tableoid::regclass::text FROM \(quoteIdentifier(target.schema)).decisions ORDER BY kafka_offset
-                """).map { try $0.decode(0, as: String.self) }
+                """, []).map { try $0.decode(0, as: String.self) }
             #expect(placement.count == 3)
             #expect(placement[0] != placement[1])
             #expect(placement[2].hasSuffix("decisions_default"))
@@ -126,21 +126,21 @@ struct SchemaMigrationTests {
     func partitionMaintenance() throws {
         try PostgresTestDatabase.withMigratedSchema { session, target in
             let schema = quoteIdentifier(target.schema)
-            let created = try session.query("SELECT \(schema).create_decision_partitions(3, (now() AT TIME ZONE 'UTC')::date - 20)")
+            let created = try session.query("SELECT \(schema).create_decision_partitions(3, (now() AT TIME ZONE 'UTC')::date - 20)", [])
             #expect(try created.single().decode(0, as: Int.self) == 4)
-            let again = try session.query("SELECT \(schema).create_decision_partitions(3, (now() AT TIME ZONE 'UTC')::date - 20)")
+            let again = try session.query("SELECT \(schema).create_decision_partitions(3, (now() AT TIME ZONE 'UTC')::date - 20)", [])
             #expect(try again.single().decode(0, as: Int.self) == 0)
             try session.execute("""
                 INSERT INTO \(schema).decisions (kafka_timestamp, decided_at, event_id, topic, kafka_partition, kafka_offset, event_time,
                     card_id, merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
                 VALUES (now() - interval '19 days', now(), 'old', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow'),
                        (now(), now(), 'new', 'tx', 0, 2, now(), 'c', 'm', 1, 'EUR', 0, 0, 0, 1, 'allow')
-                """)
-            let dropped = try session.query("SELECT \(schema).drop_decision_partitions(10)")
+                """, [])
+            let dropped = try session.query("SELECT \(schema).drop_decision_partitions(10)", [])
             #expect(try dropped.single().decode(0, as: Int.self) == 4 + 0)
-            let left = try session.query("SELECT event_id FROM \(schema).decisions").map { try $0.decode(0, as: String.self) }
+            let left = try session.query("SELECT event_id FROM \(schema).decisions", []).map { try $0.decode(0, as: String.self) }
             #expect(left == ["new"])
-            #expect(throws: PostgresError.self) { try session.query("SELECT \(schema).drop_decision_partitions(0)") }
+            #expect(throws: PostgresError.self) { try session.query("SELECT \(schema).drop_decision_partitions(0)", []) }
         }
     }
 
@@ -155,7 +155,7 @@ struct SchemaMigrationTests {
             #expect(try !advance(nil, 50))     // someone already created it
             #expect(try advance(100, 200))
             #expect(try !advance(100, 300))    // stale: the partition moved on
-            let stored = try session.query("SELECT next_offset FROM \(quoteIdentifier(target.schema)).consumer_offsets").single()
+            let stored = try session.query("SELECT next_offset FROM \(quoteIdentifier(target.schema)).consumer_offsets", []).single()
             #expect(try stored.decode(0, as: Int.self) == 200)
         }
     }

@@ -37,13 +37,13 @@ struct SchemaRoleTests {
                         "DROP TABLE \(name)",
                         "CREATE INDEX ON \(name) ((1))",
                     ] {
-                        #expect("\(statement)", performing: { try session.execute(statement) }, throws: Self.isDenied)
+                        #expect("\(statement)", performing: { try session.execute(statement, []) }, throws: Self.isDenied)
                     }
                 }
-                #expect(performing: { try session.execute("CREATE TABLE \(schema).mine (x int)") }, throws: Self.isDenied)
-                #expect(performing: { try session.execute("CREATE VIEW \(schema).mine AS SELECT 1") }, throws: Self.isDenied)
+                #expect(performing: { try session.execute("CREATE TABLE \(schema).mine (x int)", []) }, throws: Self.isDenied)
+                #expect(performing: { try session.execute("CREATE VIEW \(schema).mine AS SELECT 1", []) }, throws: Self.isDenied)
                 #expect(performing: {
-                    try session.query("SELECT \(schema).create_decision_partitions(1)")
+                    try session.query("SELECT \(schema).create_decision_partitions(1)", [])
                 }, throws: Self.isDenied)
             }
         }
@@ -58,13 +58,13 @@ struct SchemaRoleTests {
                 SELECT quote_ident(relname) FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'v' ORDER BY 1
                 """, [.text(target.schema)]).map { try $0.decode(0, as: String.self) }
             #expect(views.count == 19)  // 13, and 0011's six rule views
-            let alertID = try session.query("SELECT alert_id FROM \(schema).alerts WHERE event_id = 'e3'").single().decode(0, as: Int64.self)
+            let alertID = try session.query("SELECT alert_id FROM \(schema).alerts WHERE event_id = 'e3'", []).single().decode(0, as: Int64.self)
             try PostgresTestDatabase.asRole(target.analystRole, session) {
                 for view in views {
-                    try session.query("SELECT * FROM \(schema).\(view)")
+                    try session.query("SELECT * FROM \(schema).\(view)", [])
                     // Aggregating views are not updatable at all (55000); simple ones
                     // (open_alerts, model_history) are, so the privilege check must deny them.
-                    #expect("\(view)", performing: { try session.execute("DELETE FROM \(schema).\(view)") }, throws: { error in
+                    #expect("\(view)", performing: { try session.execute("DELETE FROM \(schema).\(view)", []) }, throws: { error in
                         Self.isDenied(error) || (error as? PostgresError)?.sqlState == "55000"
                     })
                 }
@@ -76,7 +76,7 @@ struct SchemaRoleTests {
                     try session.query("SELECT \(schema).set_alert_disposition($1, 'open')", [.int64(alertID)])
                 }, throws: { ($0 as? PostgresError)?.sqlState == "22023" })
                 #expect(performing: {
-                    try session.query("SELECT \(schema).set_alert_disposition(-5, 'legit')")
+                    try session.query("SELECT \(schema).set_alert_disposition(-5, 'legit')", [])
                 }, throws: { ($0 as? PostgresError)?.sqlState == "P0002" })
             }
             let alert = try session.query("""
@@ -88,7 +88,7 @@ struct SchemaRoleTests {
             #expect(try alert.decode(3, as: String.self) == "confirmed with cardholder")
             let label = try session.query("""
                 SELECT label, source, alert_id FROM \(schema).labels WHERE event_id = 'e3' AND source = 'analyst'
-                """).single()
+                """, []).single()
             #expect(try label.decode(0, as: String.self) == "fraud")
             #expect(try label.decode(2, as: Int64.self) == alertID)
         }
@@ -103,7 +103,7 @@ struct SchemaRoleTests {
                     INSERT INTO \(schema).decisions (kafka_timestamp, decided_at, event_id, topic, kafka_partition, kafka_offset, event_time,
                         card_id, merchant_id, amount, currency, anomaly_score, classifier_score, risk, model_version, decision)
                     VALUES (now(), now(), 'e1', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0, 0, 0.9, 1, 'block')
-                    """)
+                    """, [])
                 try session.copy(into: "decisions", schema: target.schema, columns: [
                     "kafka_timestamp", "decided_at", "event_id", "topic", "kafka_partition", "kafka_offset", "event_time", "card_id",
                     "merchant_id", "amount", "currency", "anomaly_score", "classifier_score", "risk", "model_version", "decision",
@@ -115,14 +115,14 @@ struct SchemaRoleTests {
                 try session.execute("""
                     INSERT INTO \(schema).alerts (event_id, topic, kafka_partition, kafka_offset, decided_at, card_id, merchant_id,
                         amount, currency, risk, model_version, decision) VALUES ('e1', 'tx', 0, 1, now(), 'c', 'm', 1, 'EUR', 0.9, 1, 'block')
-                    """)
+                    """, [])
                 try session.execute("""
                     INSERT INTO \(schema).dead_letters (topic, kafka_partition, kafka_offset, reason_code, reason, payload)
                     VALUES ('tx', 0, 3, 'invalid_json', 'unexpected end', '\\x7b'::bytea)
-                    """)
-                try session.query("SELECT \(schema).advance_offset('g', 'tx', 0, NULL, 4)")
-                try session.query("SELECT \(schema).create_decision_partitions(1)")
-                #expect(try session.query("SELECT count(*) FROM \(schema).decisions").single().decode(0, as: Int.self) == 2)
+                    """, [])
+                try session.query("SELECT \(schema).advance_offset('g', 'tx', 0, NULL, 4)", [])
+                try session.query("SELECT \(schema).create_decision_partitions(1)", [])
+                #expect(try session.query("SELECT count(*) FROM \(schema).decisions", []).single().decode(0, as: Int.self) == 2)
                 for statement in [
                     "UPDATE \(schema).decisions SET risk = 0",
                     "DELETE FROM \(schema).decisions",
@@ -135,7 +135,7 @@ struct SchemaRoleTests {
                     "SELECT \(schema).drop_decision_partitions(30)",
                     "SELECT \(schema).set_alert_disposition(1, 'fraud')",
                 ] {
-                    #expect("\(statement)", performing: { try session.execute(statement) }, throws: Self.isDenied)
+                    #expect("\(statement)", performing: { try session.execute(statement, []) }, throws: Self.isDenied)
                 }
             }
         }

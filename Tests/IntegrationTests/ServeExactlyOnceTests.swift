@@ -88,7 +88,7 @@ import VigilService
 
         let session = try PostgresTestDatabase.session()
         defer { session.close() }
-        let rows = try session.query("SELECT reason_code, octet_length(payload), message_key, reason FROM \(quoteIdentifier(target.schema)).dead_letters ORDER BY kafka_partition, kafka_offset")
+        let rows = try session.query("SELECT reason_code, octet_length(payload), message_key, reason FROM \(quoteIdentifier(target.schema)).dead_letters ORDER BY kafka_partition, kafka_offset", [])
         let codes = try rows.map { try $0.decode(0, as: String.self) }.sorted()
         let reasons = try rows.map { try $0.decode(3, as: String.self) }
         #expect(codes == poison.map(\.0).sorted(), "\(reasons)")
@@ -122,12 +122,12 @@ import VigilService
         let s = quoteIdentifier(restarted.schema)
         #expect(try ServeTestSupport.scalar("SELECT count(*) FROM \(s).entity_snapshots") > 0)
         let session = try PostgresTestDatabase.session()
-        try session.execute("DELETE FROM \(s).entity_snapshots WHERE kafka_partition <> 0")
+        try session.execute("DELETE FROM \(s).entity_snapshots WHERE kafka_partition <> 0", [])
         session.close()
         config.maxEvents = 900
         let second = try await FraudPipeline(configuration: config, log: .silent).run()
         #expect(second.decided == 900)
-        try PostgresTestDatabase.session().execute("DELETE FROM \(s).entity_snapshots")
+        try PostgresTestDatabase.session().execute("DELETE FROM \(s).entity_snapshots", [])
         config.maxEvents = nil
         let third = try await FraudPipeline(configuration: config, log: .silent).run()
         #expect(first.decided + second.decided + third.decided == messages.count)

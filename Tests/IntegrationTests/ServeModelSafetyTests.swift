@@ -29,7 +29,7 @@ extension FaultSuites {
             let s = quoteIdentifier(schema)
             try await connection.execute("""
                 INSERT INTO \(s).models (version, parent_version, kind, weights, checksum, note) VALUES (2, 1, $1, $2, $3, 'corrupt')
-                """, [.text(ModelStore.kind), .bytea(Array(repeating: 0x5A, count: 4_096)), .text(String(repeating: "0", count: 64))])
+                """, [.text(VigilSchema.modelKind), .bytea(Array(repeating: 0x5A, count: 4_096)), .text(String(repeating: "0", count: 64))])
             let other = try ColdStart.train(events: events(messages.prefix(600)), spec: .standard, state: ServeTestSupport.state)
                 .renumbered(version: 3, parent: 1)
             try await ModelCatalog(connection: connection, schema: schema).store(other, note: "other spec")
@@ -100,7 +100,7 @@ extension FaultSuites {
                 let session = try PostgresTestDatabase.session()
                 defer { session.close() }
                 try session.transaction { session in
-                    try session.execute("UPDATE \(s).models SET retired_at = now() WHERE promoted_at IS NOT NULL AND retired_at IS NULL")
+                    try session.execute("UPDATE \(s).models SET retired_at = now() WHERE promoted_at IS NOT NULL AND retired_at IS NULL", [])
                     try session.execute("UPDATE \(s).models SET promoted_at = now(), retired_at = NULL WHERE version = $1", [.int64(version)])
                 }
             }

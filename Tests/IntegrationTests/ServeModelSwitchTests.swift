@@ -86,7 +86,7 @@ import VigilService
         #expect(summary.decided == messages.count)
         #expect(try cli(["promote", "99"]) == 65)
 
-        let rows = try await connection.query("SELECT event_id, model_version FROM \(s).decisions")
+        let rows = try await connection.query("SELECT event_id, model_version FROM \(s).decisions", [])
         var versions: [String: Int64] = [:]
         for row in rows { versions[try row.decode(0)] = try row.decode(1) }
         let ids = try chunks.map { chunk in try chunk.map { message -> String in

@@ -135,7 +135,7 @@ import VigilSimulator
         _ = try await serving.value
         #expect(enough)
         var served: [Publication] = []
-        for row in try await connection.query("SELECT version, metrics::text FROM \(schema).models WHERE version > 1 ORDER BY version") {
+        for row in try await connection.query("SELECT version, metrics::text FROM \(schema).models WHERE version > 1 ORDER BY version", []) {
             let m = try JSONDecoder().decode(ModelMetrics.self, from: Data(try row.decode(1, as: String.self).utf8))
             // The guard's metric: average precision once the window holds guard_minimum_frauds
             // (3) frauds, reconstruction error before (the row keeps both figures).

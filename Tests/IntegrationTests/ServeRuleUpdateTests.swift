@@ -106,7 +106,7 @@ extension ServeTestSupport {
         let session = try PostgresTestDatabase.session()
         defer { session.close() }
         var out: [String: (String, String)] = [:]
-        for row in try session.query("SELECT event_id, decision, reasons FROM \(quoteIdentifier(schema)).decisions") {
+        for row in try session.query("SELECT event_id, decision, reasons FROM \(quoteIdentifier(schema)).decisions", []) {
             out[try row.decode(0)] = (try row.decode(1), try row.decode(2))
         }
         return out

@@ -110,7 +110,7 @@ import VigilService
         // The body is the stored row.
         let session = try PostgresTestDatabase.session()
         defer { session.close() }
-        let row = try session.query("SELECT decision, risk, model_version FROM \(s).decisions WHERE event_id = 'api-durable-3'").single()
+        let row = try session.query("SELECT decision, risk, model_version FROM \(s).decisions WHERE event_id = 'api-durable-3'", []).single()
         let answer = try JSONSerialization.jsonObject(with: Data(bodies["api-durable-3"]!)) as! [String: Any]
         #expect(answer["decision"] as? String == (try row.decode(0, as: String.self)))
         #expect(Float((answer["risk"] as! NSNumber).doubleValue) == (try row.decode(1, as: Float.self)))
@@ -240,7 +240,7 @@ import VigilService
         #expect(refused.allSatisfy { $0.1.headers["retry-after"] == "1" })
         #expect(decided.count + refused.count == responses.count, "statuses: \(Set(responses.map(\.1.status)))")
         let s = quoteIdentifier(setup.target.schema)
-        let stored = try Set(PostgresTestDatabase.session().query("SELECT event_id FROM \(s).decisions WHERE event_id LIKE 'flood-%'")
+        let stored = try Set(PostgresTestDatabase.session().query("SELECT event_id FROM \(s).decisions WHERE event_id LIKE 'flood-%'", [])
             .map { try $0.decode(0, as: String.self) })
         #expect(Set(decided.map(\.0)).isSubset(of: stored), "an answered decision has no row")
         #expect(stored.count == decided.count, "rows for requests that were refused")
@@ -404,7 +404,7 @@ import VigilService
         let ids = tally.answered.withLock { $0 }
         #expect(ids.count > 20, "only \(ids.count) answers before the kill")
         let s = quoteIdentifier(setup.target.schema)
-        let stored = try Set(PostgresTestDatabase.session().query("SELECT event_id FROM \(s).decisions WHERE event_id LIKE 'crash-%'")
+        let stored = try Set(PostgresTestDatabase.session().query("SELECT event_id FROM \(s).decisions WHERE event_id LIKE 'crash-%'", [])
             .map { try $0.decode(0, as: String.self) })
         #expect(Set(ids).subtracting(stored).isEmpty, "answered without a row: \(Set(ids).subtracting(stored).sorted().prefix(10))")
         #expect(try await AuditTestSupport.verify(setup.target.schema).isIntact)

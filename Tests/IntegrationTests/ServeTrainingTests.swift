@@ -98,7 +98,7 @@ import VigilSimulator
             return object["event_id"] as! String
         }
         let laterIDs = Set(ids)
-        for row in try await connection.query("SELECT event_id, model_version FROM \(s).decisions") where laterIDs.contains(try row.decode(0)) {
+        for row in try await connection.query("SELECT event_id, model_version FROM \(s).decisions", []) where laterIDs.contains(try row.decode(0)) {
             later.insert(try row.decode(1))
         }
         await connection.close()

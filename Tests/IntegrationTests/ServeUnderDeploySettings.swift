@@ -172,7 +172,7 @@ struct ServeUnderDeploySettings {
 
     static func dropDatabaseObjects(target: MigrationTarget, login: String) {
         if let session = try? PostgresTestDatabase.session() {
-            _ = try? session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(login))")
+            _ = try? session.execute("DROP ROLE IF EXISTS \(quoteIdentifier(login))", [])
             session.close()
         }
         ServeTestSupport.drop(target)

@@ -97,7 +97,7 @@ extension FaultSuites {
             let session = try PostgresTestDatabase.session()
             defer { session.close() }
             let s = quoteIdentifier(target.schema)
-            let rows = try session.query("SELECT topic, reason_code, payload, message_key FROM \(s).dead_letters")
+            let rows = try session.query("SELECT topic, reason_code, payload, message_key FROM \(s).dead_letters", [])
             var stored: [String: String] = [:]
             for row in rows {
                 let payload: [UInt8] = try row.decode(2)

@@ -5,12 +5,11 @@ import VigilPostgres
 
 public struct AuditTrailReader {
     let session: PostgresSession
-    /// The quoted schema name.
-    let s: String
+    let s: PostgresIdentifier
 
     public init(session: PostgresSession, schema: String) {
         self.session = session
-        s = quoteIdentifier(schema)
+        s = PostgresIdentifier(schema)
     }
 
     /// The (topic, partition)s that have links or stored offsets, filtered.
@@ -18,13 +17,13 @@ public struct AuditTrailReader {
         var found: [(String, Int32)] = []
         try session.forEachBinaryRow("""
             SELECT topic, kafka_partition FROM \(s).audit_links
-            WHERE ($1::text IS NULL OR topic = $1) AND ($2::integer IS NULL OR kafka_partition = $2)
+            WHERE (\(topic)::text IS NULL OR topic = \(topic)) AND (\(partition)::integer IS NULL OR kafka_partition = \(partition))
             GROUP BY 1, 2
             UNION
             SELECT topic, kafka_partition FROM \(s).audit_offsets
-            WHERE ($1::text IS NULL OR topic = $1) AND ($2::integer IS NULL OR kafka_partition = $2)
+            WHERE (\(topic)::text IS NULL OR topic = \(topic)) AND (\(partition)::integer IS NULL OR kafka_partition = \(partition))
             ORDER BY 1, 2
-            """, [topic.map(PostgresValue.text) ?? .null, partition.map(PostgresValue.int32) ?? .null]) { row in
+            """) { row in
             found.append((try row.text(0), try row.int32(1)))
         }
         return found
@@ -35,8 +34,8 @@ public struct AuditTrailReader {
         var result: (Int64, Int64) = (0, 0)
         try session.forEachBinaryRow("""
             SELECT count(*), coalesce(sum(decisions + alerts + dead_letters + labels), 0)::bigint FROM \(s).audit_links
-            WHERE topic = $1 AND kafka_partition = $2 AND to_offset > $3 AND from_offset < $4
-            """, [.text(topic), .int32(partition), .int64(from), .int64(to)]) { row in
+            WHERE topic = \(topic) AND kafka_partition = \(partition) AND to_offset > \(from) AND from_offset < \(to)
+            """) { row in
             result = (try row.int64(0), try row.int64(1))
         }
         return result
@@ -46,10 +45,10 @@ public struct AuditTrailReader {
     func links(topic: String, partition: Int32, startingAt after: Int64, from: Int64, to: Int64, limit: Int) throws -> [StoredLink] {
         var links: [StoredLink] = []
         try session.forEachBinaryRow("""
-            SELECT \(ChainLink.columns.map(quoteIdentifier).joined(separator: ", ")) FROM \(s).audit_links
-            WHERE topic = $1 AND kafka_partition = $2 AND from_offset >= $3 AND to_offset > $4 AND from_offset < $5
-            ORDER BY from_offset LIMIT $6
-            """, [.text(topic), .int32(partition), .int64(after), .int64(from), .int64(to), .int64(Int64(limit))]) { row in
+            SELECT \(ChainLink.columns.map(PostgresIdentifier.init)) FROM \(s).audit_links
+            WHERE topic = \(topic) AND kafka_partition = \(partition) AND from_offset >= \(after) AND to_offset > \(from) AND from_offset < \(to)
+            ORDER BY from_offset LIMIT \(limit)
+            """) { row in
             links.append(try StoredLink(row))
         }
         return links
@@ -59,9 +58,9 @@ public struct AuditTrailReader {
     func link(before offset: Int64, topic: String, partition: Int32) throws -> StoredLink? {
         var found: StoredLink?
         try session.forEachBinaryRow("""
-            SELECT \(ChainLink.columns.map(quoteIdentifier).joined(separator: ", ")) FROM \(s).audit_links
-            WHERE topic = $1 AND kafka_partition = $2 AND from_offset < $3 ORDER BY from_offset DESC LIMIT 1
-            """, [.text(topic), .int32(partition), .int64(offset)]) { row in
+            SELECT \(ChainLink.columns.map(PostgresIdentifier.init)) FROM \(s).audit_links
+            WHERE topic = \(topic) AND kafka_partition = \(partition) AND from_offset < \(offset) ORDER BY from_offset DESC LIMIT 1
+            """) { row in
             found = try StoredLink(row)
         }
         return found
@@ -72,11 +71,12 @@ public struct AuditTrailReader {
     func rows(_ table: AuditTable, topic: String, partition: Int32, from: Int64, to: Int64,
               _ body: (Int64, ArraySlice<UInt8>) throws -> Void) throws -> Int {
         let offsetIndex = table.columns.firstIndex(of: table.offsetColumn)!
+        let (t, p, o) = (PostgresIdentifier(table.topicColumn), PostgresIdentifier(table.partitionColumn), PostgresIdentifier(table.offsetColumn))
         return try session.forEachBinaryRow("""
-            SELECT \(table.columns.map(quoteIdentifier).joined(separator: ", ")) FROM \(s).\(quoteIdentifier(table.viewName))
-            WHERE \(table.topicColumn) = $1 AND \(table.partitionColumn) = $2 AND \(table.offsetColumn) >= $3 AND \(table.offsetColumn) < $4
-            ORDER BY \(table.offsetColumn)
-            """, [.text(topic), .int32(partition), .int64(from), .int64(to)]) { row in
+            SELECT \(table.columns.map(PostgresIdentifier.init)) FROM \(s).\(PostgresIdentifier(table.viewName))
+            WHERE \(t) = \(topic) AND \(p) = \(partition) AND \(o) >= \(from) AND \(o) < \(to)
+            ORDER BY \(o)
+            """) { row in
             try body(try row.int64(offsetIndex), row.fields(0..<row.columnCount))
         }
     }
@@ -84,10 +84,11 @@ public struct AuditTrailReader {
     /// How many rows of `table` lie in [from, to), and the lowest of their offsets.
     func rowsOutside(_ table: AuditTable, topic: String, partition: Int32, from: Int64, to: Int64) throws -> (count: Int64, first: Int64?) {
         var result: (Int64, Int64?) = (0, nil)
+        let (t, p, o) = (PostgresIdentifier(table.topicColumn), PostgresIdentifier(table.partitionColumn), PostgresIdentifier(table.offsetColumn))
         try session.forEachBinaryRow("""
-            SELECT count(*), min(\(table.offsetColumn)) FROM \(s).\(quoteIdentifier(table.viewName))
-            WHERE \(table.topicColumn) = $1 AND \(table.partitionColumn) = $2 AND \(table.offsetColumn) >= $3 AND \(table.offsetColumn) < $4
-            """, [.text(topic), .int32(partition), .int64(from), .int64(to)]) { row in
+            SELECT count(*), min(\(o)) FROM \(s).\(PostgresIdentifier(table.viewName))
+            WHERE \(t) = \(topic) AND \(p) = \(partition) AND \(o) >= \(from) AND \(o) < \(to)
+            """) { row in
             result = (try row.int64(0), row.isNull(1) ? nil : try row.int64(1))
         }
         return result
@@ -97,8 +98,8 @@ public struct AuditTrailReader {
     func committedNext(topic: String, partition: Int32) throws -> Int64? {
         var next: Int64?
         try session.forEachBinaryRow("""
-            SELECT max(next_offset) FROM \(s).audit_offsets WHERE topic = $1 AND kafka_partition = $2
-            """, [.text(topic), .int32(partition)]) { row in
+            SELECT max(next_offset) FROM \(s).audit_offsets WHERE topic = \(topic) AND kafka_partition = \(partition)
+            """) { row in
             next = row.isNull(0) ? nil : try row.int64(0)
         }
         return next

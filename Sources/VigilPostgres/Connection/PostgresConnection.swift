@@ -50,14 +50,28 @@ public final class PostgresConnection: Sendable {
         try await withSession { try $0.connect() }
     }
 
+    /// Runs a statement (its interpolated values bound as parameters) and returns its rows.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> PostgresRows {
-        try await withSession { try $0.query(sql, parameters) }
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withSession { try $0.query(query) }
     }
 
+    /// Runs a statement and returns how many rows it affected.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> Int {
-        try await withSession { try $0.execute(sql, parameters) }
+    public func execute(_ query: PostgresQuery) async throws -> Int {
+        try await withSession { try $0.execute(query) }
+    }
+
+    /// Runs SQL text with `$1, $2...` placeholders and the values for them.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue]) async throws -> PostgresRows {
+        try await query(PostgresQuery(unsafeSQL: sql, binds: parameters))
+    }
+
+    /// Runs SQL text with `$1, $2...` placeholders; returns how many rows it affected.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue]) async throws -> Int {
+        try await execute(PostgresQuery(unsafeSQL: sql, binds: parameters))
     }
 
     /// COMMIT when `body` returns, ROLLBACK when it throws.

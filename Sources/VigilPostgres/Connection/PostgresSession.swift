@@ -36,32 +36,45 @@ public final class PostgresSession {
     /// The server process serving this session (for pg_terminate_backend in tests and ops).
     public func backendPID() throws -> Int32 { try connectedHandle().backendPID }
 
-    /// Runs a statement with `$1, $2...` parameters and returns its rows.
+    /// Runs a statement (its interpolated values bound as parameters) and returns its rows.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [PostgresValue] = []) throws -> PostgresRows {
-        try run { try $0.execute(sql, parameters) }
+    public func query(_ query: PostgresQuery) throws -> PostgresRows {
+        try run { try $0.execute(query.sql, query.binds) }
     }
 
     /// Runs a statement and returns how many rows it affected.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [PostgresValue] = []) throws -> Int {
-        try query(sql, parameters).affectedRows
+    public func execute(_ query: PostgresQuery) throws -> Int {
+        try self.query(query).affectedRows
+    }
+
+    /// Runs SQL text with `$1, $2...` placeholders and the values for them.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue]) throws -> PostgresRows {
+        try query(PostgresQuery(unsafeSQL: sql, binds: parameters))
+    }
+
+    /// Runs SQL text with `$1, $2...` placeholders; returns how many rows it affected.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue]) throws -> Int {
+        try query(PostgresQuery(unsafeSQL: sql, binds: parameters)).affectedRows
     }
 
     /// Runs a statement with `$1, $2...` parameters and lends each result row to `body` in
     /// binary format (`PostgresBinaryRow`); returns the row count. The result is held in memory
     /// whole: bound it (offset ranges, LIMIT) when it can be large.
     @discardableResult
-    public func forEachBinaryRow(_ sql: String, _ parameters: [PostgresValue] = [],
+    public func forEachBinaryRow(_ query: PostgresQuery,
                                  _ body: (borrowing PostgresBinaryRow) throws -> Void) throws -> Int {
-        try run { try $0.executeBinaryRows(sql, parameters, body) }
+        try run { try $0.executeBinaryRows(query.sql, query.binds, body) }
     }
 
     /// Runs a statement prepared once per connection under `name` (re-prepared
     /// automatically after a reconnect).
     @discardableResult
-    public func queryPrepared(_ name: String, _ sql: String, _ parameters: [PostgresValue]) throws -> PostgresRows {
-        try run { handle in
+    public func queryPrepared(_ name: String, _ query: PostgresQuery) throws -> PostgresRows {
+        let sql = query.sql, parameters = query.binds
+        return try run { handle in
             if prepared[name] != sql {
                 if prepared[name] != nil {
                     _ = try handle.execute("DEALLOCATE \(quoteIdentifier(name))", [])
@@ -89,7 +102,7 @@ public final class PostgresSession {
         guard transactionDepth == 0 else {
             throw PostgresError(.misuse, reason: "transactions do not nest")
         }
-        try execute("BEGIN ISOLATION LEVEL \(isolation.sql)")
+        try execute("BEGIN ISOLATION LEVEL \(unsafeSQL: isolation.sql)")
         transactionDepth = 1
         defer { transactionDepth = 0 }
         let value: T
@@ -145,12 +158,12 @@ public final class PostgresSession {
 
     /// `LISTEN channel` on this connection (re-issued after a reconnect).
     public func listen(_ channel: String) throws {
-        try execute("LISTEN \(quoteIdentifier(channel))")
+        try execute("LISTEN \(PostgresIdentifier(channel))")
         listening.insert(channel)
     }
 
     public func unlisten(_ channel: String) throws {
-        try execute("UNLISTEN \(quoteIdentifier(channel))")
+        try execute("UNLISTEN \(PostgresIdentifier(channel))")
         listening.remove(channel)
     }
 
@@ -205,5 +218,5 @@ public final class PostgresSession {
 
 /// `"name"` with embedded quotes doubled: safe for any identifier text.
 public func quoteIdentifier(_ name: String) -> String {
-    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    PostgresIdentifier(name).quoted
 }

@@ -33,8 +33,8 @@ public struct MigrationRunner {
     /// applied file changed, vanished, or was renamed.
     public func migrate(_ migrations: [Migration]) throws -> MigrationReport {
         let lockKey = "vigil migrate \(target.schema)"
-        try session.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [.text(lockKey)])
-        defer { _ = try? session.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [.text(lockKey)]) }
+        try session.query("SELECT pg_advisory_lock(hashtextextended(\(lockKey), 0))")
+        defer { _ = try? session.query("SELECT pg_advisory_unlock(hashtextextended(\(lockKey), 0))") }
 
         let table = "\(quoteIdentifier(target.schema)).schema_migrations"
         try session.executeScript("""
@@ -47,7 +47,7 @@ public struct MigrationRunner {
                 applied_by text        NOT NULL DEFAULT current_user
             );
             """)
-        let applied = try session.query("SELECT version, name, checksum FROM \(table) ORDER BY version")
+        let applied = try session.query("SELECT version, name, checksum FROM \(PostgresIdentifier(target.schema)).schema_migrations ORDER BY version")
         var appliedByVersion: [Int: (name: String, checksum: String)] = [:]
         for row in applied {
             appliedByVersion[try row.decode(0, as: Int.self)] = (try row.decode(1), try row.decode(2))
@@ -80,9 +80,10 @@ public struct MigrationRunner {
             do {
                 try session.transaction { session in
                     try session.executeScript(target.render(migration.sql))
-                    try session.execute(
-                        "INSERT INTO \(table) (version, name, checksum) VALUES ($1, $2, $3)",
-                        [.int32(Int32(migration.version)), .text(migration.name), .text(sum)])
+                    try session.execute("""
+                        INSERT INTO \(PostgresIdentifier(target.schema)).schema_migrations (version, name, checksum)
+                        VALUES (\(Int32(migration.version)), \(migration.name), \(sum))
+                        """)
                 }
             } catch var error as PostgresError {
                 error.reason = "\(migration.name): \(error.reason)"
@@ -96,6 +97,6 @@ public struct MigrationRunner {
     /// Hex SHA-256 of the file text as stored (before placeholders are replaced),
     /// computed by the server so no crypto dependency is needed here.
     private func checksum(of migration: Migration) throws -> String {
-        try session.query("SELECT encode(sha256($1), 'hex')", [.bytea(Array(migration.sql.utf8))]).single().decode(0)
+        try session.query("SELECT encode(sha256(\(Array(migration.sql.utf8))), 'hex') AS sum").single().decode("sum")
     }
 }

@@ -35,9 +35,7 @@ struct PartitionMaintenance: Service {
 
     /// Partitions from yesterday (UTC; late events) through `daysAhead` days from today.
     static func createPartitions(_ connection: PostgresConnection, schema: String, daysAhead: Int) async throws -> Int {
-        let rows = try await connection.query(
-            "SELECT \(quoteIdentifier(schema)).create_decision_partitions($1, ((now() AT TIME ZONE 'UTC')::date - 1))",
-            [.int32(Int32(daysAhead + 1))])
-        return Int(try rows.first?.decode(0, as: Int32.self) ?? 0)
+        let statements = VigilSchema(schema)
+        return try await connection.withSession { try statements.createDecisionPartitions(days: daysAhead + 1, on: $0) }
     }
 }

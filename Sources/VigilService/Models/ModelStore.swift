@@ -9,12 +9,12 @@ import VigilPostgres
 public struct ModelStore: Sendable {
     public let connection: PostgresConnection
     public let schema: String
-    /// `models.kind` of Vigil's model sets.
-    public static let kind = "vigil-model-set"
+    let statements: VigilSchema
 
     public init(connection: PostgresConnection, schema: String) {
         self.connection = connection
         self.schema = schema
+        statements = VigilSchema(schema)
     }
 
     /// The live (promoted, not retired) model set, or nil for an empty registry. Throws
@@ -27,12 +27,9 @@ public struct ModelStore: Sendable {
     /// One stored version, decoded and checked against its row (checksum, version). Throws
     /// `.modelUnavailable` naming what is wrong; nil when there is no such row.
     public func load(version: Int64) async throws -> ModelSet? {
-        let s = quoteIdentifier(schema)
-        let rows = try await connection.query(
-            "SELECT version, weights, checksum FROM \(s).models WHERE kind = $1 AND version = $2", [.text(Self.kind), .int64(version)])
-        guard let row = rows.first else { return nil }
-        return try Self.decode(version: version, weights: try row.decode(1, as: [UInt8]?.self), checksum: try row.decode(2, as: String.self),
-                               schema: schema)
+        let statements = self.statements
+        guard let stored = try await connection.withSession({ try statements.storedModel(version: version, on: $0) }) else { return nil }
+        return try Self.decode(version: version, weights: stored.weights, checksum: stored.checksum, schema: schema)
     }
 
     /// A row's weights as a model set, checked against the row: the weights must decode, their
@@ -58,29 +55,19 @@ public struct ModelStore: Sendable {
     /// Versions that were live before, most recently live first (the fallback when the live
     /// version cannot be used at start).
     public func formerlyLiveVersions() async throws -> [Int64] {
-        try await connection.query("""
-            SELECT version FROM \(quoteIdentifier(schema)).models
-            WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NOT NULL
-            ORDER BY retired_at DESC, version DESC LIMIT 20
-            """, [.text(Self.kind)]).map { try $0.decode(0, as: Int64.self) }
+        let statements = self.statements
+        return try await connection.withSession { try statements.formerlyLiveModelVersions(limit: 20, on: $0) }
     }
 
     /// Stores `set` as the promoted version if no version is live yet. Returns the live set:
     /// `set`, or the one another instance stored first (a cold-start race).
     public func promoteFirst(_ set: ModelSet) async throws -> ModelSet {
-        let s = quoteIdentifier(schema)
-        let metrics = String(decoding: try JSONEncoder().encode(set.metrics), as: UTF8.self)
+        let statements = self.statements
         let inserted = try await connection.transaction { session -> Bool in
             // Serialise cold starts of concurrent instances on this schema.
-            try session.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("vigil models " + s)])
-            let live = try session.query("SELECT 1 FROM \(s).models WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL",
-                                         [.text(Self.kind)])
-            guard live.isEmpty else { return false }
-            try session.execute("""
-                INSERT INTO \(s).models (version, parent_version, kind, metrics, weights, checksum, promoted_at, note)
-                VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
-                """, [.int64(set.version), set.parent.map { .int64($0) } ?? .null, .text(Self.kind), .jsonb(metrics),
-                      .bytea(set.encoded()), .text(set.checksum), .text("cold start")])
+            try statements.lockModelRegistry(on: session)
+            guard try statements.liveModelVersion(on: session) == nil else { return false }
+            try statements.insertModel(set, note: "cold start", live: true, on: session)
             return true
         }
         if inserted { return set }
@@ -94,9 +81,8 @@ public struct ModelStore: Sendable {
 extension ModelStore {
     /// The live version number, or nil for an empty registry (cheap: polled between batches).
     public func liveVersion() async throws -> Int64? {
-        try await connection.query(
-            "SELECT version FROM \(quoteIdentifier(schema)).models WHERE kind = $1 AND promoted_at IS NOT NULL AND retired_at IS NULL",
-            [.text(Self.kind)]).first.map { try $0.decode(0, as: Int64.self) }
+        let statements = self.statements
+        return try await connection.withSession { try statements.liveModelVersion(on: $0) }
     }
 
     /// Brings `registry` to the live version in the database: promotes it when retained in

@@ -31,24 +31,14 @@ public struct PartitionRestorer: Sendable {
     }
 
     public func restore(_ partition: KafkaTopicPartition) async throws -> PartitionRestoration {
-        let s = quoteIdentifier(schema), group = groupID
-        let apiTopic = ScoringSource.topic(of: partition.topic)
+        let statements = VigilSchema(schema), group = groupID
+        let apiPartition = KafkaTopicPartition(topic: ScoringSource.topic(of: partition.topic), partition: partition.partition)
         let (committed, snapshot, apiCommitted) = try await connection.withSession { session -> (Int64?, (Int64, [UInt8])?, Int64?) in
-            let key: [PostgresValue] = [.text(group), .text(partition.topic), .int32(partition.partition)]
-            let offsetRows = try session.query(
-                "SELECT topic, next_offset FROM \(s).consumer_offsets WHERE group_id = $1 AND topic IN ($2, $4) AND kafka_partition = $3",
-                key + [.text(apiTopic)])
-            var committed: Int64?, apiCommitted: Int64?
-            for row in offsetRows {
-                if try row.decode(0, as: String.self) == apiTopic { apiCommitted = try row.decode(1) } else { committed = try row.decode(1) }
-            }
-            guard let committed else { return (nil, nil, apiCommitted) }
-            let snapshotRows = try session.query("""
-                SELECT through_offset, state FROM \(s).entity_snapshots
-                WHERE group_id = $1 AND topic = $2 AND kafka_partition = $3 AND through_offset <= $4 AND format_version = $5
-                ORDER BY through_offset DESC LIMIT 1
-                """, key + [.int64(committed), .int32(Int32(FeatureExtractor.snapshotVersion))])
-            let snapshot = try snapshotRows.first.map { (try $0.decode(0, as: Int64.self), try $0.decode(1, as: [UInt8].self)) }
+            let stored = try statements.storedOffsets(group: group, topics: [partition.topic, apiPartition.topic],
+                                                      partition: partition.partition, on: session)
+            let apiCommitted = stored[apiPartition]
+            guard let committed = stored[partition] else { return (nil, nil, apiCommitted) }
+            let snapshot = try statements.latestSnapshot(group: group, partition: partition, through: committed, on: session)
             return (committed, snapshot, apiCommitted)
         }
         if statelessTopics.contains(partition.topic) {

@@ -60,16 +60,8 @@ extension PipelineRuntime {
 
     /// `consumer_offsets.next_offset` of `partitions` for this group (absent: no row).
     func storedOffsets(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
-        let c = configuration
-        let rows = try await connection.query(
-            "SELECT topic, kafka_partition, next_offset FROM \(quoteIdentifier(c.schema)).consumer_offsets WHERE group_id = $1",
-            [.text(c.groupID)])
+        let statements = VigilSchema(configuration.schema), group = configuration.groupID
         let wanted = Set(partitions)
-        var stored: [KafkaTopicPartition: Int64] = [:]
-        for row in rows {
-            let partition = KafkaTopicPartition(topic: try row.decode(0), partition: try row.decode(1))
-            if wanted.contains(partition) { stored[partition] = try row.decode(2) }
-        }
-        return stored
+        return try await connection.withSession { try statements.storedOffsets(group: group, on: $0) }.filter { wanted.contains($0.key) }
     }
 }

@@ -85,8 +85,8 @@ public final class ServiceTrainer: Sendable {
     func start() async throws {
         try await connection.connect()
         // Labels stored before this run belong to events this process never scored.
-        let max = try await connection.query("SELECT coalesce(max(label_id), 0) FROM \(quoteIdentifier(schema)).labels").first
-            .map { try $0.decode(0, as: Int64.self) } ?? 0
+        let statements = VigilSchema(schema)
+        let max = try await connection.withSession { try statements.lastLabelID(on: $0) }
         lastLabelID.withLock { $0 = max }
     }
 
@@ -108,15 +108,13 @@ public final class ServiceTrainer: Sendable {
         // Examples of a failed poll still in librdkafka's queue (a broker outage, a missing
         // topic) settle first: sending them again on top would only pile up copies.
         if producer.outstanding > 0 { try await producer.flush(timeout: .seconds(10)) }
-        let rows = try await pipeline.query("""
-            SELECT label_id, event_id, label = 'fraud', (extract(epoch FROM labeled_at) * 1000)::bigint
-            FROM \(quoteIdentifier(schema)).labels WHERE label_id > $1 ORDER BY label_id LIMIT 10000
-            """, [.int64(after)])
+        let statements = VigilSchema(schema)
+        let rows = try await pipeline.withSession { try statements.labels(after: after, limit: 10_000, on: $0) }
         var last = after, sent = 0, bytes = 0, unmatched = 0
         for row in rows {
-            let id = try row.decode(0, as: Int64.self)
+            let id = row.labelID
             last = id
-            let label = LabelEvent(eventID: try row.decode(1), isFraud: try row.decode(2), timestampMillis: try row.decode(3))
+            let label = LabelEvent(eventID: row.eventID, isFraud: row.isFraud, timestampMillis: row.labeledAtMillis)
             guard let example = joiner.join(label: label, labelID: id) else {
                 unmatched += 1
                 continue

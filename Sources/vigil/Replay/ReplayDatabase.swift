@@ -1,7 +1,8 @@
-// A finished replay as a row of <schema>.backtest_runs (columns from sql/migrations/0001).
+// A finished replay as a row of <schema>.backtest_runs (VigilService.BacktestRun).
 import Foundation
 import VigilPostgres
 import VigilReplay
+import VigilService
 
 enum ReplayDatabase {
     /// Schema names are identifiers and cannot be sent as parameters: only plain lower-case ones are accepted.
@@ -27,25 +28,10 @@ enum ReplayDatabase {
             metricsJSON = "{\"timing\":\(t)," + metricsJSON.drop { $0 != "\"" }
         }
         let configJSON = String(decoding: try encoder.encode(metrics.configuration), as: UTF8.self)
-        let configuration = try PostgresConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
-        let connection = PostgresConnection(configuration: configuration, label: "vigil.replay")
         let finished = Date()
-        let started = finished.addingTimeInterval(-(timing?.seconds ?? 0))
-        let rows: PostgresRows
-        do {
-            rows = try await connection.query(
-            "INSERT INTO \(schema).backtest_runs (name, source, model_version, config, started_at, finished_at, events, metrics) "
-                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING run_id",
-            [.text(metrics.name), .text(source), modelVersion.map { .int64($0) } ?? .null, .jsonb(configJSON),
-             .timestamptz(started), .timestamptz(finished), .int64(Int64(metrics.events)), .jsonb(metricsJSON)])
-        } catch {
-            await connection.close()
-            throw error
-        }
-        await connection.close()
-        guard let id = rows.first.flatMap({ try? $0.decode(0, as: Int64.self) }) else {
-            throw ReplayError(.io, "the backtest_runs insert returned no run_id")
-        }
-        return id
+        let run = BacktestRun(name: metrics.name, source: source, modelVersion: modelVersion, configurationJSON: configJSON,
+                              metricsJSON: metricsJSON, startedAt: finished.addingTimeInterval(-(timing?.seconds ?? 0)),
+                              finishedAt: finished, events: Int64(metrics.events))
+        return try await run.record(schema: schema, configuration: try PostgresConfiguration.fromEnvironment(ProcessInfo.processInfo.environment))
     }
 }
