@@ -113,22 +113,15 @@ let package = Package(
         // evaluation with delayed labels through VigilEngine's own scorer, policy and trainer, metrics and reports.
         .target(
             name: "VigilReplay",
-            dependencies: ["VigilEngine", "VigilFeatures", "VigilML", "VigilKafka"]
+            dependencies: ["VigilEngine", "VigilFeatures", "VigilML", "VigilKafka", "VigilSimulator"]
         ),
 
         // The command-line interface.
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilFeatures",
-                "VigilSimulator",
-                "VigilPostgres",
-                "VigilKafka",
                 "VigilService",
-                "VigilEngine",
-                "VigilML",
                 "VigilReplay",
-                "VigilAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,7 +2,7 @@
 // lives in VigilPostgres (MigrationRunner); this only parses options and reports.
 import ArgumentParser
 import Foundation
-import VigilPostgres
+import VigilService
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

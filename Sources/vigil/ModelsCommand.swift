@@ -2,8 +2,6 @@
 // Running `vigil serve` instances pick a change up between batches (polling the live version).
 import ArgumentParser
 import Foundation
-import VigilFeatures
-import VigilPostgres
 import VigilService
 
 struct ModelsCommand: AsyncParsableCommand {

@@ -2,8 +2,6 @@
 // stored version as a new version (not live), measured against it on recent traffic.
 import ArgumentParser
 import Foundation
-import VigilEngine
-import VigilFeatures
 import VigilReplay
 import VigilService
 

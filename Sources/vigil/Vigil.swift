@@ -1,6 +1,6 @@
 // The `vigil` command: one entry point with a subcommand per job.
 import ArgumentParser
-import VigilML
+import VigilService
 
 @main
 struct Vigil: AsyncParsableCommand {

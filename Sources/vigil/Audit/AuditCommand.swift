@@ -2,12 +2,11 @@
 // (VigilAudit's AuditVerifier) and names the first broken link; `keygen` writes a signing key.
 import ArgumentParser
 import Foundation
+import VigilService
 #if canImport(Glibc)
 import Glibc
 #endif
 import Synchronization
-import VigilAudit
-import VigilPostgres
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

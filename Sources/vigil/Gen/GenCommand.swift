@@ -2,9 +2,8 @@
 // Kafka topics.
 import ArgumentParser
 import Foundation
-import VigilFeatures
-import VigilKafka
-import VigilSimulator
+import VigilReplay
+import VigilService
 
 struct GenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

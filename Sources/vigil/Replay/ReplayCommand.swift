@@ -2,8 +2,7 @@
 // VigilReplay; this parses options, shows progress, writes the files and the database row.
 import ArgumentParser
 import Foundation
-import VigilEngine
-import VigilFeatures
+import VigilService
 import VigilReplay
 
 struct ReplayCommand: AsyncParsableCommand {

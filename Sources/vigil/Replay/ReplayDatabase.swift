@@ -1,6 +1,5 @@
 // A finished replay as a row of <schema>.backtest_runs (VigilService.BacktestRun).
 import Foundation
-import VigilPostgres
 import VigilReplay
 import VigilService
 

@@ -2,8 +2,6 @@
 // `db` for the rules and lists stored in <schema>.rules (what serve would load).
 import ArgumentParser
 import Foundation
-import VigilEngine
-import VigilPostgres
 import VigilService
 
 enum RulesSource {

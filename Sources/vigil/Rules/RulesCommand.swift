@@ -4,9 +4,6 @@
 // running `vigil serve` instances at once (LISTEN/NOTIFY) and in force from their next batch.
 import ArgumentParser
 import Foundation
-import VigilEngine
-import VigilFeatures
-import VigilPostgres
 import VigilService
 
 struct RulesCommand: AsyncParsableCommand {

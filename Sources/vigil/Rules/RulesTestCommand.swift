@@ -5,8 +5,7 @@
 // hits, precision and recall against the known fraud, and the decisions it would change.
 import ArgumentParser
 import Foundation
-import VigilEngine
-import VigilFeatures
+import VigilService
 import VigilReplay
 
 extension RulesCommand {
