@@ -19,9 +19,7 @@ enum DecidedRows {
         let decoder = EventDecoder()
         func decoded(_ t: SimulatedTransaction) -> TransactionEvent? {
             let line = Array(t.json(truth: false).utf8)
-            return line.withUnsafeBytes { bytes in
-                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-            }
+            do throws(EventRejection) { return try decoder.decode(line) } catch { return nil }
         }
         var history = SimulatorConfiguration()
         history.seed = 12

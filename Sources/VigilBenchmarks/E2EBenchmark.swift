@@ -100,9 +100,7 @@ struct E2EBenchmark: AsyncParsableCommand {
         for record in TransactionSimulator(configuration: history, maxTransactions: warmUpEvents) {
             guard case .transaction(let t) = record else { continue }
             let line = Array(t.json(truth: false).utf8)
-            if let event = line.withUnsafeBytes({ bytes -> TransactionEvent? in
-                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-            }) { warmUp.append(event) }
+            if let event = try? decoder.decode(line) { warmUp.append(event) }
         }
         let models = try ColdStart.train(events: warmUp, spec: .standard, state: FeatureStateConfiguration())
         _ = try await ModelStore(connection: connection, schema: target.schema).promoteFirst(models)

@@ -54,9 +54,7 @@ struct GroupLearningRun {
                 switch record {
                 case .transaction(let t):
                     let value = Array(t.json(truth: false).utf8)
-                    guard let event = value.withUnsafeBytes({ bytes -> TransactionEvent? in
-                        do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-                    }) else { continue }
+                    guard let event = try? decoder.decode(value) else { continue }
                     evaluation.events.append(event)
                     evaluation.truth.append(t.scenario.isFraud ? .fraud : .legit)
                     if evaluation.events.count <= served { records.append((false, Array(t.cardID.utf8), value)) }

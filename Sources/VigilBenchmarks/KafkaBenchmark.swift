@@ -96,7 +96,7 @@ struct KafkaBenchmark: AsyncParsableCommand {
         var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         let start = DispatchTime.now().uptimeNanoseconds
         for index in 0..<messages {
-            withUnsafeBytes(of: UInt64(index).bigEndian) { payload.replaceSubrange(0..<8, with: $0) }
+            for byte in 0..<8 { payload[byte] = UInt8(truncatingIfNeeded: UInt64(index) >> (56 - 8 * byte)) }
             let message = KafkaProducerMessage(topic: topic, key: Array("card-\(index % 1000)".utf8), value: payload)
             try await producer.sendWhenQueued(message)
         }
