@@ -53,12 +53,10 @@ struct FeaturesBenchmark: ParsableCommand {
         // 1. Plain loop: sum every byte of every payload.
         var checksum: UInt64 = 0
         let loopSeconds = Self.time {
-            buffer.withUnsafeBytes { raw in
-                for i in 0..<cards {
-                    var s: UInt64 = 0
-                    for j in offsets[i]..<offsets[i + 1] { s &+= UInt64(raw[j]) }
-                    checksum &+= s
-                }
+            for i in 0..<cards {
+                var s: UInt64 = 0
+                for byte in buffer[offsets[i]..<offsets[i + 1]] { s &+= UInt64(byte) }
+                checksum &+= s
             }
         }
         let loopRate = Double(cards) / loopSeconds
@@ -72,13 +70,11 @@ struct FeaturesBenchmark: ParsableCommand {
         var rejected = 0
         var amounts = 0.0
         let decodeSeconds = Self.time {
-            buffer.withUnsafeBytes { raw in
-                for i in 0..<cards {
-                    do { batch.append(try decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offsets[i]..<offsets[i + 1]]))) } catch { rejected += 1 }
-                    if batch.count == 500 {
-                        amounts += batch[499].amount
-                        batch.removeAll(keepingCapacity: true)
-                    }
+            for i in 0..<cards {
+                do { batch.append(try decoder.decode(buffer[offsets[i]..<offsets[i + 1]])) } catch { rejected += 1 }
+                if batch.count == 500 {
+                    amounts += batch[499].amount
+                    batch.removeAll(keepingCapacity: true)
                 }
             }
         }
@@ -89,10 +85,8 @@ struct FeaturesBenchmark: ParsableCommand {
         // Untimed: keep every event for the extraction passes.
         var events: [TransactionEvent] = []
         events.reserveCapacity(cards)
-        buffer.withUnsafeBytes { raw in
-            for i in 0..<cards {
-                if let e = try? decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offsets[i]..<offsets[i + 1]])) { events.append(e) }
-            }
+        for i in 0..<cards {
+            if let e = try? decoder.decode(buffer[offsets[i]..<offsets[i + 1]]) { events.append(e) }
         }
 
         // 3. Foundation's JSONDecoder on a prefix of the same payloads.

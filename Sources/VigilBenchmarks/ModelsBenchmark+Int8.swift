@@ -6,14 +6,14 @@ import VigilML
 extension ModelsBenchmark {
     func measureCAE(_ snapshot: AnomalySnapshot, name: String, test: (rows: [Float], isAnomaly: [Bool]), n: Int,
                     workspace: ScoringWorkspace) throws -> [String: Any] {
-        let d = snapshot.inputWidth, total = test.isAnomaly.count
+        let total = test.isAnomaly.count
         let ap = RankingMetrics.averagePrecision(scores: try snapshot.score(rows: test.rows, count: total), labels: test.isAnomaly)
-        var out = [Float](repeating: 0, count: n)
-        let rate = try throughput(rows: test.rows, width: d, total: total) { rows, count in
-            try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: rows, count: count, scores: $0, workspace: workspace) }
+        var out = [Float](repeating: 0, count: total)
+        let rate = try throughput(total: total) { events, _ in
+            try snapshot.score(rows: test.rows, events: events, into: &out, workspace: workspace)
         }
-        let latency = try latencies(rows: test.rows, width: d) { row in
-            try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: row, count: 1, scores: $0, workspace: workspace) }
+        let latency = try latencies(total: total) { j, _ in
+            try snapshot.score(rows: test.rows, events: j..<(j + 1), into: &out, workspace: workspace)
         }
         print(String(format: "cae %@: %@ batched, single p50 %.2f µs p99 %.2f µs, %d B weights, AUPRC %.3f (anomaly rate 0.02)",
                      name, Self.show(rate), latency.p50, latency.p99, snapshot.weightBytes, ap))
@@ -24,15 +24,15 @@ extension ModelsBenchmark {
     func measureClassifier(_ snapshot: ClassifierSnapshot, name: String, sparsity: Double, testRows: [Float],
                            test: (rows: [Float], sparse: SparseBatch, labels: [Float]), labels: [Bool], n: Int,
                            workspace: ScoringWorkspace) throws -> [String: Any] {
-        let width = snapshot.denseWidth, total = labels.count
+        let total = labels.count
         let p = try snapshot.score(rows: testRows, sparse: test.sparse, count: total)
         let ap = RankingMetrics.averagePrecision(scores: p, labels: labels)
-        var out = [Float](repeating: 0, count: n)
-        let rate = try throughput(rows: testRows, width: width, total: total, sparse: test.sparse) { rows, count, sparse in
-            try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: rows, sparse: sparse, count: count, probabilities: $0, workspace: workspace) }
+        var out = [Float](repeating: 0, count: total)
+        let rate = try throughput(total: total, sparse: test.sparse) { events, sparse in
+            try snapshot.score(rows: testRows, sparse: sparse, events: events, into: &out, workspace: workspace)
         }
-        let latency = try latencies(rows: testRows, width: width, sparse: test.sparse) { row, sparse in
-            try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: row, sparse: sparse, count: 1, probabilities: $0, workspace: workspace) }
+        let latency = try latencies(total: total, sparse: test.sparse) { j, sparse in
+            try snapshot.score(rows: testRows, sparse: sparse, events: j..<(j + 1), into: &out, workspace: workspace)
         }
         print(String(format: "classifier %2.0f%% sparse %@: %@ batched, single p50 %.2f µs p99 %.2f µs, %d B, AUPRC %.3f",
                      sparsity * 100, name, Self.show(rate), latency.p50, latency.p99, snapshot.weightBytes, ap))
@@ -69,45 +69,18 @@ extension ModelsBenchmark {
     /// The classifier's first layer (inputs → 64, ReLU) over `batch` events: Float32 through
     /// OpenBLAS against INT8 through each kernel this CPU runs. Why the INT8 kernels are C.
     func int8LayerKernels(features d: Int) -> [String: Double] {
-        let inputs = d + 1 + 8 + 8, outputs = 64
-        var g = SeededGenerator(seed: 5)
-        let w = (0..<(inputs * outputs)).map { _ in Float(g.nextUnit() - 0.5) }
-        let bias = [Float](repeating: 0.1, count: outputs)
-        let x = (0..<(inputs * batch)).map { _ in Float(g.nextUnit() * 2 - 1) }
-        var ranges = ActivationRanges(width: inputs)
-        ranges.observe(x, n: batch)
-        let f32 = PackedLayer(weights: w, bias: bias, inputs: inputs, outputs: outputs, activation: .relu, mask: nil, precision: .float32, format: .dense)
-        let q8 = PackedLayer(weights: w, bias: bias, inputs: inputs, outputs: outputs, activation: .relu, mask: nil, ranges: ranges)
-        guard case .int8(let matrix) = q8.storage else { return [:] }
-        var out = [Float](repeating: 0, count: outputs * batch)
-        var scratch = [Float](repeating: 0, count: max(q8.scratchCount(events: batch), 1))
+        guard let layer = LayerKernelRun(inputs: d + 1 + 8 + 8, outputs: 64, batch: batch, seed: 5) else { return [:] }
+        let (inputs, outputs) = (layer.inputs, layer.outputs)
         var figures: [String: Double] = [:]
-        func measure(_ name: String, _ body: () -> Void) {
+        for path in layer.paths {
             var best = 0.0
             for _ in 0..<3 {
                 let begin = Self.cpuNow()
                 var events = 0
-                while Self.cpuNow() - begin < UInt64(seconds / 3 * 1e9) { body(); events += batch }
+                while Self.cpuNow() - begin < UInt64(seconds / 3 * 1e9) { layer.forward(path); events += batch }
                 best = max(best, Double(events) / (Double(Self.cpuNow() - begin) / 1e9))
             }
-            figures[name] = best.rounded()
-        }
-        x.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { o in
-                scratch.withUnsafeMutableBufferPointer { s in
-                    measure("f32_openblas") { f32.forward(xp.baseAddress!, n: batch, into: o.baseAddress!, scratch: s.baseAddress!) }
-                    bias.withUnsafeBufferPointer { b in
-                        s.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: matrix.codeBytes(events: batch)) { codes in
-                            for kernel in Int8Kernel.allCases where kernel.isSupported {
-                                measure(kernel == .portable ? "int8_portable" : "int8_vnni") {
-                                    matrix.forward(xp.baseAddress!, n: batch, bias: b.baseAddress!, relu: true, into: o.baseAddress!,
-                                                   codes: codes, kernel: kernel)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            figures[path.rawValue] = best.rounded()
         }
         print("one \(inputs)→\(outputs) ReLU layer, \(batch) events, events per CPU-second: "
               + figures.sorted { $0.key < $1.key }.map { "\($0.key) \(BenchReport.rate($0.value))" }.joined(separator: ", "))

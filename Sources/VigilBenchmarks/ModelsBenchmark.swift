@@ -87,12 +87,12 @@ struct ModelsBenchmark: ParsableCommand {
             let snapshot = try cae.snapshot(precision: precision)
             let scores = try snapshot.score(rows: caeTest.rows, count: 10_000)
             let ap = RankingMetrics.averagePrecision(scores: scores, labels: caeLabels)
-            var out = [Float](repeating: 0, count: n)
-            let rate = try throughput(rows: caeTest.rows, width: d, total: 10_000) { rows, count in
-                try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: rows, count: count, scores: $0, workspace: workspace) }
+            var out = [Float](repeating: 0, count: 10_000)
+            let rate = try throughput(total: 10_000) { events, _ in
+                try snapshot.score(rows: caeTest.rows, events: events, into: &out, workspace: workspace)
             }
-            let latency = try latencies(rows: caeTest.rows, width: d) { row in
-                try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: row, count: 1, scores: $0, workspace: workspace) }
+            let latency = try latencies(total: 10_000) { j, _ in
+                try snapshot.score(rows: caeTest.rows, events: j..<(j + 1), into: &out, workspace: workspace)
             }
             print(String(format: "cae %@: %@ batched, single p50 %.2f µs p99 %.2f µs, %d B weights, AUPRC %.3f (anomaly rate 0.02)",
                          precision.description, Self.show(rate), latency.p50, latency.p99, snapshot.weightBytes, ap))
@@ -131,12 +131,12 @@ struct ModelsBenchmark: ParsableCommand {
                 let snapshot = classifier.snapshot(precision: precision)
                 let p = try snapshot.score(rows: testRows, sparse: ruleTest.sparse, count: 20_000)
                 let ap = RankingMetrics.averagePrecision(scores: p, labels: testLabels)
-                var out = [Float](repeating: 0, count: n)
-                let rate = try throughput(rows: testRows, width: d + 9, total: 20_000, sparse: ruleTest.sparse) { rows, count, sparse in
-                    try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: rows, sparse: sparse, count: count, probabilities: $0, workspace: workspace) }
+                var out = [Float](repeating: 0, count: 20_000)
+                let rate = try throughput(total: 20_000, sparse: ruleTest.sparse) { events, sparse in
+                    try snapshot.score(rows: testRows, sparse: sparse, events: events, into: &out, workspace: workspace)
                 }
-                let latency = try latencies(rows: testRows, width: d + 9, sparse: ruleTest.sparse) { row, sparse in
-                    try out.withUnsafeMutableBufferPointer { try snapshot.score(rows: row, sparse: sparse, count: 1, probabilities: $0, workspace: workspace) }
+                let latency = try latencies(total: 20_000, sparse: ruleTest.sparse) { j, sparse in
+                    try snapshot.score(rows: testRows, sparse: sparse, events: j..<(j + 1), into: &out, workspace: workspace)
                 }
                 print(String(format: "classifier %2.0f%% sparse %@: %@ batched, single p50 %.2f µs p99 %.2f µs, %d B, AUPRC %.3f, train step(256) %.3f ms (%d steps in %.1f s)",
                              classifier.sparsity * 100, precision.description, Self.show(rate), latency.p50, latency.p99,
@@ -178,12 +178,12 @@ struct ModelsBenchmark: ParsableCommand {
         for (name, scorer) in pairs {
             let ap = RankingMetrics.averagePrecision(scores: try scorer.score(batch: ruleTest.rows, sparse: ruleTest.sparse, count: 20_000).map(\.fraudProbability),
                                                      labels: bothLabels)
-            var results = [Score](repeating: Score(), count: n)
-            let rate = try throughput(rows: ruleTest.rows, width: d, total: 20_000, sparse: ruleTest.sparse) { rows, count, sparse in
-                try results.withUnsafeMutableBufferPointer { try scorer.score(batch: rows, sparse: sparse, count: count, into: $0, workspace: workspace) }
+            var results = [Score](repeating: Score(), count: 20_000)
+            let rate = try throughput(total: 20_000, sparse: ruleTest.sparse) { events, sparse in
+                try scorer.score(batch: ruleTest.rows, sparse: sparse, events: events, into: &results, workspace: workspace)
             }
-            let latency = try latencies(rows: ruleTest.rows, width: d, sparse: ruleTest.sparse) { row, sparse in
-                try results.withUnsafeMutableBufferPointer { try scorer.score(batch: row, sparse: sparse, count: 1, into: $0, workspace: workspace) }
+            let latency = try latencies(total: 20_000, sparse: ruleTest.sparse) { j, sparse in
+                try scorer.score(batch: ruleTest.rows, sparse: sparse, events: j..<(j + 1), into: &results, workspace: workspace)
             }
             print(String(format: "both %@: %@ batched (%.2fx the sgemm loop), single p50 %.2f µs p99 %.2f µs, %d B weights, AUPRC %.4f",
                          name, Self.show(rate), rate.cpu / baselineRate, latency.p50, latency.p99, scorer.weightBytes, ap))

@@ -22,61 +22,51 @@ extension ModelsBenchmark {
         static func best(_ a: Rate, _ b: Rate) -> Rate { Rate(cpu: max(a.cpu, b.cpu), wall: max(a.wall, b.wall)) }
     }
 
-    /// Events per second scoring `batch`-event slices of `rows` (cycled) for `seconds`.
-    /// Slices and their sparse batches are prepared before the clock starts.
-    func throughput(rows: [Float], width: Int, total: Int, sparse: SparseBatch? = nil,
-                    body: (UnsafeBufferPointer<Float>, Int, SparseBatch?) throws -> Void) throws -> Rate {
+    /// Events per second scoring `batch`-event ranges of the test rows (cycled) for `seconds`;
+    /// `body` scores the events of a range. The ranges' sparse batches are prepared before the
+    /// clock starts.
+    func throughput(total: Int, sparse: SparseBatch? = nil, body: (Range<Int>, SparseBatch?) throws -> Void) throws -> Rate {
         let n = min(batch, total)
         let starts = Array(stride(from: 0, through: total - n, by: n))
         let sparseSlices = starts.map { start in sparse.map { slice($0, start, n) } }
-        return try rows.withUnsafeBufferPointer { all in
-            for (i, start) in starts.prefix(3).enumerated() {
-                try body(UnsafeBufferPointer(rebasing: all[(start * width)..<((start + n) * width)]), n, sparseSlices[i])
-            }
-            // Best of three windows: on a shared machine the best window is the one least
-            // disturbed by other processes, so it measures the code rather than the neighbours.
-            var best = Rate(cpu: 0, wall: 0)
-            for _ in 0..<3 {
-                var events = 0
-                let cpuBegin = Self.cpuNow()
-                let begin = Self.now()
-                var elapsed: UInt64 = 0
-                var i = 0
-                while elapsed < UInt64(seconds * 1e9) {
-                    let start = starts[i % starts.count]
-                    try body(UnsafeBufferPointer(rebasing: all[(start * width)..<((start + n) * width)]), n, sparseSlices[i % starts.count])
-                    events += n
-                    i += 1
-                    elapsed = Self.now() - begin
-                }
-                let cpu = Self.cpuNow() - cpuBegin
-                best = Rate.best(best, Rate(cpu: Double(events) / (Double(cpu) / 1e9), wall: Double(events) / (Double(elapsed) / 1e9)))
-            }
-            return best
+        for (i, start) in starts.prefix(3).enumerated() {
+            try body(start..<(start + n), sparseSlices[i])
         }
+        // Best of three windows: on a shared machine the best window is the one least
+        // disturbed by other processes, so it measures the code rather than the neighbours.
+        var best = Rate(cpu: 0, wall: 0)
+        for _ in 0..<3 {
+            var events = 0
+            let cpuBegin = Self.cpuNow()
+            let begin = Self.now()
+            var elapsed: UInt64 = 0
+            var i = 0
+            while elapsed < UInt64(seconds * 1e9) {
+                let start = starts[i % starts.count]
+                try body(start..<(start + n), sparseSlices[i % starts.count])
+                events += n
+                i += 1
+                elapsed = Self.now() - begin
+            }
+            let cpu = Self.cpuNow() - cpuBegin
+            best = Rate.best(best, Rate(cpu: Double(events) / (Double(cpu) / 1e9), wall: Double(events) / (Double(elapsed) / 1e9)))
+        }
+        return best
     }
 
-    func throughput(rows: [Float], width: Int, total: Int, body: (UnsafeBufferPointer<Float>, Int) throws -> Void) throws -> Rate {
-        try throughput(rows: rows, width: width, total: total, sparse: nil) { r, n, _ in try body(r, n) }
-    }
-
-    /// p50 and p99 in microseconds of scoring one event at a time.
-    func latencies(rows: [Float], width: Int, sparse: SparseBatch? = nil,
-                   body: (UnsafeBufferPointer<Float>, SparseBatch?) throws -> Void) throws -> (p50: Double, p99: Double) {
-        let distinct = min(2000, rows.count / width)
+    /// p50 and p99 in microseconds of scoring one event at a time (`body` scores one event).
+    func latencies(total: Int, sparse: SparseBatch? = nil, body: (Int, SparseBatch?) throws -> Void) throws -> (p50: Double, p99: Double) {
+        let distinct = min(2000, total)
         let singles = (0..<distinct).map { j in sparse.map { slice($0, j, 1) } }
         var samples = [UInt64](repeating: 0, count: latencySamples)
-        try rows.withUnsafeBufferPointer { all in
-            for j in 0..<min(1000, distinct) {
-                try body(UnsafeBufferPointer(rebasing: all[(j * width)..<((j + 1) * width)]), singles[j])
-            }
-            for s in 0..<latencySamples {
-                let j = s % distinct
-                let row = UnsafeBufferPointer(rebasing: all[(j * width)..<((j + 1) * width)])
-                let begin = Self.now()
-                try body(row, singles[j])
-                samples[s] = Self.now() - begin
-            }
+        for j in 0..<min(1000, distinct) {
+            try body(j, singles[j])
+        }
+        for s in 0..<latencySamples {
+            let j = s % distinct
+            let begin = Self.now()
+            try body(j, singles[j])
+            samples[s] = Self.now() - begin
         }
         samples.sort()
         func percentile(_ p: Double) -> Double {
@@ -85,9 +75,6 @@ extension ModelsBenchmark {
         return (percentile(0.5), percentile(0.99))
     }
 
-    func latencies(rows: [Float], width: Int, body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> (p50: Double, p99: Double) {
-        try latencies(rows: rows, width: width, sparse: nil) { r, _ in try body(r) }
-    }
 
     /// Median thread-CPU seconds of one training step (100 timed steps after 5 warm-up steps).
     func timeTrainingStep(_ step: () throws -> Void) throws -> Double {

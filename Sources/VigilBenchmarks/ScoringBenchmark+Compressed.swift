@@ -29,16 +29,18 @@ extension ScoringBenchmark {
     func modelSeconds(_ scorer: Scorer, rows: [Float], sparseBatches: [SparseBatch], width d: Int) throws -> Double {
         let workspace = ScoringWorkspace()
         var out = [Score](repeating: Score(), count: batch)
+        let rowBatches = Self.batches(of: rows, count: sparseBatches.count, size: batch * d)
         return try best {
-            try rows.withUnsafeBufferPointer { r in
-                try out.withUnsafeMutableBufferPointer { o in
-                    for (k, sparse) in sparseBatches.enumerated() {
-                        try scorer.score(batch: UnsafeBufferPointer(rebasing: r[(k * batch * d)..<((k + 1) * batch * d)]),
-                                         sparse: sparse, count: batch, into: o, workspace: workspace)
-                    }
-                }
+            for (k, sparse) in sparseBatches.enumerated() {
+                try scorer.score(batch: rowBatches[k], sparse: sparse, events: 0..<batch, into: &out, workspace: workspace)
             }
         }
+    }
+
+    /// The first `count` consecutive `size`-value slices of `rows`, each its own array (made
+    /// before any clock starts, so the timed loops hand the scorer whole arrays as serve does).
+    static func batches(of rows: [Float], count: Int, size: Int) -> [[Float]] {
+        (0..<count).map { Array(rows[($0 * size)..<(($0 + 1) * size)]) }
     }
 
     /// CPU seconds of the best RiskScorer pass over every event (features, both models, risk,

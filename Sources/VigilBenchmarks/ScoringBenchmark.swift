@@ -103,16 +103,11 @@ struct ScoringBenchmark: ParsableCommand {
         let modelTime = try modelSeconds(models.scorer, rows: rows, sparseBatches: sparseBatches, width: d)
         // The same with per-feature reconstruction errors requested (the scorer's reasons need them).
         var errors = [Float](repeating: 0, count: batch * d)
+        let rowBatches = Self.batches(of: rows, count: sparseBatches.count, size: batch * d)
         let modelWithErrorsTime = try best {
-            try rows.withUnsafeBufferPointer { r in
-                try out.withUnsafeMutableBufferPointer { o in
-                    try errors.withUnsafeMutableBufferPointer { e in
-                        for (k, sparse) in sparseBatches.enumerated() {
-                            try models.scorer.score(batch: UnsafeBufferPointer(rebasing: r[(k * batch * d)..<((k + 1) * batch * d)]),
-                                                    sparse: sparse, count: batch, into: o, featureErrors: e, workspace: workspace)
-                        }
-                    }
-                }
+            for (k, sparse) in sparseBatches.enumerated() {
+                try models.scorer.score(batch: rowBatches[k], sparse: sparse, events: 0..<batch, into: &out, featureErrors: &errors,
+                                        workspace: workspace)
             }
         }
         let modelEvents = sparseBatches.count * batch

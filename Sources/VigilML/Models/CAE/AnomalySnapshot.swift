@@ -57,6 +57,21 @@ public final class AnomalySnapshot: Sendable {
         }
     }
 
+    /// The same for events `events` of batch-major `rows` (each inputWidth values), into
+    /// `scores[events]`.
+    public func score(rows: [Float], events: Range<Int>, into scores: inout [Float], workspace: ScoringWorkspace) throws {
+        let d = inputWidth
+        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, scores.count >= events.upperBound else {
+            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
+        }
+        try rows.withUnsafeBufferPointer { r in
+            try scores.withUnsafeMutableBufferPointer { s in
+                try score(rows: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), count: events.count,
+                          scores: UnsafeMutableBufferPointer(rebasing: s[events]), workspace: workspace)
+            }
+        }
+    }
+
     private func scoreFlushed(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
                               embeddings: UnsafeMutableBufferPointer<Float>? = nil,
                               featureErrors: UnsafeMutableBufferPointer<Float>? = nil,

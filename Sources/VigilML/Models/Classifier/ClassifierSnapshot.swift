@@ -39,6 +39,22 @@ public final class ClassifierSnapshot: Sendable {
         try SubnormalFlushing.run { try scoreFlushed(rows: rows, sparse: sparse, count: n, probabilities: probabilities, workspace: workspace) }
     }
 
+    /// The same for events `events` of batch-major `rows` (each denseWidth values; `sparse`
+    /// holds those events' sparse inputs), into `probabilities[events]`.
+    public func score(rows: [Float], sparse: SparseBatch? = nil, events: Range<Int>, into probabilities: inout [Float],
+                      workspace: ScoringWorkspace) throws {
+        let d = denseWidth
+        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, probabilities.count >= events.upperBound else {
+            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
+        }
+        try rows.withUnsafeBufferPointer { r in
+            try probabilities.withUnsafeMutableBufferPointer { p in
+                try score(rows: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), sparse: sparse,
+                          count: events.count, probabilities: UnsafeMutableBufferPointer(rebasing: p[events]), workspace: workspace)
+            }
+        }
+    }
+
     private func scoreFlushed(rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
                               probabilities: UnsafeMutableBufferPointer<Float>, workspace: ScoringWorkspace) throws {
         try validate(rows: rows, sparse: sparse, count: n)
