@@ -106,7 +106,7 @@ struct ParallelDecodeTests {
             let needle = (0..<Int.random(in: 1...4, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
             let naive = hay.count < needle.count ? nil
                 : (0...(hay.count - needle.count)).first { at in needle.indices.allSatisfy { hay[at + $0] == needle[$0] } }
-            let found = hay.withUnsafeBytes { ReplayInputReader.find(needle, in: $0) }
+            let found = ReplayInputReader.find(needle, in: hay.span)
             #expect(found == naive, "\(hay) \(needle)")
         }
     }

@@ -108,14 +108,19 @@ public struct EventDecoder: Sendable {
             customerID: customerID, extraFeatures: extras)
     }
 
+    /// Decodes one transaction event from a span of bytes (a line of a mapped file).
+    public func decode(_ bytes: Span<UInt8>) throws(EventRejection) -> TransactionEvent {
+        try bytes.withUnsafeBytes { (raw) throws(EventRejection) in try decode(raw) }
+    }
+
     /// Decodes one transaction event from an array of bytes.
     public func decode(_ bytes: [UInt8]) throws(EventRejection) -> TransactionEvent {
-        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decode(raw) } }.get()
+        try decode(bytes.span)
     }
 
     /// Decodes one transaction event from a slice of bytes (a Kafka message's value).
     public func decode(_ bytes: ArraySlice<UInt8>) throws(EventRejection) -> TransactionEvent {
-        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decode(raw) } }.get()
+        try decode(bytes.span)
     }
 
     /// Decodes one label event (`event_id`, `label` = fraud|legit, `ts`).
@@ -151,14 +156,19 @@ public struct EventDecoder: Sendable {
         return LabelEvent(eventID: eventID, isFraud: label == "fraud", timestampMillis: ts)
     }
 
+    /// Decodes one label event from a span of bytes (a line of a mapped file).
+    public func decodeLabel(_ bytes: Span<UInt8>) throws(EventRejection) -> LabelEvent {
+        try bytes.withUnsafeBytes { (raw) throws(EventRejection) in try decodeLabel(raw) }
+    }
+
     /// Decodes one label event from an array of bytes.
     public func decodeLabel(_ bytes: [UInt8]) throws(EventRejection) -> LabelEvent {
-        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decodeLabel(raw) } }.get()
+        try decodeLabel(bytes.span)
     }
 
     /// Decodes one label event from a slice of bytes (a Kafka message's value).
     public func decodeLabel(_ bytes: ArraySlice<UInt8>) throws(EventRejection) -> LabelEvent {
-        try bytes.withUnsafeBytes { raw in Result { () throws(EventRejection) in try decodeLabel(raw) } }.get()
+        try decodeLabel(bytes.span)
     }
 
     // MARK: Structure

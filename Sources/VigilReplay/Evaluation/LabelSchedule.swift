@@ -48,12 +48,11 @@ struct LabelSchedule {
                 let b = Int(truncatingIfNeeded: StableHash.hash(label.eventID)) & (buckets - 1)
                 screen[b >> 6] |= 1 << UInt64(b & 63)
             }
-            input.events.withUnsafeBufferPointer { events in  // borrowed: no copy of each event
-                for i in events.indices {
-                    let b = Int(truncatingIfNeeded: StableHash.hash(events[i].eventID)) & (buckets - 1)
-                    guard screen[b >> 6] & (1 << UInt64(b & 63)) != 0 else { continue }
-                    if let at = index[events[i].eventID], at < 0 { index[events[i].eventID] = i }
-                }
+            let events = input.events.span  // borrowed: no copy of each event
+            for i in events.indices {
+                let b = Int(truncatingIfNeeded: StableHash.hash(events[i].eventID)) & (buckets - 1)
+                guard screen[b >> 6] & (1 << UInt64(b & 63)) != 0 else { continue }
+                if let at = index[events[i].eventID], at < 0 { index[events[i].eventID] = i }
             }
             for label in input.labels {
                 guard let i = index[label.eventID], i >= 0 else { unmatched += 1; continue }

@@ -1,9 +1,8 @@
 // RFC 4180 fields of one CSV line (quotes, doubled quotes inside quotes; no line breaks in fields).
-import Foundation
 
 enum CSVLineSplitter {
     /// Splits `line` into fields, reusing `fields`. Returns nil for an unterminated quote.
-    static func split(_ line: UnsafeRawBufferPointer, into fields: inout [String]) -> Bool {
+    static func split(_ line: Span<UInt8>, into fields: inout [String]) -> Bool {
         fields.removeAll(keepingCapacity: true)
         var i = 0
         let n = line.count
@@ -29,7 +28,7 @@ enum CSVLineSplitter {
             } else {
                 let start = i
                 while i < n, line[i] != UInt8(ascii: ",") { i += 1 }
-                fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<i]), as: UTF8.self))
+                fields.append(String(utf8: line.extracting(start..<i)))
             }
             if i >= n { return true }
             i += 1  // the comma
@@ -39,16 +38,15 @@ enum CSVLineSplitter {
 }
 
 /// Calls `body` with each line of `bytes` (without its `\n` or `\r\n`) and its 1-based number.
-func forEachLine(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
-    guard let base = bytes.baseAddress else { return }
+func forEachLine(_ bytes: Span<UInt8>, _ body: (Span<UInt8>, Int) throws -> Void) throws {
     var start = 0, number = 0
     let n = bytes.count
     while start < n {
-        let end = memchr(base + start, 0x0A, n - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? n
+        let end = bytes.firstIndex(of: 0x0A, in: start..<n) ?? n
         number += 1
         var stop = end
         if stop > start, bytes[stop - 1] == 0x0D { stop -= 1 }
-        try body(UnsafeRawBufferPointer(rebasing: bytes[start..<stop]), number)
+        try body(bytes.extracting(start..<stop), number)
         start = end + 1
     }
 }

@@ -38,7 +38,7 @@ extension ReplayInputReader {
         mapping.features == ["*"] ? header.filter { !mapping.mappedColumns.contains($0) } : mapping.features
     }
 
-    func readCSV(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
+    func readCSV(_ bytes: Span<UInt8>, file: String, into input: inout ReplayInput) throws {
         var fields: [String] = []
         var columns: ResolvedColumns?
         try forEachLine(bytes) { (line, number) throws in

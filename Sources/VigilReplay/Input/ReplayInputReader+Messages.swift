@@ -23,7 +23,7 @@ extension ReplayInputReader {
         do {
             let event = try decoder.decode(bytes)
             input.events.append(event)
-            input.truth.append(bytes.withUnsafeBytes { Self.truth(inJSON: $0) })
+            input.truth.append(Self.truth(inJSON: bytes.span))
             positions.append(position)
         } catch {
             try messageProblem(&input, source, position, error.reason)

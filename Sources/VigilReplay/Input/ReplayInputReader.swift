@@ -30,11 +30,9 @@ public struct ReplayInputReader: Sendable {
     public func read(events path: String, format: Format? = nil, labels labelsPath: String? = nil) throws -> ReplayInput {
         var input = ReplayInput()
         let data = try Self.load(path)
-        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
-            switch format ?? .guess(path: path) {
-            case .jsonl: try readJSONLInParallel(bytes, file: path, into: &input)
-            case .csv: try readCSV(bytes, file: path, into: &input)
-            }
+        switch format ?? .guess(path: path) {
+        case .jsonl: try readJSONLInParallel(data.span, file: path, into: &input)
+        case .csv: try readCSV(data.span, file: path, into: &input)
         }
         if let labelsPath { try read(labels: labelsPath, into: &input) }
         return input
@@ -43,9 +41,7 @@ public struct ReplayInputReader: Sendable {
     /// Adds the labels of a labels file (JSONL or CSV by its extension) to `input`.
     public func read(labels path: String, into input: inout ReplayInput) throws {
         let labels = try Self.load(path)
-        try labels.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
-            try readLabels(bytes, file: path, csv: Format.guess(path: path) == .csv, into: &input)
-        }
+        try readLabels(labels.span, file: path, csv: Format.guess(path: path) == .csv, into: &input)
     }
 
     static func load(_ path: String) throws -> Data {
@@ -62,99 +58,94 @@ public struct ReplayInputReader: Sendable {
 
     // MARK: JSONL
 
+    /// What one part of a JSONL file decoded to: its events (in file order), their truth, and
+    /// its problems (with line numbers of the whole file).
+    struct DecodedPart: Sendable {
+        var events: [TransactionEvent] = []
+        var truth: [Truth] = []
+        var problems: [InputProblem] = []
+    }
+
     /// Splits the file at line boundaries into `decodeThreads` parts decoded concurrently, then
     /// joins them in file order (line numbers continue across parts), so the result is the
-    /// same as one sequential pass. Each part decodes straight into its own region of the
-    /// final events array (sized by its line count), and the regions are then moved together:
-    /// appending and joining per-part arrays copied (and retained) every event twice.
-    func readJSONLInParallel(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput) throws {
+    /// same as one sequential pass. The lines of each part are counted first (concurrently
+    /// too), so each part's arrays are allocated once and the first part's array has room for
+    /// every event: the join appends the later parts to it, copying their events once. That
+    /// copy runs on one thread after the parts: about 80 ms for the later half of 1M events on
+    /// 2 cores (faulting in the rest of the first array, the copy, freeing the part's array),
+    /// which writing every part in place through a pointer into the final array did not cost.
+    func readJSONLInParallel(_ bytes: Span<UInt8>, file: String, into input: inout ReplayInput) throws {
         let parts = bytes.count < 1 << 20 ? 1 : max(1, decodeThreads)
-        guard parts > 1, let base = bytes.baseAddress, input.events.isEmpty else { return try readJSONL(bytes, file: file, into: &input) }
-        // Part boundaries just after a newline, and the lines in each part.
+        guard parts > 1, input.events.isEmpty else { return try readJSONL(bytes, file: file, into: &input) }
+        // Part boundaries just after a newline.
         var cuts = [0]
         for p in 1..<parts {
             let target = max(cuts[p - 1], bytes.count * p / parts)
-            let cut = memchr(base + target, 0x0A, bytes.count - target).map { base.distance(to: UnsafeRawPointer($0)) + 1 } ?? bytes.count
-            cuts.append(cut)
+            cuts.append(bytes.firstIndex(of: 0x0A, in: target..<bytes.count).map { $0 + 1 } ?? bytes.count)
         }
         cuts.append(bytes.count)
-        var lineCounts: [Int] = []
-        for p in 0..<parts {
-            var lines = 0, i = cuts[p]
-            while i < cuts[p + 1], let hit = memchr(base + i, 0x0A, cuts[p + 1] - i) {
+        let partCuts = cuts
+        // The lines in each part (a last line without a newline counts), for line numbers and capacities.
+        let counted = Mutex([Int](repeating: 0, count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            var lines = 0, i = partCuts[p]
+            let end = partCuts[p + 1]
+            while i < end, let hit = bytes.firstIndex(of: 0x0A, in: i..<end) {
                 lines += 1
-                i = base.distance(to: UnsafeRawPointer(hit)) + 1
+                i = hit + 1
             }
-            if i < cuts[p + 1] { lines += 1 }  // a last line without a newline
-            lineCounts.append(lines)
+            if i < end { lines += 1 }
+            counted.withLock { $0[p] = lines }
         }
-        var firstLines = [0], regions = [0]
-        for p in 1...parts {
-            firstLines.append(firstLines[p - 1] + lineCounts[p - 1])
-            regions.append(regions[p - 1] + lineCounts[p - 1])
-        }
-        let capacity = regions[parts]
-        // Per part: events initialised at the start of its region, its truth and its problems.
-        let results = Mutex<[Int: Result<(events: Int, truth: [Truth], problems: [InputProblem]), ReplayError>]>([:])
-        let address = UInt(bitPattern: base)  // the mapped file outlives the concurrent loop
-        let (partCuts, partLines, partRegions) = (cuts, firstLines, regions)
-        var failure: ReplayError?
-        var truth: [Truth] = [], problems: [InputProblem] = []
-        truth.reserveCapacity(capacity)
-        let events = [TransactionEvent](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-            let target = UInt(bitPattern: buffer.baseAddress)  // each part writes only its own region
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let chunk = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address)! + partCuts[p], count: partCuts[p + 1] - partCuts[p])
-                let region = UnsafeMutablePointer<TransactionEvent>(bitPattern: target)! + partRegions[p]
-                let room = partRegions[p + 1] - partRegions[p]
-                var written = 0, partTruth: [Truth] = [], partProblems: [InputProblem] = []
-                partTruth.reserveCapacity(room)
-                let outcome: Result<(events: Int, truth: [Truth], problems: [InputProblem]), ReplayError>
-                do {
-                    try decodeJSONL(chunk, file: file, lineOffset: partLines[p], problems: &partProblems) { (event: consuming TransactionEvent, t) in
-                        precondition(written < room, "more events than lines in a part")
-                        (region + written).initialize(to: event)  // moved in (consumed), not copied
-                        written += 1
-                        partTruth.append(t)
-                    }
-                    outcome = .success((written, partTruth, partProblems))
-                } catch {
-                    (region).deinitialize(count: written)
-                    outcome = .failure(error as? ReplayError ?? ReplayError(.io, "\(error)"))
+        let lineCounts = counted.withLock { $0 }
+        var firstLines = [0]
+        for p in 1...parts { firstLines.append(firstLines[p - 1] + lineCounts[p - 1]) }
+        let partLines = firstLines, allLines = firstLines[parts]
+
+        let results = Mutex([Result<DecodedPart, ReplayError>?](repeating: nil, count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            var part = DecodedPart()
+            part.events.reserveCapacity(p == 0 ? allLines : lineCounts[p])  // the first part's array becomes the whole
+            part.truth.reserveCapacity(p == 0 ? allLines : lineCounts[p])
+            let outcome: Result<DecodedPart, ReplayError>
+            do {
+                try decodeJSONL(bytes.extracting(partCuts[p]..<partCuts[p + 1]), file: file, lineOffset: partLines[p], problems: &part.problems) {
+                    (event: consuming TransactionEvent, t) in
+                    part.events.append(event)
+                    part.truth.append(t)
                 }
-                results.withLock { $0[p] = outcome }
+                outcome = .success(part)
+            } catch {
+                outcome = .failure(error as? ReplayError ?? ReplayError(.io, "\(error)"))
             }
-            // Join the regions in file order (moves, no copies); on a failure keep nothing.
-            let all = results.withLock { $0 }
-            var joined = 0
-            for p in 0..<parts {
-                switch all[p]! {
-                case .success(let part):
-                    if failure == nil {
-                        (buffer.baseAddress! + joined).moveInitialize(from: buffer.baseAddress! + partRegions[p], count: part.events)
-                        joined += part.events
-                        truth += part.truth
-                        problems += part.problems
-                    } else {
-                        (buffer.baseAddress! + partRegions[p]).deinitialize(count: part.events)
-                    }
-                case .failure(let e):
-                    if failure == nil {
-                        failure = e
-                        buffer.baseAddress!.deinitialize(count: joined)
-                        joined = 0
-                    }
+            results.withLock { $0[p] = outcome }
+        }
+        // Join in file order; the first failure (in file order) is the error, as in one sequential pass.
+        var decoded = results.withLock { slots in
+            var taken: [Result<DecodedPart, ReplayError>?] = []
+            swap(&taken, &slots)
+            return taken
+        }
+        var joined = DecodedPart()
+        for p in 0..<parts {
+            switch decoded[p].take()! {
+            case .failure(let e): throw e
+            case .success(var part):
+                if p == 0 {
+                    swap(&joined, &part)  // no copy: this array has room for every part
+                } else {
+                    joined.events.append(contentsOf: part.events)
+                    joined.truth.append(contentsOf: part.truth)
+                    joined.problems.append(contentsOf: part.problems)
                 }
             }
-            initialized = joined
         }
-        if let failure { throw failure }
-        input.events = events
-        input.truth += truth
-        input.problems += problems
+        input.events = joined.events
+        input.truth += joined.truth
+        input.problems += joined.problems
     }
 
-    func readJSONL(_ bytes: UnsafeRawBufferPointer, file: String, into input: inout ReplayInput, lineOffset: Int = 0) throws {
+    func readJSONL(_ bytes: Span<UInt8>, file: String, into input: inout ReplayInput, lineOffset: Int = 0) throws {
         try decodeJSONL(bytes, file: file, lineOffset: lineOffset, problems: &input.problems) { (event: consuming TransactionEvent, truth) in
             input.events.append(event)
             input.truth.append(truth)
@@ -163,11 +154,11 @@ public struct ReplayInputReader: Sendable {
 
     /// Decodes each line, handing over the event and its ground truth; malformed lines are
     /// reported (or fatal) with their line numbers.
-    func decodeJSONL(_ bytes: UnsafeRawBufferPointer, file: String, lineOffset: Int, problems: inout [InputProblem],
+    func decodeJSONL(_ bytes: Span<UInt8>, file: String, lineOffset: Int, problems: inout [InputProblem],
                      _ emit: (consuming TransactionEvent, Truth) -> Void) throws {
         try forEachLine(bytes) { (line, localNumber) throws in
             let number = localNumber + lineOffset
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            if line.isBlank(0..<line.count) { return }
             do {
                 emit(try decoder.decode(line), Self.truth(inJSON: line))
             } catch {
@@ -180,7 +171,7 @@ public struct ReplayInputReader: Sendable {
 
     /// Ground truth carried by a JSONL event: `"fraud":true|false` (`vigil gen --truth`) or
     /// `"label":"fraud"|"legit"`. The decoder has validated the line; this only looks for the keys.
-    static func truth(inJSON line: UnsafeRawBufferPointer) -> Truth {
+    static func truth(inJSON line: Span<UInt8>) -> Truth {
         for (key, values) in truthKeys {
             guard let at = find(key, in: line) else { continue }
             var i = at + key.count
@@ -198,28 +189,26 @@ public struct ReplayInputReader: Sendable {
         (Array(#""label":"#.utf8), [(Array(#""fraud""#.utf8), .fraud), (Array(#""legit""#.utf8), .legit)]),
     ]
 
-    /// The first occurrence of `needle`: memchr for its second byte, memcmp for the whole
-    /// (memmem is a GNU extension Swift does not see). The keys start with a quote, which a JSON
-    /// line has dozens of; their second byte is rare, so far fewer candidates are compared.
-    /// Candidates come in order of position, so the first match is the first occurrence.
-    static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
-        guard let base = hay.baseAddress, hay.count >= needle.count, !needle.isEmpty else { return nil }
+    /// The first occurrence of `needle`: a word-at-a-time search for its second byte, then a
+    /// comparison of the whole. The keys start with a quote, which a JSON line has dozens of;
+    /// their second byte is rare, so far fewer candidates are compared. Candidates come in
+    /// order of position, so the first match is the first occurrence.
+    static func find(_ needle: [UInt8], in hay: Span<UInt8>) -> Int? {
+        guard hay.count >= needle.count, !needle.isEmpty else { return nil }
         let anchor = needle.count > 1 ? 1 : 0
-        return needle.withUnsafeBytes { n -> Int? in
-            var i = anchor
-            let last = hay.count - n.count + anchor  // the last position the anchor byte can take
-            while i <= last, let hit = memchr(base + i, Int32(n[anchor]), last - i + 1) {
-                let at = base.distance(to: UnsafeRawPointer(hit)) - anchor
-                if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at }
-                i = at + anchor + 1
-            }
-            return nil
+        var i = anchor
+        let last = hay.count - needle.count + anchor  // the last position the anchor byte can take
+        while i <= last, let hit = hay.firstIndex(of: needle[anchor], in: i..<last + 1) {
+            let at = hit - anchor
+            if needle.indices.allSatisfy({ hay[at + $0] == needle[$0] }) { return at }
+            i = hit + 1
         }
+        return nil
     }
 
     // MARK: Labels
 
-    func readLabels(_ bytes: UnsafeRawBufferPointer, file: String, csv: Bool, into input: inout ReplayInput) throws {
+    func readLabels(_ bytes: Span<UInt8>, file: String, csv: Bool, into input: inout ReplayInput) throws {
         var fields: [String] = []
         var header: [String: Int]?
         try forEachLine(bytes) { (line, number) throws in
