@@ -28,11 +28,10 @@ extension ScoringBenchmark {
     /// CPU seconds of the best pass of both models over the extracted rows, batch by batch.
     func modelSeconds(_ scorer: Scorer, rows: [Float], sparseBatches: [SparseBatch], width d: Int) throws -> Double {
         let workspace = ScoringWorkspace()
-        var out = [Score](repeating: Score(), count: batch)
-        let rowBatches = Self.batches(of: rows, count: sparseBatches.count, size: batch * d)
+        var out = [Score](repeating: Score(), count: sparseBatches.count * batch)
         return try best {
             for (k, sparse) in sparseBatches.enumerated() {
-                try scorer.score(batch: rowBatches[k], sparse: sparse, events: 0..<batch, into: &out, workspace: workspace)
+                try scorer.score(batch: rows, sparse: sparse, events: (k * batch)..<((k + 1) * batch), into: &out, workspace: workspace)
             }
         }
     }
