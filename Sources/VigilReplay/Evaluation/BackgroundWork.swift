@@ -37,3 +37,14 @@ final class BackgroundWork<Value: Sendable>: Sendable {
         return try result.withLock { $0! }.get()
     }
 }
+
+/// Runs `body` on a thread of its own and resumes the caller with its result: reading a replay
+/// input and replaying it are seconds of blocking CPU work, which must not hold a thread of
+/// Swift's cooperative pool (an async caller, `vigil replay`, awaits this instead).
+public func onOwnThread<Value: Sendable>(name: String, _ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.name = name
+        thread.start()
+    }
+}

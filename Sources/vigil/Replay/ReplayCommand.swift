@@ -122,7 +122,8 @@ struct ReplayCommand: AsyncParsableCommand {
     func readInput(_ reader: ReplayInputReader) async throws -> ReplayInput {
         var data: ReplayInput
         if let input {
-            data = try reader.read(events: input, format: format.flatMap(ReplayInputReader.Format.init(rawValue:)), labels: labels)
+            let (format, labels) = (format.flatMap(ReplayInputReader.Format.init(rawValue:)), labels)
+            data = try await onOwnThread(name: "vigil-replay-read") { try reader.read(events: input, format: format, labels: labels) }
         } else {
             data = ReplayInput()
             var positions: [MessagePosition] = []
@@ -208,7 +209,8 @@ struct ReplayCommand: AsyncParsableCommand {
         var lastResult: ReplayResult?
         for c in configurations {
             let progress = ReplayProgress(total: data.events.count, name: c.name, enabled: !quiet)
-            let result = try ReplayRunner.run(data, configuration: c, progress: progress.update)
+            let events = data
+            let result = try await onOwnThread(name: "vigil-replay") { try ReplayRunner.run(events, configuration: c, progress: progress.update) }
             progress.finish()
             runs.append((result.metrics, result.timing))
             lastResult = lastResult ?? result
