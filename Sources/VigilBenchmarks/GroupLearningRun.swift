@@ -34,6 +34,9 @@ struct GroupLearningRun {
 
         var examplesPerSecond: Double { seconds > 0 ? Double(examplesReceived) / seconds : 0 }
         var bytesPerExample: Double { examplesSent > 0 ? Double(exampleBytes) / Double(examplesSent) : 0 }
+        /// Bytes the instances' training producers sent to the broker (after lz4, with request framing).
+        var wireBytes = 0
+        var wireBytesPerExample: Double { examplesSent > 0 ? Double(wireBytes) / Double(examplesSent) : 0 }
         var lagP99: Double { lagSamples.isEmpty ? 0 : EngineBenchmarkSupport.percentile(lagSamples.sorted(), 0.99) }
     }
 
@@ -198,6 +201,10 @@ struct GroupLearningRun {
             if firstSent != nil { figures.lagSamples.append(lag) }
         }
         if let firstSent, let lastReceived { figures.seconds = (lastReceived - firstSent).seconds }
+        // librdkafka reports its byte totals every second and the trainers pass them on at their
+        // next label poll: the totals after the last send.
+        try await Task.sleep(for: .milliseconds(2_500))
+        figures.wireBytes = instances.reduce(0) { $0 + Int(PrometheusText($1.exposition())["vigil_training_sent_wire_bytes_total"]) }
         return figures
     }
 }
@@ -224,7 +231,8 @@ extension GroupLearningRun {
             print("""
                 learning with \(f.instances) instance\(f.instances == 1 ? "" : "s"): \(f.examplesSent) examples sent, \(f.examplesReceived) learnt from the training topic \
                 in \(String(format: "%.1f", f.seconds)) s (\(Int(f.examplesPerSecond.rounded()))/s), \(f.labelsUnjoined) labels no instance could join; \
-                \(String(format: "%.1f", f.bytesPerExample)) bytes per example before compression; learner lag p99 \(Int(f.lagP99)) examples \
+                \(String(format: "%.1f", f.bytesPerExample)) bytes per example before compression, \(String(format: "%.1f", f.wireBytesPerExample)) \
+                sent to the broker (lz4, request framing, \(f.wireBytes) bytes); learner lag p99 \(Int(f.lagP99)) examples \
                 (max \(Int(f.lagSamples.max() ?? 0))); live version \(f.liveVersion) learnt \(f.labelsLearntByLive) of them; held out: \(heldOut)
                 """)
         }
@@ -243,6 +251,7 @@ extension GroupLearningRun {
             out["learning_\(key)_labels_unjoined"] = f.labelsUnjoined
             out["learning_\(key)_examples_per_s"] = f.examplesPerSecond.rounded()
             out["learning_\(key)_bytes_per_example"] = (f.bytesPerExample * 10).rounded() / 10
+            out["learning_\(key)_wire_bytes_per_example"] = (f.wireBytesPerExample * 10).rounded() / 10
             out["learning_\(key)_lag_p99_examples"] = f.lagP99.rounded()
             out["learning_\(key)_live_version"] = f.liveVersion
             out["learning_\(key)_live_labels_learnt"] = f.labelsLearntByLive

@@ -48,4 +48,38 @@ struct KafkaProducerIntegrationTests {
         }
         try await consumer.close()
     }
+
+    @Test("statistics report the bytes sent to the broker: lz4 sends a compressible stream in a fraction of the bytes")
+    func statisticsCountWireBytes() async throws {
+        let brokers = try KafkaTestSupport.brokers()
+        var sent: [String: (wire: Int, messages: Int)] = [:]
+        for codec in ["none", "lz4"] {
+            let topic = KafkaTestSupport.uniqueName("vk-stats-\(codec)")
+            try KafkaTestSupport.createTopic(topic, partitions: 1, brokers: brokers)
+            var config = KafkaProducerConfiguration(bootstrapServers: [brokers])
+            config.statisticsInterval = .milliseconds(50)
+            config.properties["compression.codec"] = codec
+            let producer = try KafkaProducer(configuration: config)
+            #expect(producer.transmitted == nil || producer.transmitted!.wireBytes < 1_000)
+            // 2,000 values of 200 bytes that repeat (like feature vectors of one card).
+            let value = [UInt8]((0..<200).map { UInt8($0 % 16) })
+            for index in 0..<2_000 {
+                try producer.send(KafkaProducerMessage(topic: topic, key: Array("card-\(index % 10)".utf8), value: value))
+            }
+            try await producer.flush(timeout: .seconds(30))
+            // The next report after the last delivery holds the final totals.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while (producer.transmitted?.messageBytes ?? 0) < 2_000 * 200, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(120))
+            let totals = try #require(producer.transmitted)
+            sent[codec] = (totals.wireBytes, totals.messageBytes)
+            try await producer.close()
+        }
+        let none = try #require(sent["none"]), lz4 = try #require(sent["lz4"])
+        #expect(none.messages >= 2_000 * 200 && lz4.messages >= 2_000 * 200)
+        #expect(none.wire >= 2_000 * 200, "uncompressed, every value byte goes over the wire")
+        #expect(lz4.wire * 4 < none.wire, "lz4 sent \(lz4.wire) bytes against \(none.wire) uncompressed")
+    }
 }

@@ -159,6 +159,16 @@ import VigilService
         let due = stream.labels.count / 100
         let publishedAll = try await Self.waitFor { try Self.published(target.schema).count >= min(due, 3) }
         try await Task.sleep(for: .seconds(2))  // nothing more may arrive in the topic
+        // The training producers report what they sent to the broker (librdkafka statistics).
+        let metric = { (name: String) in
+            telemetry.reduce(0.0) { total, t in
+                total + (String(decoding: t.exposition(), as: UTF8.self).split(separator: "\n")
+                    .first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0)
+            }
+        }
+        let (encoded, wire) = (metric("vigil_training_example_bytes_total"), metric("vigil_training_sent_wire_bytes_total"))
+        print("training topic: \(Int(encoded)) encoded example bytes, \(Int(wire)) bytes sent to the broker")
+        #expect(encoded > 0 && wire > 0)
         stop.stop()
         var decided = 0
         for member in members { decided += try await member.value.decided }

@@ -19,6 +19,9 @@ public struct KafkaProducerConfiguration: Sendable, CustomStringConvertible {
     /// Whether the producer may ask the broker to create missing topics
     /// (`allow.auto.create.topics`). Default: false.
     public var allowAutoCreateTopics: Bool = false
+    /// How often librdkafka reports its statistics (`statistics.interval.ms`), read through
+    /// `KafkaProducer.transmitted`. Default: nil (off).
+    public var statisticsInterval: Duration? = nil
     /// Raw librdkafka properties, applied last (TLS, SASL, compression). Default: none.
     public var properties: KafkaProperties = [:]
 
@@ -37,6 +40,7 @@ public struct KafkaProducerConfiguration: Sendable, CustomStringConvertible {
             "queue.buffering.max.messages": String(queueBufferingMaxMessages),
             "allow.auto.create.topics": allowAutoCreateTopics ? "true" : "false",
         ]
+        if let statisticsInterval { map["statistics.interval.ms"] = String(max(1, statisticsInterval.milliseconds)) }
         map.merge(properties.values) { _, raw in raw }
         return map
     }

@@ -44,6 +44,14 @@ public final class KafkaProducer: Sendable {
         (context.delivered.load(ordering: .relaxed), context.failed.load(ordering: .relaxed))
     }
 
+    /// Totals from librdkafka's latest statistics report (`statisticsInterval`): bytes sent to
+    /// the brokers (every request, after compression) and message bytes produced; nil before
+    /// the first report or with statistics off.
+    public var transmitted: (wireBytes: Int, messageBytes: Int)? {
+        let wire = context.transmittedBytes.load(ordering: .relaxed), messages = context.transmittedMessageBytes.load(ordering: .relaxed)
+        return wire < 0 ? nil : (wire, max(0, messages))
+    }
+
     /// Messages waiting in librdkafka for delivery.
     public var outstanding: Int { client.outstandingMessages }
 

@@ -1,4 +1,4 @@
-// librdkafka's callbacks (rebalance, log, delivery report): private free functions
+// librdkafka's callbacks (rebalance, log, delivery report, statistics): private free functions
 // that recover their Swift context from the configuration opaque and hand it Swift
 // values.
 //
@@ -19,6 +19,7 @@ extension RDKafkaConfiguration {
     static func install(_ context: DeliveryContext, on conf: OpaquePointer) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
+        rd_kafka_conf_set_stats_cb(conf, statisticsCallback)
     }
 }
 
@@ -117,4 +118,12 @@ private func deliveryCallback(rk: OpaquePointer?, message: UnsafePointer<rd_kafk
     let report = KafkaDeliveryReport(id: UInt64(UInt(bitPattern: m._private)), topic: topic, partition: m.partition,
                                      offset: error == nil && m.offset >= 0 ? m.offset : nil, error: error)
     Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(report)
+}
+
+/// Runs only with `statistics.interval.ms` set. Returning 0 lets librdkafka free the JSON.
+private func statisticsCallback(rk: OpaquePointer?, json: UnsafeMutablePointer<CChar>?, length: Int, opaque: UnsafeMutableRawPointer?) -> Int32 {
+    guard let json, let opaque else { return 0 }
+    let text = String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
+    Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().statistics(text)
+    return 0
 }

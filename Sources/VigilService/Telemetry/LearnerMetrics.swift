@@ -3,6 +3,7 @@
 // examples it sent and (as the learner) received, the learner's lag behind the training
 // topic, and its tenures and fenced publications.
 import Prometheus
+import Synchronization
 
 final class LearnerMetrics: Sendable {
     /// Why the learner did not learn a message of the training topic (the `reason` label).
@@ -26,6 +27,8 @@ final class LearnerMetrics: Sendable {
     private let tenures: Counter
     private let fenced: Counter
     private let bytes: Counter
+    private let wireBytes: Counter
+    private let lastWireBytes = Mutex<Int>(0)
     private let recalledCounter: Counter
 
     init(registry: PrometheusCollectorRegistry) {
@@ -36,6 +39,8 @@ final class LearnerMetrics: Sendable {
         token = registry.makeGauge(descriptor: named("vigil_learner_token", "Fencing token of this instance's tenure as the learner (0: not the learner)."))
         sent = registry.makeCounter(descriptor: named("vigil_training_examples_sent_total", "Labelled examples this instance joined and sent to the training topic."))
         bytes = registry.makeCounter(descriptor: named("vigil_training_example_bytes_total", "Encoded bytes of the examples sent (before librdkafka's compression)."))
+        wireBytes = registry.makeCounter(descriptor: named("vigil_training_sent_wire_bytes_total",
+                                                           "Bytes the training-topic producer sent to the brokers: after compression, with request framing (librdkafka's tx_bytes)."))
         sendFailures = registry.makeCounter(descriptor: named("vigil_training_example_send_failures_total",
                                                               "Label polls whose examples could not be delivered (sent again at the next poll)."))
         unmatched = registry.makeCounter(descriptor: named("vigil_training_labels_unmatched_total",
@@ -70,6 +75,15 @@ final class LearnerMetrics: Sendable {
     func examplesSent(_ count: Int, bytes encoded: Int) {
         sent.increment(by: Int64(count))
         bytes.increment(by: Int64(encoded))
+    }
+
+    /// librdkafka's running total of bytes sent (its latest statistics); counts the growth.
+    func producerSent(wireBytes total: Int) {
+        let grown = lastWireBytes.withLock { last -> Int in
+            defer { last = max(last, total) }
+            return max(0, total - last)
+        }
+        if grown > 0 { wireBytes.increment(by: Int64(grown)) }
     }
 
     func sendFailed() { sendFailures.increment() }

@@ -47,6 +47,8 @@ public final class ServiceTrainer: Sendable {
         // retry must not reorder them: idempotence keeps the order per partition.
         kafka.idempotent = true
         kafka.linger = .milliseconds(20)
+        // The bytes on the wire after compression (vigil_training_sent_wire_bytes_total).
+        kafka.statisticsInterval = .seconds(1)
         kafka.properties["compression.codec"] = configuration.learner.compression
         for (key, value) in configuration.kafkaProperties where !key.hasPrefix("fetch.") && !key.hasPrefix("group.") {
             kafka.properties[key] = value
@@ -139,6 +141,7 @@ public final class ServiceTrainer: Sendable {
             }
         }
         metrics.examplesSent(sent, bytes: bytes)
+        if let transmitted = producer.transmitted { metrics.producerSent(wireBytes: transmitted.wireBytes) }
         metrics.labelsUnmatched(unmatched)
         lastLabelID.withLock { $0 = last }
         return rows.count
