@@ -8,7 +8,7 @@ public struct SnapshotWriter: Sendable {
     public init() {}
 
     public mutating func write<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        for byte in 0..<(T.bitWidth / 8) { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * byte))) }
     }
 
     public mutating func write(_ value: Float) { write(value.bitPattern) }

@@ -20,20 +20,19 @@ extension FeatureExtractor {
             }
         }
         let group = 16
-        // Through a buffer: the events are then borrowed, where `events[index]` copied each
+        // Through a span: the events are then borrowed, where `events[index]` copied each
         // one (retaining and releasing every string) for the call.
-        events.withUnsafeBufferPointer { events in
-            var index = 0
-            while index < events.count {
-                // Touch the next group's card slots (and the one after, so the lines are in flight).
-                let probe = min(index + group, events.count)
-                var touched: UInt64 = 0
-                for k in index..<probe { touched ^= cards.touch(StableHash.hash(events[k].cardID)) }
-                prefetchSink ^= touched
-                while index < probe {
-                    extract(events[index], into: &vectors[index])
-                    index += 1
-                }
+        let events = events.span
+        var index = 0
+        while index < events.count {
+            // Touch the next group's card slots (and the one after, so the lines are in flight).
+            let probe = min(index + group, events.count)
+            var touched: UInt64 = 0
+            for k in index..<probe { touched ^= cards.touch(StableHash.hash(events[k].cardID)) }
+            prefetchSink ^= touched
+            while index < probe {
+                extract(events[index], into: &vectors[index])
+                index += 1
             }
         }
     }

@@ -39,19 +39,18 @@ public enum FeatureReadings {
     /// Writes one event's readings into `out` (at least `count` long).
     static func write(card: CardFeatures, merchant: MerchantFeatures, terminal: MerchantFeatures?, clock: ClockFeatures,
                       hasCountry: Bool, hasChannel: Bool, into out: inout [Float]) {
-        out.withUnsafeMutableBufferPointer { r in
-            var i = 0
-            for a in cardAggregates { r[i] = card.value(a); i += 1 }
-            if card.transactions == 0 {
-                r[secondsSinceLast] = .nan
-                r[amountRatio] = .nan
-            }
-            if card.transactions < 2 { r[amountZScore] = .nan }
-            if !hasCountry { r[newCountry] = .nan }
-            if !hasChannel { r[newChannel] = .nan }
-            for a in merchantAggregates { r[i] = merchant.value(a); i += 1 }
-            for a in merchantAggregates { r[i] = terminal?.value(a) ?? .nan; i += 1 }
-            for t in timeFeatures { r[i] = Float(clock.value(t)); i += 1 }
+        var r = out.mutableSpan
+        var i = 0
+        for a in cardAggregates { r[i] = card.value(a); i += 1 }
+        if card.transactions == 0 {
+            r[secondsSinceLast] = .nan
+            r[amountRatio] = .nan
         }
+        if card.transactions < 2 { r[amountZScore] = .nan }
+        if !hasCountry { r[newCountry] = .nan }
+        if !hasChannel { r[newChannel] = .nan }
+        for a in merchantAggregates { r[i] = merchant.value(a); i += 1 }
+        for a in merchantAggregates { r[i] = terminal?.value(a) ?? .nan; i += 1 }
+        for t in timeFeatures { r[i] = Float(clock.value(t)); i += 1 }
     }
 }
