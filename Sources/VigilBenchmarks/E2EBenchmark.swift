@@ -45,6 +45,8 @@ struct E2EBenchmark: AsyncParsableCommand {
     @Option(help: "Records per second (transactions and labels) the labelled stream is produced at.") var learningRate = 10_000
     @Option(help: "Hours after its transaction a label arrives in the labelled stream (simulated event time, ±50%).") var learningLabelDelayHours = 1.0
     @Flag(help: "Skip the learning comparison of several instances with one.") var noLearning = false
+    @Flag(help: "With the learning comparison: also serve the stream with its labels held back and produced at once, to measure the learning path's ceiling.")
+    var learningBurst = false
 
     func validate() throws {
         guard events >= 2_000, warmUpEvents >= 2_000, partitions > 0, batch > 0, (1...partitions).contains(instances) else {
@@ -154,12 +156,17 @@ struct E2EBenchmark: AsyncParsableCommand {
                                                     consumerProperties: ["fetch.wait.max.ms": String(fetchWaitMs ?? 10)], payloads: payloads)
         let latency = try await steadyLatency(configuration: c, brokers: brokers, payloads: payloads)
         var learning: (group: GroupLearningRun.Figures, single: GroupLearningRun.Figures)?
+        var learningCeiling: GroupLearningRun.Figures?
         if instances > 1, !noTraining, !noLearning {
             let run = GroupLearningRun(brokers: brokers, databaseURL: databaseURL, migrations: migrations, firstModel: models,
                                        partitions: partitions, rate: learningRate, base: c)
             let stream = GroupLearningRun.Stream(served: learningEvents, heldOut: learningEvents / 2, labelDelayHours: learningLabelDelayHours)
             print("learning: \(stream.served) transactions and \(stream.labels) labels at \(learningRate)/s, served by \(instances) instances, then by one")
             learning = (try await run.run(stream, instances: instances), try await run.run(stream, instances: 1))
+            if learningBurst {
+                let b = try await run.run(stream, instances: instances, burst: true)
+                learningCeiling = b
+            }
         }
         _ = try? await connection.withSession { session in
             try session.execute("DROP SCHEMA \(quoteIdentifier(target.schema)) CASCADE", [])
@@ -207,6 +214,11 @@ struct E2EBenchmark: AsyncParsableCommand {
             print("yardstick: not run (\(noYardstick ? "--no-yardstick" : "python3 cannot import confluent_kafka, river and psycopg, or \(yardstick) is missing"))")
         }
         if let learning { GroupLearningRun.report(learning.group, learning.single) }
+        if let b = learningCeiling {
+            print("learning ceiling (\(b.instances) instances, \(b.examplesSent) labels produced at once after every transaction was decided): "
+                  + "\(b.examplesReceived) examples taken by the learner in \(String(format: "%.2f", b.seconds)) s from the first one sent, "
+                  + "\(Int(b.examplesPerSecond.rounded()))/s; learner lag max \(Int(b.lagSamples.max() ?? 0)) examples; live version \(b.liveVersion)")
+        }
         print("load average at start: \(loadAtStart); at end: \(loadAtEnd)")
         var json: [String: Any] = [
             "bench": "e2e",
@@ -264,6 +276,7 @@ struct E2EBenchmark: AsyncParsableCommand {
             "load_average_end": loadAtEnd,
         ]
         if let learning { json.merge(GroupLearningRun.json(learning.group, learning.single)) { $1 } }
+        if let b = learningCeiling { json["learning_burst_examples_per_s"] = b.examplesPerSecond.rounded() }
         try BenchReport.finish(json)
     }
 

@@ -81,8 +81,10 @@ struct GroupLearningRun {
     let base: ServeConfiguration
 
     /// Serves `stream` with `instances` members until the learner took every example sent,
-    /// then stops them and judges the live version on the held-out transactions.
-    func run(_ stream: Stream, instances: Int) async throws -> Figures {
+    /// then stops them and judges the live version on the held-out transactions. With `burst`
+    /// the labels are held back until every transaction is decided and then produced at once:
+    /// the examples' rate is then the learning path's own ceiling, not the labels' arrival rate.
+    func run(_ stream: Stream, instances: Int, burst: Bool = false) async throws -> Figures {
         let id = UUID().uuidString.prefix(8).lowercased()
         let topic = "bench-learn-\(id)", labelsTopic = topic + "-labels"
         try KafkaBaseline.createTopic(brokers: brokers, topic: topic, partitions: partitions)
@@ -99,7 +101,8 @@ struct GroupLearningRun {
             await connection.close()
         }
         do {
-            let figures = try await serve(stream, instances: instances, topic: topic, labelsTopic: labelsTopic, schema: target.schema, connection: connection)
+            let figures = try await serve(stream, instances: instances, topic: topic, labelsTopic: labelsTopic, schema: target.schema,
+                                          connection: connection, burst: burst)
             await drop()
             return figures
         } catch {
@@ -109,7 +112,7 @@ struct GroupLearningRun {
     }
 
     private func serve(_ stream: Stream, instances: Int, topic: String, labelsTopic: String, schema: String,
-                       connection: PostgresConnection) async throws -> Figures {
+                       connection: PostgresConnection, burst: Bool) async throws -> Figures {
         let store = ModelStore(connection: connection, schema: schema)
         _ = try await store.promoteFirst(firstModel)
 
@@ -146,16 +149,25 @@ struct GroupLearningRun {
         var producerConfig = KafkaProducerConfiguration(bootstrapServers: [brokers])
         producerConfig.linger = .milliseconds(5)
         let producer = try KafkaProducer(configuration: producerConfig)
+        let paced = burst ? stream.records.filter { !$0.isLabel } : stream.records
         let clock = ContinuousClock(), start = clock.now
         var sent = 0
-        while sent < stream.records.count {
-            let due = min(Int(Double(rate) * (clock.now - start).seconds), stream.records.count)
+        while sent < paced.count {
+            let due = min(Int(Double(rate) * (clock.now - start).seconds), paced.count)
             while sent < due {
-                let r = stream.records[sent]
+                let r = paced[sent]
                 try await producer.sendWhenQueued(KafkaProducerMessage(topic: r.isLabel ? labelsTopic : topic, key: r.key, value: r.value))
                 sent += 1
             }
             try await Task.sleep(for: .milliseconds(1))
+        }
+        if burst {
+            while try await connection.query("SELECT count(*) FROM \(s).decisions", []).single().decode(0, as: Int64.self) < Int64(paced.count) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            for r in stream.records where r.isLabel {
+                try await producer.sendWhenQueued(KafkaProducerMessage(topic: labelsTopic, key: r.key, value: r.value))
+            }
         }
         try await producer.close(timeout: .seconds(60))
         var figures = try await sampling.value
