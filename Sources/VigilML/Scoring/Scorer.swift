@@ -91,18 +91,12 @@ public final class Scorer: Sendable {
     public func score(batch rows: [Float], sparse: SparseBatch? = nil, events: Range<Int>, into results: inout [Score],
                       featureErrors: inout [Float], workspace: ScoringWorkspace) throws {
         let d = featureWidth
-        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, results.count >= events.upperBound,
-              featureErrors.count >= events.upperBound * d else {
-            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
-        }
-        try rows.withUnsafeBufferPointer { r in
-            try results.withUnsafeMutableBufferPointer { out in
-                try featureErrors.withUnsafeMutableBufferPointer { e in
-                    try score(batch: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), sparse: sparse,
-                              count: events.count, into: UnsafeMutableBufferPointer(rebasing: out[events]),
-                              featureErrors: UnsafeMutableBufferPointer(rebasing: e[(events.lowerBound * d)..<(events.upperBound * d)]),
-                              workspace: workspace)
-                }
+        guard featureErrors.count >= events.upperBound * d else { throw MLError(.shapeMismatch, "arrays too small for events \(events)") }
+        try withEventRows(rows, width: d, events: events, outputs: &results) { r, out in
+            try featureErrors.withUnsafeMutableBufferPointer { e in
+                try score(batch: r, sparse: sparse, count: events.count, into: out,
+                          featureErrors: UnsafeMutableBufferPointer(rebasing: e[(events.lowerBound * d)..<(events.upperBound * d)]),
+                          workspace: workspace)
             }
         }
     }
@@ -110,15 +104,8 @@ public final class Scorer: Sendable {
     /// The same without the per-feature errors.
     public func score(batch rows: [Float], sparse: SparseBatch? = nil, events: Range<Int>, into results: inout [Score],
                       workspace: ScoringWorkspace) throws {
-        let d = featureWidth
-        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, results.count >= events.upperBound else {
-            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
-        }
-        try rows.withUnsafeBufferPointer { r in
-            try results.withUnsafeMutableBufferPointer { out in
-                try score(batch: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), sparse: sparse,
-                          count: events.count, into: UnsafeMutableBufferPointer(rebasing: out[events]), workspace: workspace)
-            }
+        try withEventRows(rows, width: featureWidth, events: events, outputs: &results) { r, out in
+            try score(batch: r, sparse: sparse, count: events.count, into: out, workspace: workspace)
         }
     }
 

@@ -60,15 +60,8 @@ public final class AnomalySnapshot: Sendable {
     /// The same for events `events` of batch-major `rows` (each inputWidth values), into
     /// `scores[events]`.
     public func score(rows: [Float], events: Range<Int>, into scores: inout [Float], workspace: ScoringWorkspace) throws {
-        let d = inputWidth
-        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, scores.count >= events.upperBound else {
-            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
-        }
-        try rows.withUnsafeBufferPointer { r in
-            try scores.withUnsafeMutableBufferPointer { s in
-                try score(rows: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), count: events.count,
-                          scores: UnsafeMutableBufferPointer(rebasing: s[events]), workspace: workspace)
-            }
+        try withEventRows(rows, width: inputWidth, events: events, outputs: &scores) { r, s in
+            try score(rows: r, count: events.count, scores: s, workspace: workspace)
         }
     }
 

@@ -43,15 +43,8 @@ public final class ClassifierSnapshot: Sendable {
     /// holds those events' sparse inputs), into `probabilities[events]`.
     public func score(rows: [Float], sparse: SparseBatch? = nil, events: Range<Int>, into probabilities: inout [Float],
                       workspace: ScoringWorkspace) throws {
-        let d = denseWidth
-        guard events.lowerBound >= 0, rows.count >= events.upperBound * d, probabilities.count >= events.upperBound else {
-            throw MLError(.shapeMismatch, "arrays too small for events \(events)")
-        }
-        try rows.withUnsafeBufferPointer { r in
-            try probabilities.withUnsafeMutableBufferPointer { p in
-                try score(rows: UnsafeBufferPointer(rebasing: r[(events.lowerBound * d)..<(events.upperBound * d)]), sparse: sparse,
-                          count: events.count, probabilities: UnsafeMutableBufferPointer(rebasing: p[events]), workspace: workspace)
-            }
+        try withEventRows(rows, width: denseWidth, events: events, outputs: &probabilities) { r, p in
+            try score(rows: r, sparse: sparse, count: events.count, probabilities: p, workspace: workspace)
         }
     }
 
