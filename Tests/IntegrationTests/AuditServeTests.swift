@@ -154,7 +154,7 @@ import VigilService
 
         // As the previous version left it: its first 400 decisions in 0001's row, and their offset.
         let decoder = EventDecoder()
-        let old = messages.prefix(400).map { m in m.value.withUnsafeBytes { try! decoder.decode($0) } }
+        let old = messages.prefix(400).map { m in try! decoder.decode(m.value) }
         let group = KafkaTestSupport.uniqueName("upgrade")
         try session.copy(into: "decisions", schema: target.schema, columns: [
             "kafka_timestamp", "topic", "kafka_partition", "kafka_offset", "event_id", "event_time", "decided_at", "card_id", "merchant_id",

@@ -35,9 +35,7 @@ import VigilSimulator
         for record in TransactionSimulator(configuration: configuration, maxTransactions: served + heldOut) {
             guard case .transaction(let t) = record else { continue }
             let value = Array(t.json(truth: false).utf8)
-            guard let event = value.withUnsafeBytes({ bytes -> TransactionEvent? in
-                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-            }) else { continue }
+            guard let event = try? decoder.decode(value) else { continue }
             s.evaluation.events.append(event)
             s.evaluation.truth.append(t.scenario.isFraud ? .fraud : .legit)
             if s.evaluation.events.count <= served {

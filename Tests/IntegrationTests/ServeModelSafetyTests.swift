@@ -15,9 +15,7 @@ extension FaultSuites {
         static func events(_ messages: ArraySlice<KafkaProducerMessage>) -> [TransactionEvent] {
             let decoder = EventDecoder()
             return messages.compactMap { m in
-                m.value.withUnsafeBytes { bytes -> TransactionEvent? in
-                    do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-                }
+                try? decoder.decode(m.value)
             }
         }
 

@@ -22,9 +22,7 @@ import VigilService
         // Version 2: trained on later traffic, stored as a candidate.
         let decoder = EventDecoder()
         let later = messages[1_000..<1_600].compactMap { m in
-            m.value.withUnsafeBytes { bytes -> TransactionEvent? in
-                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-            }
+            try? decoder.decode(m.value)
         }
         let second = try ColdStart.train(events: later, spec: ServeTestSupport.spec, state: ServeTestSupport.state).renumbered(version: 2, parent: 1)
         let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())

@@ -58,9 +58,7 @@ enum ServeTestSupport {
     static func seedModel(_ target: MigrationTarget, events: [KafkaProducerMessage]) async throws -> Int64 {
         let decoder = EventDecoder()
         let valid = events.prefix(800).compactMap { m in
-            m.value.withUnsafeBytes { bytes -> TransactionEvent? in
-                do throws(EventRejection) { return try decoder.decode(bytes) } catch { return nil }
-            }
+            try? decoder.decode(m.value)
         }
         let set = try ColdStart.train(events: valid, spec: spec, state: state)
         let connection = PostgresConnection(configuration: try PostgresTestDatabase.configuration())

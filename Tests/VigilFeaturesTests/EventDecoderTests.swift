@@ -182,7 +182,7 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
 
     @Test func timestampsRoundTrip() {
         for ms: Int64 in [0, 1_772_323_200_123, 951_782_400_000, EventTimestamp.maxMillis] {
-            #expect(EventTimestamp.parseRFC3339(Array(EventTimestamp.formatRFC3339(ms).utf8)) == ms)
+            #expect(EventTimestamp.parseRFC3339(EventTimestamp.formatRFC3339(ms)) == ms)
         }
     }
 

@@ -21,23 +21,6 @@ public struct EventDecoder: Sendable {
     enum Field: Int, CaseIterable {
         case eventID, ts, cardID, merchantID, amount, currency, mcc, country, channel, terminalID, customerID, features
 
-        var name: StaticString {
-            switch self {
-            case .eventID: "event_id"
-            case .ts: "ts"
-            case .cardID: "card_id"
-            case .merchantID: "merchant_id"
-            case .amount: "amount"
-            case .currency: "currency"
-            case .mcc: "mcc"
-            case .country: "country"
-            case .channel: "channel"
-            case .terminalID: "terminal_id"
-            case .customerID: "customer_id"
-            case .features: "features"
-            }
-        }
-
         /// String constants are immortal, so handing them out costs no allocation or refcount.
         static let labels = ["event_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc", "country", "channel", "terminal_id", "customer_id", "features"]
         static let all = Field.allCases
@@ -47,7 +30,8 @@ public struct EventDecoder: Sendable {
     }
 
     /// Decodes one transaction event or throws the reason it must go to the dead-letter table.
-    public func decode(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> TransactionEvent {
+    /// Decodes one transaction event from a span of bytes (a line of a mapped file).
+    public func decode(_ bytes: Span<UInt8>) throws(EventRejection) -> TransactionEvent {
         var scanner = try open(bytes)
         var seen: UInt32 = 0
         var eventID = "", cardID = "", merchantID = "", currency = ""
@@ -56,41 +40,41 @@ public struct EventDecoder: Sendable {
         var mcc: String?, country: String?, channel: String?, terminalID: String?, customerID: String?
         var extras: [ExtraFeature] = []
 
-        try forEachMember(&scanner) { (scanner: inout JSONScanner, key: StringToken) throws(EventRejection) in
-            guard let field = Self.match(key, scanner) else {
-                try scanner.skipValue(depth: 1, field: nil)
+        try forEachMember(&scanner, bytes) { (scanner: inout JSONScanner, key: StringToken) throws(EventRejection) in
+            guard let field = Self.match(bytes, key, scanner) else {
+                try scanner.skipValue(bytes, depth: 1, field: nil)
                 return
             }
             let bit = UInt32(1) << field.rawValue
             guard seen & bit == 0 else {
                 throw EventRejection(.duplicateField, field: field.label, "appears more than once", offset: key.start)
             }
-            if scanner.peek() == UInt8(ascii: "n") {
-                try scanner.scanLiteral("null", field: field.label)
+            if scanner.peek(bytes) == UInt8(ascii: "n") {
+                try scanner.scanLiteral(bytes, "null", field: field.label)
                 return // absent; required fields are checked below
             }
             seen |= bit
             switch field {
-            case .eventID: eventID = try Self.string(&scanner, field.label)
-            case .currency: currency = try Self.string(&scanner, field.label)
-            case .country: country = try Self.string(&scanner, field.label)
-            case .channel: channel = try Self.string(&scanner, field.label)
-            case .cardID: cardID = try Self.identifier(&scanner, field.label)
-            case .merchantID: merchantID = try Self.identifier(&scanner, field.label)
-            case .terminalID: terminalID = try Self.identifier(&scanner, field.label)
-            case .customerID: customerID = try Self.identifier(&scanner, field.label)
-            case .mcc: mcc = try Self.identifier(&scanner, field.label)
-            case .ts: ts = try Self.timestamp(&scanner)
+            case .eventID: eventID = try Self.string(&scanner, bytes, field.label)
+            case .currency: currency = try Self.string(&scanner, bytes, field.label)
+            case .country: country = try Self.string(&scanner, bytes, field.label)
+            case .channel: channel = try Self.string(&scanner, bytes, field.label)
+            case .cardID: cardID = try Self.identifier(&scanner, bytes, field.label)
+            case .merchantID: merchantID = try Self.identifier(&scanner, bytes, field.label)
+            case .terminalID: terminalID = try Self.identifier(&scanner, bytes, field.label)
+            case .customerID: customerID = try Self.identifier(&scanner, bytes, field.label)
+            case .mcc: mcc = try Self.identifier(&scanner, bytes, field.label)
+            case .ts: ts = try Self.timestamp(&scanner, bytes)
             case .amount:
                 let start = scanner.pos
-                amount = try Self.finiteNumber(&scanner, field: "amount")
+                amount = try Self.finiteNumber(&scanner, bytes, field: "amount")
                 guard amount >= 0 else {
                     throw EventRejection(.negativeAmount, field: "amount", "must not be negative, got \(amount)", offset: start)
                 }
                 // `-0` (or a negative underflow such as `-1e-400`) is a zero amount: stored and
                 // shown as 0, not as "-0", in decisions and features.
                 if amount == 0 { amount = 0 }
-            case .features: extras = try features(&scanner)
+            case .features: extras = try features(&scanner, bytes)
             }
         }
         if seen & 0x3F != 0x3F {
@@ -108,11 +92,6 @@ public struct EventDecoder: Sendable {
             customerID: customerID, extraFeatures: extras)
     }
 
-    /// Decodes one transaction event from a span of bytes (a line of a mapped file).
-    public func decode(_ bytes: Span<UInt8>) throws(EventRejection) -> TransactionEvent {
-        try bytes.withUnsafeBytes { (raw) throws(EventRejection) in try decode(raw) }
-    }
-
     /// Decodes one transaction event from an array of bytes.
     public func decode(_ bytes: [UInt8]) throws(EventRejection) -> TransactionEvent {
         try decode(bytes.span)
@@ -124,26 +103,26 @@ public struct EventDecoder: Sendable {
     }
 
     /// Decodes one label event (`event_id`, `label` = fraud|legit, `ts`).
-    public func decodeLabel(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> LabelEvent {
+    public func decodeLabel(_ bytes: Span<UInt8>) throws(EventRejection) -> LabelEvent {
         var scanner = try open(bytes)
         var eventID: String?, label: String?
         var ts: Int64?
-        try forEachMember(&scanner) { (scanner: inout JSONScanner, key: StringToken) throws(EventRejection) in
-            let name = scanner.string(key)
+        try forEachMember(&scanner, bytes) { (scanner: inout JSONScanner, key: StringToken) throws(EventRejection) in
+            let name = scanner.string(bytes, key)
             guard name == "event_id" || name == "label" || name == "ts" else {
-                try scanner.skipValue(depth: 1, field: nil)
+                try scanner.skipValue(bytes, depth: 1, field: nil)
                 return
             }
             let already = name == "event_id" ? eventID != nil : name == "label" ? label != nil : ts != nil
             guard !already else { throw EventRejection(.duplicateField, field: name, "appears more than once", offset: key.start) }
-            if scanner.peek() == UInt8(ascii: "n") {
-                try scanner.scanLiteral("null", field: name)
+            if scanner.peek(bytes) == UInt8(ascii: "n") {
+                try scanner.scanLiteral(bytes, "null", field: name)
                 return
             }
             switch name {
-            case "event_id": eventID = try Self.string(&scanner, "event_id")
-            case "label": label = try Self.string(&scanner, "label")
-            default: ts = try Self.timestamp(&scanner)
+            case "event_id": eventID = try Self.string(&scanner, bytes, "event_id")
+            case "label": label = try Self.string(&scanner, bytes, "label")
+            default: ts = try Self.timestamp(&scanner, bytes)
             }
         }
         guard let eventID else { throw EventRejection(.missingField, field: "event_id", "is required") }
@@ -154,11 +133,6 @@ public struct EventDecoder: Sendable {
             throw EventRejection(.invalidValue, field: "label", "must be \"fraud\" or \"legit\"")
         }
         return LabelEvent(eventID: eventID, isFraud: label == "fraud", timestampMillis: ts)
-    }
-
-    /// Decodes one label event from a span of bytes (a line of a mapped file).
-    public func decodeLabel(_ bytes: Span<UInt8>) throws(EventRejection) -> LabelEvent {
-        try bytes.withUnsafeBytes { (raw) throws(EventRejection) in try decodeLabel(raw) }
     }
 
     /// Decodes one label event from an array of bytes.
@@ -173,14 +147,14 @@ public struct EventDecoder: Sendable {
 
     // MARK: Structure
 
-    private func open(_ bytes: UnsafeRawBufferPointer) throws(EventRejection) -> JSONScanner {
+    private func open(_ bytes: Span<UInt8>) throws(EventRejection) -> JSONScanner {
         guard bytes.count <= configuration.maxPayloadBytes else {
             throw EventRejection(.payloadTooLarge, "payload of \(bytes.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)")
         }
-        var scanner = JSONScanner(bytes: bytes, maxDepth: configuration.maxDepth)
-        scanner.skipWhitespace()
-        guard scanner.peek() == UInt8(ascii: "{") else {
-            if scanner.atEnd { throw EventRejection(.malformedJSON, "empty payload") }
+        var scanner = JSONScanner(maxDepth: configuration.maxDepth)
+        scanner.skipWhitespace(bytes)
+        guard scanner.peek(bytes) == UInt8(ascii: "{") else {
+            if scanner.atEnd(bytes) { throw EventRejection(.malformedJSON, "empty payload") }
             throw EventRejection(.malformedJSON, "the event must be a JSON object", offset: scanner.pos)
         }
         return scanner
@@ -189,24 +163,25 @@ public struct EventDecoder: Sendable {
     /// Walks the members of the top-level object, then checks nothing follows it.
     private func forEachMember(
         _ scanner: inout JSONScanner,
+        _ bytes: Span<UInt8>,
         _ body: (inout JSONScanner, StringToken) throws(EventRejection) -> Void
     ) throws(EventRejection) {
         scanner.pos += 1
-        scanner.skipWhitespace()
-        if scanner.peek() == UInt8(ascii: "}") {
+        scanner.skipWhitespace(bytes)
+        if scanner.peek(bytes) == UInt8(ascii: "}") {
             scanner.pos += 1
         } else {
             while true {
-                scanner.skipWhitespace()
-                guard scanner.peek() == UInt8(ascii: "\"") else { throw scanner.malformed("expected a key string") }
-                let key = try scanner.scanString(field: nil)
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"), "':'")
-                scanner.skipWhitespace()
+                scanner.skipWhitespace(bytes)
+                guard scanner.peek(bytes) == UInt8(ascii: "\"") else { throw scanner.malformed("expected a key string") }
+                let key = try scanner.scanString(bytes, field: nil)
+                scanner.skipWhitespace(bytes)
+                try scanner.expect(bytes, UInt8(ascii: ":"), "':'")
+                scanner.skipWhitespace(bytes)
                 try body(&scanner, key)
-                scanner.skipWhitespace()
-                guard !scanner.atEnd else { throw scanner.malformed("unterminated object") }
-                let b = scanner.bytes[scanner.pos]
+                scanner.skipWhitespace(bytes)
+                guard !scanner.atEnd(bytes) else { throw scanner.malformed("unterminated object") }
+                let b = bytes[scanner.pos]
                 scanner.pos += 1
                 if b == UInt8(ascii: ",") { continue }
                 if b == UInt8(ascii: "}") { break }
@@ -214,26 +189,26 @@ public struct EventDecoder: Sendable {
                 throw scanner.malformed("expected ',' or '}', found \(scanner.describe(b))")
             }
         }
-        scanner.skipWhitespace()
-        guard scanner.atEnd else { throw scanner.malformed("unexpected data after the event object") }
+        scanner.skipWhitespace(bytes)
+        guard scanner.atEnd(bytes) else { throw scanner.malformed("unexpected data after the event object") }
     }
 
-    private static func match(_ key: StringToken, _ scanner: JSONScanner) -> Field? {
+    private static func match(_ bytes: Span<UInt8>, _ key: StringToken, _ scanner: JSONScanner) -> Field? {
         if key.hasEscapes {
-            let name = scanner.string(key)
+            let name = scanner.string(bytes, key)
             return Field.all.first { $0.label == name }
         }
         // Dispatch on length and first byte to the one candidate, then compare it in full.
         let length = key.end - key.start
         guard length >= 2 else { return nil }
-        let first = scanner.bytes[key.start]
+        let first = bytes[key.start]
         let candidate: Field?
         switch (length, first) {
         case (2, UInt8(ascii: "t")): candidate = .ts
         case (3, UInt8(ascii: "m")): candidate = .mcc
         case (6, UInt8(ascii: "a")): candidate = .amount
         case (7, UInt8(ascii: "c")):
-            switch scanner.bytes[key.start + 2] {
+            switch bytes[key.start + 2] {
             case UInt8(ascii: "r"): candidate = .cardID
             case UInt8(ascii: "u"): candidate = .country
             default: candidate = .channel
@@ -247,7 +222,6 @@ public struct EventDecoder: Sendable {
         default: candidate = nil
         }
         guard let candidate else { return nil }
-        let name = candidate.name
-        return scanner.tokenEquals(key, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) ? candidate : nil
+        return scanner.tokenEquals(bytes, key, candidate.label) ? candidate : nil
     }
 }

@@ -33,28 +33,32 @@ public enum EventTimestamp {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; returns nil when it is not RFC 3339 or
     /// lies outside `minMillis...maxMillis`.
-    public static func parseRFC3339<Bytes: RandomAccessCollection>(_ text: Bytes) -> Int64? where Bytes.Element == UInt8, Bytes.Index == Int {
+    public static func parseRFC3339(_ text: Span<UInt8>) -> Int64? {
         guard let ms = parseRFC3339Unbounded(text), isInRange(ms) else { return nil }
         return ms
+    }
+
+    /// `parseRFC3339` of a string's UTF-8.
+    public static func parseRFC3339(_ text: some StringProtocol) -> Int64? {
+        parseRFC3339(String(text).utf8Span.span)
     }
 
     /// Like `parseRFC3339`, without the range check: a well-formed date-time before 1970 (or
     /// pushed past 9999 by its offset) comes back as it is, so callers can tell "out of range"
     /// from "not a date-time".
-    public static func parseRFC3339Unbounded<Bytes: RandomAccessCollection>(_ text: Bytes) -> Int64? where Bytes.Element == UInt8, Bytes.Index == Int {
-        let s = text.startIndex
+    public static func parseRFC3339Unbounded(_ text: Span<UInt8>) -> Int64? {
         let n = text.count
         guard n >= 20 else { return nil }
         func digits(_ at: Int, _ len: Int) -> Int? {
             var v = 0
             for i in at..<(at + len) {
-                let d = text[s + i] &- 48
+                let d = text[i] &- 48
                 guard d < 10 else { return nil }
                 v = v * 10 + Int(d)
             }
             return v
         }
-        func byte(_ at: Int) -> UInt8 { text[s + at] }
+        func byte(_ at: Int) -> UInt8 { text[at] }
         guard let year = digits(0, 4), byte(4) == UInt8(ascii: "-"), let month = digits(5, 2), byte(7) == UInt8(ascii: "-"),
               let day = digits(8, 2), byte(10) | 0x20 == UInt8(ascii: "t") || byte(10) == UInt8(ascii: " "),
               let hour = digits(11, 2), byte(13) == UInt8(ascii: ":"), let minute = digits(14, 2),

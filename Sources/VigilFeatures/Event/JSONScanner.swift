@@ -10,22 +10,21 @@ struct StringToken {
     var hasEscapes: Bool
 }
 
+/// The scanner's state is its position; the payload is borrowed by each call as a `Span`,
+/// so the scanner itself stays an ordinary (escapable) value and holds no pointer.
 struct JSONScanner {
-    let bytes: UnsafeRawBufferPointer
     let maxDepth: Int
     var pos = 0
 
-    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
-        self.bytes = bytes
+    init(maxDepth: Int) {
         self.maxDepth = maxDepth
     }
 
-    var count: Int { bytes.count }
-    var atEnd: Bool { pos >= bytes.count }
+    @inline(__always) func atEnd(_ bytes: Span<UInt8>) -> Bool { pos >= bytes.count }
 
-    @inline(__always) func peek() -> UInt8 { pos < bytes.count ? bytes[pos] : 0 }
+    @inline(__always) func peek(_ bytes: Span<UInt8>) -> UInt8 { pos < bytes.count ? bytes[pos] : 0 }
 
-    @inline(__always) mutating func skipWhitespace() {
+    @inline(__always) mutating func skipWhitespace(_ bytes: Span<UInt8>) {
         while pos < bytes.count {
             let b = bytes[pos]
             guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
@@ -37,7 +36,7 @@ struct JSONScanner {
         EventRejection(.malformedJSON, field: field, detail, offset: pos)
     }
 
-    @inline(__always) mutating func expect(_ byte: UInt8, _ what: String) throws(EventRejection) {
+    @inline(__always) mutating func expect(_ bytes: Span<UInt8>, _ byte: UInt8, _ what: String) throws(EventRejection) {
         guard pos < bytes.count else { throw malformed("unexpected end of input, expected \(what)") }
         guard bytes[pos] == byte else { throw malformed("expected \(what), found \(describe(bytes[pos]))") }
         pos += 1
@@ -49,13 +48,13 @@ struct JSONScanner {
     }
 
     /// Whether the next byte can start a JSON value.
-    var startsValue: Bool { typeName() != Self.invalidValue }
+    func startsValue(_ bytes: Span<UInt8>) -> Bool { typeName(bytes) != Self.invalidValue }
 
     static let invalidValue = "an invalid value"
 
     /// The JSON type that starts at `pos`, for wrong-type messages.
-    func typeName() -> String {
-        switch peek() {
+    func typeName(_ bytes: Span<UInt8>) -> String {
+        switch peek(bytes) {
         case UInt8(ascii: "\""): return "a string"
         case UInt8(ascii: "{"): return "an object"
         case UInt8(ascii: "["): return "an array"
@@ -69,14 +68,15 @@ struct JSONScanner {
     // MARK: Strings
 
     /// Scans a string starting at the opening quote; validates UTF-8 and escapes.
-    mutating func scanString(field: String?) throws(EventRejection) -> StringToken {
+    mutating func scanString(_ bytes: Span<UInt8>, field: String?) throws(EventRejection) -> StringToken {
         pos += 1
         let start = pos
         var escapes = false
         while true {
             // Eight plain ASCII bytes at a time (SWAR): no quote, backslash, control or non-ASCII byte.
             while pos + 8 <= bytes.count {
-                let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                // Every bit pattern is a valid UInt64, and the load is bounds-checked.
+                let w = UInt64(littleEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: pos, as: UInt64.self))
                 let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
                 let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
                 let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- ones &* 0x20) | w
@@ -92,25 +92,25 @@ struct JSONScanner {
             }
             if b == UInt8(ascii: "\\") {
                 escapes = true
-                try scanEscape(field: field)
+                try scanEscape(bytes, field: field)
             } else if b < 0x20 {
                 throw malformed("unescaped control character in string", field: field)
             } else if b < 0x80 {
                 pos += 1
             } else {
-                try scanMultibyte(field: field)
+                try scanMultibyte(bytes, field: field)
             }
         }
     }
 
-    private mutating func scanEscape(field: String?) throws(EventRejection) {
+    private mutating func scanEscape(_ bytes: Span<UInt8>, field: String?) throws(EventRejection) {
         guard pos + 1 < bytes.count else { throw malformed("unterminated escape", field: field) }
         switch bytes[pos + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             pos += 2
         case UInt8(ascii: "u"):
-            let unit = try hex4(at: pos + 2, field: field)
+            let unit = try hex4(bytes, at: pos + 2, field: field)
             pos += 6
             if unit >= 0xDC00 && unit <= 0xDFFF {
                 throw EventRejection(.invalidUTF8, field: field, "lone low surrogate escape", offset: pos)
@@ -119,7 +119,7 @@ struct JSONScanner {
                 guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") else {
                     throw EventRejection(.invalidUTF8, field: field, "high surrogate escape without its low half", offset: pos)
                 }
-                let low = try hex4(at: pos + 2, field: field)
+                let low = try hex4(bytes, at: pos + 2, field: field)
                 guard low >= 0xDC00 && low <= 0xDFFF else {
                     throw EventRejection(.invalidUTF8, field: field, "high surrogate escape without its low half", offset: pos)
                 }
@@ -130,7 +130,7 @@ struct JSONScanner {
         }
     }
 
-    private func hex4(at index: Int, field: String?) throws(EventRejection) -> UInt32 {
+    private func hex4(_ bytes: Span<UInt8>, at index: Int, field: String?) throws(EventRejection) -> UInt32 {
         guard index + 4 <= bytes.count else { throw malformed("truncated \\u escape", field: field) }
         var value: UInt32 = 0
         for i in index..<(index + 4) {
@@ -148,7 +148,7 @@ struct JSONScanner {
     }
 
     /// Validates one multi-byte UTF-8 sequence (no overlongs, no surrogates, ≤ U+10FFFF).
-    private mutating func scanMultibyte(field: String?) throws(EventRejection) {
+    private mutating func scanMultibyte(_ bytes: Span<UInt8>, field: String?) throws(EventRejection) {
         let b0 = bytes[pos]
         var need: Int
         var lo: UInt8 = 0x80
@@ -181,7 +181,7 @@ struct JSONScanner {
     }
 
     /// The string's content as bytes with escapes resolved (only called when `hasEscapes`).
-    func unescaped(_ token: StringToken) -> [UInt8] {
+    func unescaped(_ bytes: Span<UInt8>, _ token: StringToken) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(token.end - token.start)
         var i = token.start
@@ -197,10 +197,10 @@ struct JSONScanner {
             case UInt8(ascii: "t"): out.append(0x09); i += 2
             case UInt8(ascii: "u"):
                 // Already validated by scanEscape, so the digits and surrogate pairing are sound.
-                var scalar = (try? hex4(at: i + 2, field: nil)) ?? 0xFFFD
+                var scalar = (try? hex4(bytes, at: i + 2, field: nil)) ?? 0xFFFD
                 i += 6
                 if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    let low = (try? hex4(at: i + 2, field: nil)) ?? 0xDC00
+                    let low = (try? hex4(bytes, at: i + 2, field: nil)) ?? 0xDC00
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 }
@@ -212,14 +212,24 @@ struct JSONScanner {
     }
 
     /// The string's content as a Swift String.
-    func string(_ token: StringToken) -> String {
-        if token.hasEscapes { return String(decoding: unescaped(token), as: UTF8.self) }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[token.start..<token.end]), as: UTF8.self)
+    func string(_ bytes: Span<UInt8>, _ token: StringToken) -> String {
+        if token.hasEscapes { return String(decoding: unescaped(bytes, token), as: UTF8.self) }
+        return Self.text(bytes.extracting(token.start..<token.end))
+    }
+
+    /// The text of bytes the scanner has validated as UTF-8 (invalid bytes would be repaired).
+    static func text(_ bytes: Span<UInt8>) -> String {
+        if let utf8 = try? UTF8Span(validating: bytes) { return String(copying: utf8) }
+        var copy: [UInt8] = []
+        copy.reserveCapacity(bytes.count)
+        for i in bytes.indices { copy.append(bytes[i]) }
+        return String(decoding: copy, as: UTF8.self)
     }
 
     /// Whether the (escape-free) token equals `name`.
     @inline(__always)
-    func tokenEquals(_ token: StringToken, _ name: UnsafeRawBufferPointer) -> Bool {
+    func tokenEquals(_ bytes: Span<UInt8>, _ token: StringToken, _ name: String) -> Bool {
+        let name = name.utf8Span.span
         guard token.end - token.start == name.count else { return false }
         var i = 0
         while i < name.count {
@@ -230,8 +240,8 @@ struct JSONScanner {
     }
 
     /// Stable hash of the string's content.
-    func hash(_ token: StringToken) -> UInt64 {
-        if token.hasEscapes { return StableHash.hash(unescaped(token)) }
+    func hash(_ bytes: Span<UInt8>, _ token: StringToken) -> UInt64 {
+        if token.hasEscapes { return StableHash.hash(unescaped(bytes, token)) }
         var state = StableHash.offsetBasis
         for i in token.start..<token.end { state = StableHash.step(state, bytes[i]) }
         return StableHash.finalize(state)

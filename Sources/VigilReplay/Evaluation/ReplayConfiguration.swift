@@ -61,7 +61,7 @@ public enum EvaluationStart: Sendable, Equatable, CustomStringConvertible {
     /// Parses an event index (`250000`) or an RFC 3339 time (`2026-03-01T00:00:00Z`).
     public static func parse(_ text: String) -> EvaluationStart? {
         if let n = Int(text), n >= 0 { return .event(n) }
-        return EventTimestamp.parseRFC3339(Array(text.utf8)).map { .time(millis: $0) }
+        return EventTimestamp.parseRFC3339(text).map { .time(millis: $0) }
     }
 
     /// The first evaluated index of `events` (their count when none qualifies).

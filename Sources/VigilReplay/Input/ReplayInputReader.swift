@@ -250,6 +250,6 @@ public struct ReplayInputReader: Sendable {
             guard ms >= 0, ms <= Double(EventTimestamp.maxMillis) else { return nil }
             return Int64(ms)
         }
-        return EventTimestamp.parseRFC3339(Array(text.utf8))
+        return EventTimestamp.parseRFC3339(text)
     }
 }

@@ -27,7 +27,7 @@ extension ReportFigures {
         }
 
         static func day(_ date: String) -> Int64? {
-            EventTimestamp.parseRFC3339(Array((date + "T00:00:00Z").utf8)).map { $0 / 86_400_000 }
+            EventTimestamp.parseRFC3339(date + "T00:00:00Z").map { $0 / 86_400_000 }
         }
 
         /// The middle of a period.
@@ -39,7 +39,7 @@ extension ReportFigures {
 
         func x(_ promotion: ReplayMetrics.Promotion) -> Double? {
             if unit == "day" {
-                return EventTimestamp.parseRFC3339(Array(promotion.eventTime.utf8)).map { Double($0) / 86_400_000 }
+                return EventTimestamp.parseRFC3339(promotion.eventTime).map { Double($0) / 86_400_000 }
             }
             return Double(promotion.afterEvents)
         }

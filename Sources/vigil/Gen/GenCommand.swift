@@ -76,7 +76,7 @@ struct GenCommand: AsyncParsableCommand {
             let ms = Int64(Date().timeIntervalSince1970 * 1000)
             return ms - ms % 1000
         }
-        guard let ms = EventTimestamp.parseRFC3339(Array(start.utf8)) else {
+        guard let ms = EventTimestamp.parseRFC3339(start) else {
             throw ValidationError("--start must be an RFC 3339 date-time such as 2026-01-01T00:00:00Z, or 'now'")
         }
         return ms

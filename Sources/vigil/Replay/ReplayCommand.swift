@@ -104,7 +104,7 @@ struct ReplayCommand: AsyncParsableCommand {
         func time(_ text: String?, _ flag: String) throws -> Int64? {
             guard let text else { return nil }
             if let ms = Int64(text), ms >= 0 { return ms }
-            guard let ms = EventTimestamp.parseRFC3339(Array(text.utf8)) else { throw ValidationError("\(flag) must be RFC 3339 or epoch milliseconds") }
+            guard let ms = EventTimestamp.parseRFC3339(text) else { throw ValidationError("\(flag) must be RFC 3339 or epoch milliseconds") }
             return ms
         }
         var range = KafkaTopicRange(topic: topic, fromOffset: fromOffset, toOffset: toOffset,
