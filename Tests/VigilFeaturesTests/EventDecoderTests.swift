@@ -27,6 +27,17 @@ private func event(_ extra: String = "", amount: String = "42.5", ts: String = "
 }
 
 @Suite struct EventDecoderTests {
+    @Test func eachFieldsPackedNameIsItsLabelsBytes() {
+        for field in EventDecoder.Field.allCases {
+            let label = Array(field.label.utf8)
+            // Exactly the label (the byte-by-byte path), and the label with a payload after it
+            // (the word-load path, which must mask off the bytes past the key's end).
+            #expect(EventDecoder.Field.pack(label.span, 0, label.count) == field.packedName, "\(field.label)")
+            let padded = label + Array(#"":"x","other":"yyyyyyyyyyyy"}"#.utf8)
+            #expect(EventDecoder.Field.pack(padded.span, 0, label.count) == field.packedName, "\(field.label)")
+        }
+    }
+
     @Test func decodesAllContractFields() throws {
         let e = try decode(#"""
             { "event_id": "e-9", "ts": "2026-03-01T12:30:00.250+01:00", "card_id": "c\u00e9", "merchant_id": 77,

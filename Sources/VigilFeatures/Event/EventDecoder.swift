@@ -27,6 +27,45 @@ public struct EventDecoder: Sendable {
         static let required = Array(Field.allCases[0...Field.currency.rawValue])
 
         var label: String { Self.labels[rawValue] }
+
+        /// The name's bytes as two little-endian words, zero past its end: a key is matched to
+        /// its candidate field with one comparison. `EventDecoderTests` checks these against `label`.
+        var packedName: (UInt64, UInt64) {
+            switch self {
+            case .eventID: (0x6469_5F74_6E65_7665, 0)
+            case .ts: (0x7374, 0)
+            case .cardID: (0x0064_695F_6472_6163, 0)
+            case .merchantID: (0x746E_6168_6372_656D, 0x64_695F)
+            case .amount: (0x746E_756F_6D61, 0)
+            case .currency: (0x7963_6E65_7272_7563, 0)
+            case .mcc: (0x63_636D, 0)
+            case .country: (0x0079_7274_6E75_6F63, 0)
+            case .channel: (0x006C_656E_6E61_6863, 0)
+            case .terminalID: (0x6C61_6E69_6D72_6574, 0x64_695F)
+            case .customerID: (0x7265_6D6F_7473_7563, 0x64_695F)
+            case .features: (0x7365_7275_7461_6566, 0)
+            }
+        }
+
+        /// Bytes `start..<end` of `bytes` (at most 16) as two little-endian words, zero past `end`.
+        @inline(__always)
+        static func pack(_ bytes: Span<UInt8>, _ start: Int, _ end: Int) -> (UInt64, UInt64) {
+            let length = end - start
+            guard length <= 16 else { return (~0, ~0) }
+            if start + 16 <= bytes.count {
+                // Every bit pattern is a valid UInt64, and the loads are bounds-checked.
+                let lo = UInt64(littleEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: start, as: UInt64.self))
+                let hi = UInt64(littleEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+                let loMask: UInt64 = length >= 8 ? ~0 : (1 << (8 * length)) &- 1
+                let hiMask: UInt64 = length >= 16 ? ~0 : length <= 8 ? 0 : (1 << (8 * (length - 8))) &- 1
+                return (lo & loMask, hi & hiMask)
+            }
+            var lo: UInt64 = 0, hi: UInt64 = 0
+            for i in 0..<length {
+                if i < 8 { lo |= UInt64(bytes[start + i]) << (8 * i) } else { hi |= UInt64(bytes[start + i]) << (8 * (i - 8)) }
+            }
+            return (lo, hi)
+        }
     }
 
     /// Decodes one transaction event or throws the reason it must go to the dead-letter table.
@@ -222,6 +261,6 @@ public struct EventDecoder: Sendable {
         default: candidate = nil
         }
         guard let candidate else { return nil }
-        return scanner.tokenEquals(bytes, key, candidate.label) ? candidate : nil
+        return Field.pack(bytes, key.start, key.end) == candidate.packedName ? candidate : nil
     }
 }

@@ -49,15 +49,7 @@ public enum EventTimestamp {
     public static func parseRFC3339Unbounded(_ text: Span<UInt8>) -> Int64? {
         let n = text.count
         guard n >= 20 else { return nil }
-        func digits(_ at: Int, _ len: Int) -> Int? {
-            var v = 0
-            for i in at..<(at + len) {
-                let d = text[i] &- 48
-                guard d < 10 else { return nil }
-                v = v * 10 + Int(d)
-            }
-            return v
-        }
+        func digits(_ at: Int, _ len: Int) -> Int? { decimal(text, at, len) }
         func byte(_ at: Int) -> UInt8 { text[at] }
         guard let year = digits(0, 4), byte(4) == UInt8(ascii: "-"), let month = digits(5, 2), byte(7) == UInt8(ascii: "-"),
               let day = digits(8, 2), byte(10) | 0x20 == UInt8(ascii: "t") || byte(10) == UInt8(ascii: " "),
@@ -98,6 +90,18 @@ public enum EventTimestamp {
         // A leap second (:60) is folded onto :59.999 so order is kept without a separate clock.
         let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetMinutes * 60)
         return secs * 1000 + Int64(second == 60 ? 999 : millis)
+    }
+
+    /// The decimal number in `text[at..<at + len]`; nil if a byte is not a digit.
+    @inline(__always)
+    private static func decimal(_ text: Span<UInt8>, _ at: Int, _ len: Int) -> Int? {
+        var v = 0
+        for i in at..<(at + len) {
+            let d = text[i] &- 48
+            guard d < 10 else { return nil }
+            v = v * 10 + Int(d)
+        }
+        return v
     }
 
     /// Formats epoch milliseconds as RFC 3339 in UTC with milliseconds (`2026-11-29T04:40:03.120Z`).

@@ -226,19 +226,6 @@ struct JSONScanner {
         return String(decoding: copy, as: UTF8.self)
     }
 
-    /// Whether the (escape-free) token equals `name`.
-    @inline(__always)
-    func tokenEquals(_ bytes: Span<UInt8>, _ token: StringToken, _ name: String) -> Bool {
-        let name = name.utf8Span.span
-        guard token.end - token.start == name.count else { return false }
-        var i = 0
-        while i < name.count {
-            if bytes[token.start + i] != name[i] { return false }
-            i += 1
-        }
-        return true
-    }
-
     /// Stable hash of the string's content.
     func hash(_ bytes: Span<UInt8>, _ token: StringToken) -> UInt64 {
         if token.hasEscapes { return StableHash.hash(unescaped(bytes, token)) }
