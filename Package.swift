@@ -16,6 +16,8 @@ let package = Package(
         // Telemetry: Prometheus registry/exposition (built on apple/swift-metrics) and the HTTP server for /metrics.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The scoring client's connection and HTTP/1.1 framing (the same SwiftNIO Hummingbird serves on).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // `vigil serve` as a ServiceGroup: batch loop, model follower, trainer, lag monitor, HTTP endpoint.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -104,6 +106,9 @@ let package = Package(
                            "VigilAudit",
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "UnixSignals", package: "swift-service-lifecycle")]
@@ -173,7 +178,10 @@ let package = Package(
         .testTarget(
             name: "VigilServiceTests",
             dependencies: ["VigilService", "VigilKafka", "VigilFeatures", "VigilEngine", "VigilPostgres",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
         .testTarget(
             name: "VigilReplayTests",
