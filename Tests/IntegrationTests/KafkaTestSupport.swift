@@ -76,7 +76,7 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
     var brokers: String { "127.0.0.1:\(port)" }
 
     init() throws {
-        port = try PrivateTansu.freePort()
+        port = try LoopbackPort.free()
         try start()
     }
 
@@ -93,10 +93,10 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        for _ in 0..<100 where !PrivateTansu.accepts(port: port) {
+        for _ in 0..<100 where !LoopbackPort.accepts(port) {
             usleep(50_000)
         }
-        guard PrivateTansu.accepts(port: port) else { throw KafkaTestFailure("tansu did not listen on port \(port)") }
+        guard LoopbackPort.accepts(port) else { throw KafkaTestFailure("tansu did not listen on port \(port)") }
     }
 
     func stop() {
@@ -116,32 +116,6 @@ final class PrivateTansu: @unchecked Sendable {  // used by one test task at a t
 
     func thaw() {
         if let process { kill(process.processIdentifier, SIGCONT) }
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw KafkaTestFailure("bind failed") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }
 

@@ -29,7 +29,7 @@ import VigilService
         defer { try? FileManager.default.removeItem(at: folder) }
         let specFile = folder.appendingPathComponent("spec.json")
         try JSONEncoder().encode(ServeTestSupport.spec).write(to: specFile)
-        let port = try Self.freePort()
+        let port = try LoopbackPort.free()
         let config: [String: Any] = [
             "schema": target.schema, "topic": topic, "group": KafkaTestSupport.uniqueName("metrics"), "batch_size": 200,
             "feature_spec": specFile.path, "max_cards": ServeTestSupport.state.maxCards,
@@ -113,22 +113,5 @@ import VigilService
         let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
         let (data, response) = try await URLSession.shared.data(from: url)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-    }
-
-    /// A port the kernel reports free right now (bound to port 0 and released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StackUnavailable(variable: "a TCP socket") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw StackUnavailable(variable: "a free TCP port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

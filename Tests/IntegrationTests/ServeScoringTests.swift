@@ -318,26 +318,12 @@ import VigilService
         let stopped = Atomic<Bool>(false)
     }
 
-    /// A loopback port that was free a moment ago.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     @Test("kill -9 during load: every decision answered 200 has its row; vigil score prints the answers")
     func killNineLosesNoAnsweredDecision() async throws {
         let binary = try ServeCrashTests.vigilExecutable()
         let setup = try await ServeScoringTests.setUp(partitions: 2, stream: 50)
         defer { ServeTestSupport.drop(setup.target) }
-        let port = try Self.freePort()
+        let port = try LoopbackPort.free()
         let child = try ServeTestSupport.childSettings(schema: setup.target.schema, topic: setup.topic, group: KafkaTestSupport.uniqueName("g"),
                                                         extra: ["api": ["enabled": true, "port": port, "request_timeout_ms": 60_000]], brokers: setup.brokers)
         defer { try? FileManager.default.removeItem(at: child.folder) }

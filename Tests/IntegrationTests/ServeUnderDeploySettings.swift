@@ -69,7 +69,7 @@ struct ServeUnderDeploySettings {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let specFile = folder.appendingPathComponent("spec.json")
         try JSONEncoder().encode(ServeTestSupport.spec).write(to: specFile)
-        let port = try ServeMetricsTests.freePort()
+        let port = try LoopbackPort.free()
         var config = try kubernetesServeConfig()
         // Only what must differ per test run (and the small feature tables the debug build needs).
         config["schema"] = target.schema
