@@ -11,8 +11,7 @@ public enum Activation: UInt8, Sendable, CaseIterable {
 
     /// Adds `bias[r]` to every element of row `r` of the rows×cols row-major buffer `z`
     /// and applies the activation in place: one pass over memory instead of two.
-    @inlinable
-    public func applyWithBias(_ z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    func applyWithBias(_ z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let b = bias[r]
             let row = z + r * cols
@@ -26,8 +25,7 @@ public enum Activation: UInt8, Sendable, CaseIterable {
     }
 
     /// Multiplies `gradient` in place by the activation's derivative, given the outputs `a`.
-    @inlinable
-    public func backward(_ gradient: UnsafeMutablePointer<Float>, outputs a: UnsafePointer<Float>, count: Int) {
+    func backward(_ gradient: UnsafeMutablePointer<Float>, outputs a: UnsafePointer<Float>, count: Int) {
         switch self {
         case .identity: break
         // A select, not a branch: which outputs are zero is data, and a mispredicted branch

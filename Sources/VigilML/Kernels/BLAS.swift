@@ -84,8 +84,7 @@ public enum BLAS {
     ///
     /// - op(A) is m×k (A is m×k, or k×m when `transposeA`), op(B) is k×n, C is m×n.
     /// - Results match a naive Float32 loop to within about k × 1e-7 relative (summation order differs).
-    @inlinable
-    public static func gemm(
+    static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         beta: Float = 0, c: UnsafeMutablePointer<Float>
@@ -100,9 +99,25 @@ public enum BLAS {
             beta, c, Int32(n))
     }
 
+    /// `gemm` on arrays, for callers outside VigilML: the arrays must hold op(A), op(B) and C.
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: [Float], b: [Float], beta: Float = 0, c: inout [Float]
+    ) {
+        precondition(k > 0 && a.count >= m * k && b.count >= k * n && c.count >= m * n, "gemm: an array is smaller than its matrix")
+        guard m > 0, n > 0 else { return }
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                         a: a.baseAddress!, b: b.baseAddress!, beta: beta, c: c.baseAddress!)
+                }
+            }
+        }
+    }
+
     /// y = alpha * op(A) * x + beta * y, where A is rows×cols row-major; op(A) is A or Aᵀ.
-    @inlinable
-    public static func gemv(
+    static func gemv(
         transpose: Bool, rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>,
         x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>
     ) {

@@ -57,8 +57,7 @@ public struct CSRMatrix: Sendable, Equatable {
     ///
     /// Each stored entry costs one axpy over the batch, so only active weights cost work.
     /// The batch is processed in tiles of 128 columns so the tile of X stays in L1.
-    @inlinable
-    public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+    func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
         let tile = 128
         rowOffsets.withUnsafeBufferPointer { off in
             columns.withUnsafeBufferPointer { colIdx in
@@ -111,8 +110,7 @@ public struct CSRMatrix: Sendable, Equatable {
     }
 
     /// y = Aᵀ · g for one column vector g of length `rows`; y (length `cols`) is overwritten.
-    @inlinable
-    public func multiplyTransposed(_ g: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    func multiplyTransposed(_ g: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         y.update(repeating: 0, count: cols)
         for r in 0..<rows {
             let gr = g[r]

@@ -99,8 +99,7 @@ public enum HalfPrecision {
     }
 
     /// Widens `count` half values into `output`.
-    @inlinable
-    public static func widen(_ input: UnsafePointer<Float16>, count: Int, into output: UnsafeMutablePointer<Float>) {
+    static func widen(_ input: UnsafePointer<Float16>, count: Int, into output: UnsafeMutablePointer<Float>) {
         table.withUnsafeBufferPointer { t in
             input.withMemoryRebound(to: UInt16.self, capacity: count) { bits in
                 for i in 0..<count { output[i] = t[Int(bits[i])] }

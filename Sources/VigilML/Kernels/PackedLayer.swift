@@ -92,8 +92,7 @@ public struct PackedLayer: Sendable, Equatable {
 
     /// out = activation(W · x + b) for x inputs×n, out outputs×n (feature-major).
     /// `scratch` must hold `scratchCount(events: n)` floats.
-    @inlinable
-    public func forward(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>,
+    func forward(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>,
                         scratch: UnsafeMutablePointer<Float>) {
         switch storage {
         case .dense(let w):

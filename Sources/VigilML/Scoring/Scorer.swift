@@ -44,7 +44,7 @@ public final class Scorer: Sendable {
     /// per-feature error ratios (the anomaly reasons). Allocation-free once the workspace
     /// has seen a batch this large. Throws before writing anything on bad input, and
     /// (`.nonFiniteOutput`) instead of returning a non-finite score.
-    public func score(batch rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
+    func score(batch rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
                       into results: UnsafeMutableBufferPointer<Score>,
                       featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
                       workspace: ScoringWorkspace) throws {

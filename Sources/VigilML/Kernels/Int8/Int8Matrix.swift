@@ -86,14 +86,14 @@ public struct Int8Matrix: Sendable, Equatable {
 
     /// out = W·x + bias (ReLU'd when `relu`), x cols×n feature-major; `codes` holds codeBytes(n).
     /// `kernel` other than the selected one: for tests and the benchmark's kernel comparison.
-    public func forward(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>, relu: Bool,
+    func forward(_ x: UnsafePointer<Float>, n: Int, bias: UnsafePointer<Float>, relu: Bool,
                  into out: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
         quantize(x, n: n, into: codes, kernel: kernel)
         multiply(codes: codes, n: n, bias: bias, relu: relu, into: out, kernel: kernel)
     }
 
     /// Codes x (cols×n feature-major) as this layer's input: codeBytes(n) bytes.
-    public func quantize(_ x: UnsafePointer<Float>, n: Int, into codes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
+    func quantize(_ x: UnsafePointer<Float>, n: Int, into codes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
         inverseInputScale.withUnsafeBufferPointer { inverse in
             zeroPoint.withUnsafeBufferPointer { zero in
                 kernel.quantize(x, rows: cols, n: n, groups: groups, inverseScale: inverse.baseAddress!,
@@ -110,7 +110,7 @@ public struct Int8Matrix: Sendable, Equatable {
     /// codes (next.codeBytes(n) bytes at `nextCodes`): the same bytes `next.quantize` would make
     /// of the floats `multiply(codes:into:)` writes, without writing or reading those floats.
     /// Needs `chains(into: next)`.
-    public func multiply(codes: UnsafePointer<UInt8>, n: Int, bias: UnsafePointer<Float>, relu: Bool, requantizingFor next: Int8Matrix,
+    func multiply(codes: UnsafePointer<UInt8>, n: Int, bias: UnsafePointer<Float>, relu: Bool, requantizingFor next: Int8Matrix,
                          into nextCodes: UnsafeMutablePointer<UInt8>, kernel: Int8Kernel = .selected) {
         precondition(chains(into: next), "the next layer must take this layer's outputs, in groups of four")
         weights.withUnsafeBufferPointer { w in
@@ -131,7 +131,7 @@ public struct Int8Matrix: Sendable, Equatable {
 
     /// out = W·x + bias (ReLU'd when `relu`) from x already coded (`quantize`, or the previous
     /// layer's `multiply(codes:...requantizingFor:)`).
-    public func multiply(codes: UnsafePointer<UInt8>, n: Int, bias: UnsafePointer<Float>, relu: Bool,
+    func multiply(codes: UnsafePointer<UInt8>, n: Int, bias: UnsafePointer<Float>, relu: Bool,
                          into out: UnsafeMutablePointer<Float>, kernel: Int8Kernel = .selected) {
         weights.withUnsafeBufferPointer { w in
             compensation.withUnsafeBufferPointer { c in

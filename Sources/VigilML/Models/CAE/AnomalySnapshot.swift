@@ -28,7 +28,7 @@ public final class AnomalySnapshot: Sendable {
     /// - featureErrors: if given, count × inputWidth: each feature's squared reconstruction
     ///   error divided by its mean on normal traffic (1 ≈ normal; large = the reason).
     /// Throws `.nonFiniteInput`, `.inputOutOfRange` or `.shapeMismatch` before writing anything.
-    public func score(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
+    func score(rows: UnsafeBufferPointer<Float>, count n: Int, scores: UnsafeMutableBufferPointer<Float>,
                       embeddings: UnsafeMutableBufferPointer<Float>? = nil,
                       featureErrors: UnsafeMutableBufferPointer<Float>? = nil,
                       workspace: ScoringWorkspace) throws {

@@ -34,7 +34,7 @@ public final class ClassifierSnapshot: Sendable {
     }
 
     /// Calibrated fraud probabilities for `count` batch-major rows (count × denseWidth).
-    public func score(rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
+    func score(rows: UnsafeBufferPointer<Float>, sparse: SparseBatch? = nil, count n: Int,
                       probabilities: UnsafeMutableBufferPointer<Float>, workspace: ScoringWorkspace) throws {
         try SubnormalFlushing.run { try scoreFlushed(rows: rows, sparse: sparse, count: n, probabilities: probabilities, workspace: workspace) }
     }
